@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "certs",
+    products: [
+        .executable(name: "certs", targets: ["certs"]),
+        .library(name: "CertsCore", targets: ["CertsCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The only place that knows OpenSSL's C headers (pkg-config `openssl`, Debian `libssl-dev`).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        // The library: no CLI, no printing, no exit(). Everything testable.
+        .target(
+            name: "CertsCore",
+            dependencies: ["COpenSSL"]
+        ),
+        // The thin command-line layer: parsing, formatting, exit codes.
+        .executableTarget(
+            name: "certs",
+            dependencies: [
+                "CertsCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CertsCoreTests", dependencies: ["CertsCore"]),
+        .testTarget(name: "CertsCLITests", dependencies: ["CertsCore"]),
+    ]
+)

@@ -1,0 +1,110 @@
+#ifndef CERTS_COPENSSL_SHIM_H
+#define CERTS_COPENSSL_SHIM_H
+
+#include <openssl/opensslv.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
+#include <openssl/core_names.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/x509_vfy.h>
+
+#if OPENSSL_VERSION_MAJOR < 3
+#error "certs needs OpenSSL 3 (Debian: apt-get install libssl-dev)"
+#endif
+
+/* Macros and inline helpers Swift cannot import, as plain functions. */
+
+static inline long certs_BIO_get_mem_data(BIO *bio, char **out) { return BIO_get_mem_data(bio, out); }
+static inline void certs_OPENSSL_free(void *p) { OPENSSL_free(p); }
+static inline int certs_ERR_GET_LIB(unsigned long e) { return ERR_GET_LIB(e); }
+static inline int certs_ERR_GET_REASON(unsigned long e) { return ERR_GET_REASON(e); }
+
+/* STACK_OF(X509) */
+static inline STACK_OF(X509) *certs_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int certs_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }
+static inline int certs_sk_X509_num(const STACK_OF(X509) *s) { return sk_X509_num(s); }
+static inline X509 *certs_sk_X509_value(const STACK_OF(X509) *s, int i) { return sk_X509_value(s, i); }
+static inline void certs_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+static inline void certs_sk_X509_pop_free(STACK_OF(X509) *s) { sk_X509_pop_free(s, X509_free); }
+
+/* STACK_OF(GENERAL_NAME) */
+static inline int certs_sk_GENERAL_NAME_num(const GENERAL_NAMES *s) { return sk_GENERAL_NAME_num(s); }
+static inline GENERAL_NAME *certs_sk_GENERAL_NAME_value(const GENERAL_NAMES *s, int i) { return sk_GENERAL_NAME_value(s, i); }
+
+/* STACK_OF(ASN1_OBJECT), used by extendedKeyUsage */
+static inline int certs_sk_ASN1_OBJECT_num(const STACK_OF(ASN1_OBJECT) *s) { return sk_ASN1_OBJECT_num(s); }
+static inline ASN1_OBJECT *certs_sk_ASN1_OBJECT_value(const STACK_OF(ASN1_OBJECT) *s, int i) { return sk_ASN1_OBJECT_value(s, i); }
+
+/* STACK_OF(ACCESS_DESCRIPTION), used by authorityInfoAccess */
+static inline int certs_sk_ACCESS_DESCRIPTION_num(const AUTHORITY_INFO_ACCESS *s) { return sk_ACCESS_DESCRIPTION_num(s); }
+static inline ACCESS_DESCRIPTION *certs_sk_ACCESS_DESCRIPTION_value(const AUTHORITY_INFO_ACCESS *s, int i) { return sk_ACCESS_DESCRIPTION_value(s, i); }
+
+/* STACK_OF(X509_EXTENSION), used by CSRs */
+static inline STACK_OF(X509_EXTENSION) *certs_sk_X509_EXTENSION_new_null(void) { return sk_X509_EXTENSION_new_null(); }
+static inline int certs_sk_X509_EXTENSION_push(STACK_OF(X509_EXTENSION) *s, X509_EXTENSION *e) { return sk_X509_EXTENSION_push(s, e); }
+static inline int certs_sk_X509_EXTENSION_num(const STACK_OF(X509_EXTENSION) *s) { return sk_X509_EXTENSION_num(s); }
+static inline X509_EXTENSION *certs_sk_X509_EXTENSION_value(const STACK_OF(X509_EXTENSION) *s, int i) { return sk_X509_EXTENSION_value(s, i); }
+static inline void certs_sk_X509_EXTENSION_pop_free(STACK_OF(X509_EXTENSION) *s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+
+/* PKCS#7 certificate bags (.p7b) */
+static inline STACK_OF(X509) *certs_PKCS7_certificates(PKCS7 *p7) {
+    if (p7 == NULL || p7->d.ptr == NULL) return NULL;
+    int nid = OBJ_obj2nid(p7->type);
+    if (nid == NID_pkcs7_signed) return p7->d.sign ? p7->d.sign->cert : NULL;
+    if (nid == NID_pkcs7_signedAndEnveloped) return p7->d.signed_and_enveloped ? p7->d.signed_and_enveloped->cert : NULL;
+    return NULL;
+}
+
+/* GENERAL_NAME accessors (the union is awkward from Swift). */
+static inline int certs_GENERAL_NAME_type(const GENERAL_NAME *g) { return g->type; }
+static inline const ASN1_STRING *certs_GENERAL_NAME_string(const GENERAL_NAME *g) {
+    switch (g->type) {
+    case GEN_DNS: return g->d.dNSName;
+    case GEN_EMAIL: return g->d.rfc822Name;
+    case GEN_URI: return g->d.uniformResourceIdentifier;
+    case GEN_IPADD: return g->d.iPAddress;
+    default: return NULL;
+    }
+}
+static inline X509_NAME *certs_GENERAL_NAME_dirname(const GENERAL_NAME *g) {
+    return g->type == GEN_DIRNAME ? g->d.directoryName : NULL;
+}
+static inline const ASN1_OBJECT *certs_ACCESS_DESCRIPTION_method(const ACCESS_DESCRIPTION *a) { return a->method; }
+static inline const GENERAL_NAME *certs_ACCESS_DESCRIPTION_location(const ACCESS_DESCRIPTION *a) { return a->location; }
+
+/* BASIC_CONSTRAINTS fields */
+static inline int certs_BASIC_CONSTRAINTS_ca(const BASIC_CONSTRAINTS *b) { return b->ca ? 1 : 0; }
+static inline long certs_BASIC_CONSTRAINTS_pathlen(const BASIC_CONSTRAINTS *b) {
+    return b->pathlen ? ASN1_INTEGER_get(b->pathlen) : -1;
+}
+
+/* AUTHORITY_KEYID */
+static inline const ASN1_OCTET_STRING *certs_AUTHORITY_KEYID_keyid(const AUTHORITY_KEYID *a) { return a->keyid; }
+
+/* A password callback that never prompts: OpenSSL's default one reads the terminal. */
+static inline int certs_no_password_cb(char *buf, int size, int rwflag, void *u) {
+    (void)buf; (void)size; (void)rwflag; (void)u;
+    return -1;
+}
+static inline pem_password_cb *certs_no_password_callback(void) { return certs_no_password_cb; }
+
+/* X509V3_set_ctx needs a ctx struct on the caller's side. */
+static inline X509_EXTENSION *certs_make_extension(X509 *issuer, X509 *subject, X509_REQ *req, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer, subject, req, NULL, 0);
+    return X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
+}
+
+#endif

@@ -1,0 +1,107 @@
+import COpenSSL
+
+/// Builds and signs X.509 v3 certificates. Used by the local CA and by tests that need
+/// unusual certificates (expired, CA-flagged leaves) made the same way a CA would make them.
+public struct CertificateBuilder {
+    public var subject: DistinguishedName
+    public var subjectAlternativeNames: [GeneralName] = []
+    public var publicKey: PublicKey
+    public var notBefore: Int64
+    public var notAfter: Int64
+    /// nil: self-signed (subject = issuer, signed by the subject's own key).
+    public var issuer: Certificate?
+    public var isCA = false
+    public var pathLength: Int? = nil
+    /// keyUsage value in OpenSSL's config syntax, e.g. "critical,digitalSignature".
+    public var keyUsage: String? = nil
+    /// extendedKeyUsage in OpenSSL's config syntax, e.g. "serverAuth,clientAuth".
+    public var extendedKeyUsage: String? = nil
+    /// Serial number bytes; random 16 bytes (positive) when nil.
+    public var serial: [UInt8]? = nil
+    /// Digest override ("SHA1" to make a legacy fixture); by default the key type decides.
+    public var digestName: String? = nil
+
+    public init(subject: DistinguishedName, publicKey: PublicKey, notBefore: Int64, notAfter: Int64) {
+        self.subject = subject
+        self.publicKey = publicKey
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
+
+    /// A server (leaf) certificate profile: SANs, digitalSignature (+keyEncipherment for RSA), serverAuth.
+    public static func server(names: [GeneralName], publicKey: PublicKey, notBefore: Int64, notAfter: Int64, issuer: Certificate?) -> CertificateBuilder {
+        let cn = names.first { if case .dns = $0 { return true } else { return false } }?.value ?? names.first?.value
+        var b = CertificateBuilder(subject: DistinguishedName(commonName: cn), publicKey: publicKey, notBefore: notBefore, notAfter: notAfter)
+        b.subjectAlternativeNames = names
+        b.issuer = issuer
+        if case .rsa = publicKey.algorithm { b.keyUsage = "critical,digitalSignature,keyEncipherment" } else { b.keyUsage = "critical,digitalSignature" }
+        b.extendedKeyUsage = "serverAuth"
+        return b
+    }
+
+    /// Signs with `signingKey` (the issuer's key, or the subject's own for self-signed).
+    public func sign(with signingKey: PrivateKey) throws -> Certificate {
+        let x = try ossl("allocating a certificate") { X509_new() }
+        let cert = Certificate(owning: x)
+        try osslCheck("setting the version") { X509_set_version(x, 2) }
+
+        var serialBytes = serial ?? Self.randomSerial()
+        if serialBytes.first.map({ $0 & 0x80 != 0 }) == true { serialBytes.insert(0, at: 0) }
+        let bn = try ossl("encoding the serial") { BN_bin2bn(serialBytes, Int32(serialBytes.count), nil) }
+        defer { BN_free(bn) }
+        let serialASN1 = try ossl("encoding the serial") { BN_to_ASN1_INTEGER(bn, nil) }
+        defer { ASN1_INTEGER_free(serialASN1) }
+        try osslCheck("setting the serial") { X509_set_serialNumber(x, serialASN1) }
+
+        let subjectName = try subject.makeX509Name()
+        defer { X509_NAME_free(subjectName) }
+        try osslCheck("setting the subject") { X509_set_subject_name(x, subjectName) }
+        let issuerName = issuer.map { X509_get_subject_name($0.pointer) } ?? subjectName
+        try osslCheck("setting the issuer") { X509_set_issuer_name(x, issuerName) }
+
+        _ = try ossl("setting notBefore") { ASN1_TIME_set(X509_getm_notBefore(x), time_t(notBefore)) }
+        _ = try ossl("setting notAfter") { ASN1_TIME_set(X509_getm_notAfter(x), time_t(notAfter)) }
+        try osslCheck("setting the public key") { X509_set_pubkey(x, publicKey.pointer) }
+
+        let issuerPointer = issuer?.pointer ?? x
+        func add(_ nid: Int32, _ value: String) throws {
+            let ext = try ossl("encoding extension \(String(cString: OBJ_nid2sn(nid)))") {
+                certs_make_extension(issuerPointer, x, nil, nid, value)
+            }
+            defer { X509_EXTENSION_free(ext) }
+            try osslCheck("adding an extension") { X509_add_ext(x, ext, -1) }
+        }
+        if isCA {
+            try add(NID_basic_constraints, pathLength.map { "critical,CA:TRUE,pathlen:\($0)" } ?? "critical,CA:TRUE")
+            try add(NID_key_usage, keyUsage ?? "critical,digitalSignature,keyCertSign,cRLSign")
+        } else {
+            try add(NID_basic_constraints, "critical,CA:FALSE")
+            if let keyUsage { try add(NID_key_usage, keyUsage) }
+        }
+        if let extendedKeyUsage { try add(NID_ext_key_usage, extendedKeyUsage) }
+        try add(NID_subject_key_identifier, "hash")
+        if issuer != nil || !isCA { try add(NID_authority_key_identifier, "keyid:always") }
+        if !subjectAlternativeNames.isEmpty {
+            try add(NID_subject_alt_name, subjectAlternativeNames.map(\.description).joined(separator: ","))
+        }
+
+        let digest: OpaquePointer?
+        if let digestName {
+            digest = try ossl("finding digest \(digestName)") { EVP_get_digestbyname(digestName) }
+        } else {
+            digest = EVPKey.signingDigest(signingKey.pointer)
+        }
+        OpenSSLError.clear()
+        guard X509_sign(x, signingKey.pointer, digest) > 0 else { throw OpenSSLError.drain("signing the certificate") }
+        return cert
+    }
+
+    /// 16 random bytes, top bit clear: positive and unpredictable, as CAs must use (CA/B BR 7.1).
+    static func randomSerial() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        _ = RAND_bytes(&bytes, 16)
+        bytes[0] &= 0x7f
+        if bytes[0] == 0 { bytes[0] = 1 }
+        return bytes
+    }
+}

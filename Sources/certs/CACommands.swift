@@ -1,0 +1,98 @@
+import ArgumentParser
+import CertsCore
+
+struct CACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ca",
+        abstract: "A local development CA (root → intermediate → server certificates), for offline stacks and tests.",
+        subcommands: [CAInit.self, CAIssue.self]
+    )
+}
+
+struct CAInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the local CA in <store>/ca (root and intermediate, keys mode 0600)."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("The CA's name, used in its certificates' subjects.", valueName: "text"))
+    var name = "certs development CA"
+
+    @Option(name: .customLong("key-type"), help: "Key type of the root and intermediate.")
+    var keyType: KeyType = .default
+
+    @Flag(help: "Replace an existing CA (certificates it issued stop verifying).")
+    var force = false
+
+    func run() throws {
+        try FileSystem.makeDirectories(store.path, mode: 0o755)
+        let ca = try LocalCA.create(store: store.path, name: name, keyType: keyType, now: currentUnixTime(), force: force)
+        Terminal.out("created local CA in \(ca.directory)")
+        Terminal.out("  root:         \(ca.rootPath)  (trust this one: certs verify --trust \(ca.rootPath))")
+        Terminal.out("  intermediate: \(ca.directory)/intermediate.pem")
+    }
+}
+
+struct CAIssue: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Issue a server certificate for one or more names into <store>/live/NAME.",
+        discussion: "Writes privkey.pem (0600), cert.pem, chain.pem and fullchain.pem; the previous version stays in <store>/archive/NAME."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("DNS names and IP addresses (the first is the subject CN).", valueName: "name"))
+    var names: [String]
+
+    @Option(help: "Validity in days.")
+    var days = 90
+
+    @Option(name: .customLong("key-type"), help: "Key type of the new certificate key.")
+    var keyType: KeyType = .default
+
+    @Option(name: .customLong("cert-name"), help: ArgumentHelp("Store name (default: the first name, * as _wildcard).", valueName: "name"))
+    var certName: String?
+
+    @Option(name: .customLong("valid-from"), help: ArgumentHelp("Start of validity, Unix seconds or RFC 3339 (default: now). Back-date to make expired test certificates.", valueName: "time"))
+    var validFrom: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if days < 1 || days > 3650 { throw ValidationError("--days must be between 1 and 3650") }
+    }
+
+    func run() throws {
+        let parsed = try names.map { try GeneralName(parsing: $0) }
+        let ca = try LocalCA.open(store: store.path)
+        let now = currentUnixTime()
+        let start = try validFrom.map { try parseTime($0, option: "--valid-from") } ?? now - 60
+        let name = certName ?? CertificateStore.name(for: parsed)
+        try CertificateStore.validate(name: name)
+        let key = try PrivateKey.generate(keyType)
+        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: start + Int64(days) * 86400)
+        let certStore = CertificateStore(root: store.path)
+        let paths = try certStore.install(name: name, key: key, certificate: cert, chain: [ca.intermediate])
+        if json {
+            Terminal.out(JSON.object([
+                ("version", .int(1)),
+                ("name", .string(name)),
+                ("names", .strings(parsed.map(\.description))),
+                ("notBefore", .string(RFC3339.format(cert.notBefore))),
+                ("notAfter", .string(RFC3339.format(cert.notAfter))),
+                ("serial", .string(cert.serialHex)),
+                ("key", .string(paths.key)),
+                ("certificate", .string(paths.certificate)),
+                ("chain", .string(paths.chain)),
+                ("fullchain", .string(paths.fullchain)),
+            ]).rendered())
+        } else {
+            Terminal.out("issued \(name) for \(parsed.map(\.description).joined(separator: ", ")), valid until \(RFC3339.format(cert.notAfter))")
+            Terminal.out("  \(paths.fullchain)\n  \(paths.key)  (mode 0600)")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import CertsCore
+
+struct CSRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "csr",
+        abstract: "Create certificate signing requests for a commercial CA or ACME.",
+        subcommands: [CSRNew.self]
+    )
+}
+
+struct CSRNew: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "new",
+        abstract: "Create a CSR from an existing key (--key) or a new one (--new-key).",
+        discussion: """
+        SANs are what clients check: give every name with --san (DNS:name, IP:address, or a bare \
+        name or address). When no --san is given, the --cn is used as the one DNS SAN. \
+        Signed with SHA-256 (SHA-384 for P-384 keys; Ed25519 has its own hash).
+        """
+    )
+
+    @Option(help: ArgumentHelp("An existing private key to sign with.", valueName: "file"))
+    var key: String?
+
+    @Option(name: .customLong("new-key"), help: ArgumentHelp("Generate a new key of this type.", valueName: "type"))
+    var newKey: KeyType?
+
+    @Option(name: .customLong("key-out"), help: ArgumentHelp("Where to write the new key (default: the --out path with .key).", valueName: "file"))
+    var keyOut: String?
+
+    @Option(help: ArgumentHelp("Common name (usually the main domain).", valueName: "name"))
+    var cn: String?
+
+    @Option(help: ArgumentHelp("Subject alternative names, repeatable or comma-separated: DNS:a.example,IP:192.0.2.1.", valueName: "names"))
+    var san: [String] = []
+
+    @Option(name: .customLong("o"), help: ArgumentHelp("Organization (O).", valueName: "text"))
+    var organization: String?
+
+    @Option(name: .customLong("ou"), help: ArgumentHelp("Organizational unit (OU).", valueName: "text"))
+    var organizationalUnit: String?
+
+    @Option(name: .customLong("c"), help: ArgumentHelp("Country (C), two letters.", valueName: "code"))
+    var country: String?
+
+    @Option(name: .customLong("st"), help: ArgumentHelp("State or province (ST).", valueName: "text"))
+    var state: String?
+
+    @Option(name: .customLong("l"), help: ArgumentHelp("Locality (L).", valueName: "text"))
+    var locality: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the CSR; '-' for stdout.", valueName: "file"))
+    var out: String
+
+    @Flag(help: "Replace existing output files.")
+    var force = false
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func validate() throws {
+        if (key == nil) == (newKey == nil) { throw ValidationError("give exactly one of --key FILE or --new-key TYPE") }
+        if keyOut != nil && newKey == nil { throw ValidationError("--key-out goes with --new-key") }
+        if cn == nil && san.isEmpty { throw ValidationError("name the certificate with --cn and/or --san") }
+        if let country, country.count != 2 { throw ValidationError("--c takes a two-letter country code (e.g. DE)") }
+    }
+
+    func run() throws {
+        let secret = try passphrase.load()
+        var names: [GeneralName] = []
+        for item in san.flatMap({ $0.split(separator: ",") }) {
+            let name = try GeneralName(parsing: String(item))
+            if !names.contains(name) { names.append(name) }
+        }
+        if names.isEmpty, let cn { names = [try GeneralName(parsing: cn)] }
+        let subject = DistinguishedName(commonName: cn ?? names.first?.value, organization: organization, organizationalUnit: organizationalUnit,
+                                        country: country?.uppercased(), state: state, locality: locality)
+
+        let privateKey: PrivateKey
+        var keyPath: String? = nil
+        if let key {
+            privateKey = try readPrivateKey(key, passphrase: secret)
+        } else {
+            let path = try keyOut ?? derivedKeyPath()
+            try Output.ensureWritable(path, force: force)
+            keyPath = path
+            privateKey = try PrivateKey.generate(newKey!)
+        }
+        try Output.ensureWritable(out, force: force)
+        let csr = try CertificateSigningRequest.create(key: privateKey, subject: subject, subjectAlternativeNames: names)
+        let csrPEM = try csr.pem()
+        if let keyPath {
+            try Output.write(try privateKey.pem(passphrase: secret), to: keyPath, mode: 0o600, force: force)
+            do {
+                try Output.write(csrPEM, to: out, mode: 0o644, force: force)
+            } catch {
+                // Nothing half-done: the new key is useless without its CSR.
+                if keyPath != "-" { _ = unlinkFile(keyPath) }
+                throw error
+            }
+            Terminal.note("wrote \(privateKey.algorithm) private key to \(keyPath) (mode 0600)")
+        } else {
+            try Output.write(csrPEM, to: out, mode: 0o644, force: force)
+        }
+        if out != "-" {
+            Terminal.note("wrote CSR for \(names.map(\.description).joined(separator: ", ")) to \(out)")
+        }
+    }
+
+    func derivedKeyPath() throws -> String {
+        guard out != "-" else { throw ValidationError("with --out - give the new key's path with --key-out") }
+        let base = out.hasSuffix(".csr") || out.hasSuffix(".pem") ? String(out.dropLast(4)) : out
+        return base + ".key"
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+func unlinkFile(_ path: String) -> Bool { unlink(path) == 0 }

@@ -1,0 +1,71 @@
+import ArgumentParser
+import CertsCore
+
+/// Exit codes shared by every command (commands with a verdict, such as `verify` and `check`,
+/// document their own 0/1/2/3 meanings on top of these).
+enum Exit {
+    static let success: Int32 = 0
+    /// A negative answer: invalid certificate, a failed check.
+    static let negative: Int32 = 1
+    /// Usage error or bad input: a missing, unreadable or malformed file, a bad option value.
+    static let input: Int32 = 2
+    /// Output refused or failed: the file exists (no --force), the directory is missing or read-only.
+    static let output: Int32 = 3
+    /// A remote party failed: ACME server, TLS peer.
+    static let remote: Int32 = 4
+    /// An internal failure (OpenSSL or the tool itself).
+    static let `internal`: Int32 = 5
+}
+
+@main
+struct Certs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certs",
+        abstract: "Keys, CSRs, certificates and HTTPS for a small Docker deployment behind nginx.",
+        discussion: """
+        Exit codes: 0 success; 1 a negative answer (invalid certificate, failed check); \
+        2 usage error or bad input; 3 output refused or not writable (e.g. exists without --force); \
+        4 a remote server failed; 5 internal error.
+        """,
+        version: CertsVersion.string,
+        subcommands: [KeyCommand.self, CSRCommand.self, InspectCommand.self, CACommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(with: error)
+        }
+    }
+
+    /// Maps any error to one line on stderr and a documented exit code. Never a stack trace.
+    static func exit(with error: Error) -> Never {
+        if let failure = error as? CertsFailure {
+            Terminal.error(failure.description)
+            Terminal.exit(code(for: failure.kind))
+        }
+        if let exit = error as? ExitCode { Terminal.exit(exit.rawValue) }
+        let code = exitCode(for: error)
+        if code == .success {
+            Certs.exit(withError: error)  // --help and --version print to stdout and exit 0
+        }
+        let message = Certs.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        Terminal.error("\(message) (see certs --help)")
+        Terminal.exit(Exit.input)
+    }
+
+    static func code(for kind: FailureKind) -> Int32 {
+        switch kind {
+        case .input: return Exit.input
+        case .output: return Exit.output
+        case .remote: return Exit.remote
+        case .internal: return Exit.internal
+        }
+    }
+}
+
+enum CertsVersion {
+    static let string = "0.1.0"
+}
