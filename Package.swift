@@ -30,7 +30,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Library tests against real OpenSSL (and nginx/Pebble on loopback where code talks to them).
         .testTarget(name: "CertsCoreTests", dependencies: ["CertsCore"]),
-        .testTarget(name: "CertsCLITests", dependencies: ["CertsCore"]),
+        // End-to-end: runs the built `certs` binary as a user would.
+        .testTarget(name: "CertsCLITests", dependencies: ["CertsCore", "certs"]),
     ]
 )
