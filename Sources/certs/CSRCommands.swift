@@ -90,12 +90,20 @@ struct CSRNew: ParsableCommand {
         let csr = try CertificateSigningRequest.create(key: privateKey, subject: subject, subjectAlternativeNames: names)
         let csrPEM = try csr.pem()
         if let keyPath {
-            try Output.write(try privateKey.pem(passphrase: secret), to: keyPath, mode: 0o600, force: force)
+            // The CSR goes first: if the key cannot be written, the CSR is taken back (or its
+            // previous contents restored), and a key the user already had is never touched.
+            let previousCSR = out != "-" && FileSystem.exists(out) ? try? FileSystem.read(out) : nil
+            try Output.write(csrPEM, to: out, mode: 0o644, force: force)
             do {
-                try Output.write(csrPEM, to: out, mode: 0o644, force: force)
+                try Output.write(try privateKey.pem(passphrase: secret), to: keyPath, mode: 0o600, force: force)
             } catch {
-                // Nothing half-done: the new key is useless without its CSR.
-                if keyPath != "-" { _ = unlinkFile(keyPath) }
+                if out != "-" {
+                    if let previousCSR {
+                        try? FileSystem.writeAtomically(previousCSR, to: out, mode: 0o644, existing: .replace)
+                    } else {
+                        _ = unlinkFile(out)
+                    }
+                }
                 throw error
             }
             Terminal.note("wrote \(privateKey.algorithm) private key to \(keyPath) (mode 0600)")

@@ -104,3 +104,95 @@ func expectOneLineError(_ r: RunResult, exit: Int32, mentioning fragment: String
     #expect(r.stderr.hasPrefix("error: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
     if let fragment { #expect(r.stderr.contains(fragment), "stderr: \(r.stderr)", sourceLocation: sourceLocation) }
 }
+
+// MARK: - Helpers for the foundation test suite (key, csr, inspect, ca, bad input)
+
+/// Runs a `/bin/sh -c` script, e.g. to set a umask before `exec certs …`.
+@discardableResult
+func shell(_ script: String, cwd: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
+    try run("/bin/sh", ["-c", script], cwd: cwd, environment: environment)
+}
+
+/// Single-quotes a word for /bin/sh.
+func shQuote(_ s: String) -> String {
+    "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+}
+
+/// Parses a JSON document with Foundation (independent of the tool's own JSON writer).
+func parseJSONObject(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    let value = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try #require(value as? [String: Any], "not a JSON object: \(text)", sourceLocation: sourceLocation)
+}
+
+/// The base64 body lines of every PEM block in `pem` (what must never leak for a private key).
+func pemBodyLines(_ pem: String) -> [String] {
+    pem.split(separator: "\n").map(String.init).filter { line in
+        !line.isEmpty && !line.hasPrefix("-----") && !line.contains(":") && line.count >= 16
+    }
+}
+
+/// Asserts a failure did not crash: no Swift runtime trap, backtrace or signal.
+func expectNoCrash(_ r: RunResult, sourceLocation: SourceLocation = #_sourceLocation) {
+    for marker in ["Fatal error", "Stack dump", "Backtrace", "Current stack trace", "SIG", "Illegal instruction"] {
+        #expect(!r.stderr.contains(marker), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+    #expect(r.status >= 0 && r.status < 128, "status \(r.status)", sourceLocation: sourceLocation)
+}
+
+/// Names in `dir` (hidden ones included, so leftover temp files show).
+func directoryListing(_ dir: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+}
+
+/// `openssl` output on success; the test fails with openssl's stderr otherwise.
+func opensslOK(_ arguments: String..., cwd: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    let r = try run("/usr/bin/openssl", arguments, cwd: cwd)
+    #expect(r.status == 0, "openssl \(arguments.joined(separator: " ")) failed: \(r.stderr)", sourceLocation: sourceLocation)
+    return r.stdout
+}
+
+/// A three-certificate chain made by the openssl CLI alone: an EC P-256 root and intermediate and
+/// an RSA-2048 leaf for leaf.example with SANs, key usage and EKU. Files live in the scratch dir.
+struct OpenSSLChain {
+    let root: String, rootKey: String
+    let intermediate: String, intermediateKey: String
+    let leaf: String, leafKey: String
+    /// leaf, intermediate, root concatenated (PEM).
+    let bundle: String
+
+    static func make(in s: Scratch) throws -> OpenSSLChain {
+        let root = s.file("root.pem"), rootKey = s.file("root.key")
+        let int = s.file("int.pem"), intKey = s.file("int.key")
+        let leaf = s.file("leaf.pem"), leafKey = s.file("leaf.key")
+        _ = try opensslOK("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", rootKey, "-out", root, "-subj", "/O=Test/CN=Test Root", "-days", "3650",
+                          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        let intExt = s.write("int.ext", """
+            basicConstraints=critical,CA:TRUE,pathlen:0
+            keyUsage=critical,keyCertSign,cRLSign
+            subjectKeyIdentifier=hash
+            authorityKeyIdentifier=keyid:always
+
+            """)
+        _ = try opensslOK("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                          "-keyout", intKey, "-out", s.file("int.csr"), "-subj", "/CN=Test Intermediate")
+        _ = try opensslOK("x509", "-req", "-in", s.file("int.csr"), "-CA", root, "-CAkey", rootKey, "-set_serial", "0x1001",
+                          "-days", "1000", "-extfile", intExt, "-out", int)
+        let leafExt = s.write("leaf.ext", """
+            basicConstraints=critical,CA:FALSE
+            keyUsage=critical,digitalSignature,keyEncipherment
+            extendedKeyUsage=serverAuth,clientAuth
+            subjectKeyIdentifier=hash
+            authorityKeyIdentifier=keyid:always
+            subjectAltName=DNS:leaf.example,DNS:www.leaf.example,IP:192.0.2.7,IP:2001:db8::7
+
+            """)
+        _ = try opensslOK("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", leafKey, "-out", s.file("leaf.csr"),
+                          "-subj", "/CN=leaf.example")
+        _ = try opensslOK("x509", "-req", "-in", s.file("leaf.csr"), "-CA", int, "-CAkey", intKey, "-set_serial", "0x00ab01",
+                          "-days", "90", "-extfile", leafExt, "-out", leaf)
+        let bundle = s.write("bundle.pem", s.read("leaf.pem") + s.read("int.pem") + s.read("root.pem"))
+        return OpenSSLChain(root: root, rootKey: rootKey, intermediate: int, intermediateKey: intKey,
+                            leaf: leaf, leafKey: leafKey, bundle: bundle)
+    }
+}

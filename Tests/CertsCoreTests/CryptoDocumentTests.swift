@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import CertsCore
+
+@Suite struct CryptoDocumentTests {
+    /// A self-signed certificate built by the library (EC P-256).
+    func makeCertificate() throws -> (Certificate, PrivateKey) {
+        let key = try PrivateKey.generate(.ecP256)
+        var b = CertificateBuilder(subject: DistinguishedName(commonName: "doc.example"), publicKey: key.publicKey,
+                                   notBefore: 1_700_000_000, notAfter: 1_700_000_000 + 86400)
+        b.subjectAlternativeNames = [.dns("doc.example")]
+        return (try b.sign(with: key), key)
+    }
+
+    @Test func pemInputIsDetectedAsPEM() throws {
+        let (cert, _) = try makeCertificate()
+        let doc = try CryptoDocument(bytes: try cert.pem(), source: "t")
+        #expect(doc.encoding == .pem)
+        #expect(doc.certificates.count == 1)
+        #expect(doc.certificates.first == cert)
+    }
+
+    @Test func derInputIsDetectedAsDER() throws {
+        let (cert, _) = try makeCertificate()
+        let der = try cert.der()
+        #expect(der.first == 0x30)
+        let doc = try CryptoDocument(bytes: der, source: "t")
+        #expect(doc.encoding == .der)
+        #expect(doc.certificates.first == cert)
+    }
+
+    @Test func pemWithLeadingTextAndSeveralBlocksKeepsFileOrder() throws {
+        let (a, keyA) = try makeCertificate()
+        let (b, _) = try makeCertificate()
+        let text = Array("Bag Attributes\n  friendlyName: x\n".utf8) + (try a.pem()) + Array("\n\n".utf8) + (try b.pem()) + (try keyA.pem())
+        let doc = try CryptoDocument(bytes: text, source: "t")
+        #expect(doc.encoding == .pem)
+        #expect(doc.certificates == [a, b])
+        #expect(doc.privateKeys.count == 1)
+        #expect(doc.privateKeys.first?.matches(a.publicKey) == true)
+        #expect(doc.contentDescription == "2 certificates and a private key")
+    }
+
+    @Test func derPrivateKeysPlainAndEncryptedAreDetected() throws {
+        let key = try PrivateKey.generate(.ed25519)
+        let plain = try CryptoDocument(bytes: try key.der(), source: "t")
+        #expect(plain.encoding == .der)
+        #expect(plain.privateKeys.first?.matches(key.publicKey) == true)
+        let secret = Passphrase("s3cret")
+        let encrypted = try key.der(passphrase: secret)
+        #expect(throws: InputError.passphraseRequired(path: "t")) { try CryptoDocument(bytes: encrypted, source: "t") }
+        #expect(throws: InputError.wrongPassphrase(path: "t")) { try CryptoDocument(bytes: encrypted, source: "t", passphrase: Passphrase("nope")) }
+        let opened = try CryptoDocument(bytes: encrypted, source: "t", passphrase: secret)
+        #expect(opened.privateKeys.first?.matches(key.publicKey) == true)
+    }
+
+    @Test func encryptedPEMKeyNeedsTheRightPassphrase() throws {
+        let key = try PrivateKey.generate(.ecP384)
+        let pem = try key.pem(passphrase: Passphrase("pw"))
+        #expect(String(decoding: pem, as: UTF8.self).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        #expect(throws: InputError.passphraseRequired(path: "k")) { try CryptoDocument(bytes: pem, source: "k") }
+        #expect(throws: InputError.wrongPassphrase(path: "k")) { try CryptoDocument(bytes: pem, source: "k", passphrase: Passphrase("px")) }
+        #expect(try CryptoDocument(bytes: pem, source: "k", passphrase: Passphrase("pw")).privateKeys.first?.matches(key.publicKey) == true)
+    }
+
+    @Test func emptyInputIsReportedAsEmpty() {
+        #expect(throws: InputError.empty(path: "e")) { try CryptoDocument(bytes: [], source: "e") }
+    }
+
+    @Test func garbageIsUnrecognisedNotACrash() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let bytes = (0..<Int.random(in: 1...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            do {
+                let doc = try CryptoDocument(bytes: bytes, source: "g")
+                Issue.record("random bytes parsed as \(doc.contentDescription)")
+            } catch let e as InputError {
+                if case .unrecognized = e {} else if case .malformed = e {} else if case .passphraseRequired = e {} else {
+                    Issue.record("unexpected \(e)")
+                }
+            } catch {
+                Issue.record("non-input error \(error)")
+            }
+        }
+        #expect(throws: InputError.unrecognized(path: "g", detail: "text without a -----BEGIN line")) {
+            try CryptoDocument(bytes: Array("hello world\n".utf8), source: "g")
+        }
+    }
+
+    @Test func truncatedPEMIsMalformedAndSaysSo() throws {
+        let (cert, _) = try makeCertificate()
+        let pem = try cert.pem()
+        do {
+            _ = try CryptoDocument(bytes: Array(pem.prefix(pem.count / 2)), source: "cut")
+            Issue.record("a truncated PEM parsed")
+        } catch let InputError.malformed(path, what, detail) {
+            #expect(path == "cut" && what == "PEM")
+            #expect(detail.contains("truncated"))
+        }
+    }
+
+    @Test func truncatedDERIsNotACertificate() throws {
+        let (cert, _) = try makeCertificate()
+        let der = try cert.der()
+        #expect(throws: InputError.self) { try CryptoDocument(bytes: Array(der.prefix(der.count - 1)), source: "cut") }
+        #expect(throws: InputError.self) { try CryptoDocument(bytes: der + [0], source: "long") }
+    }
+
+    @Test func unknownPEMBlocksAreNamedInTheError() {
+        let text = Array("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".utf8)
+        #expect(throws: InputError.unrecognized(path: "c", detail: "PEM blocks: X509 CRL")) { try CryptoDocument(bytes: text, source: "c") }
+    }
+}
