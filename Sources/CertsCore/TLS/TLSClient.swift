@@ -1,0 +1,152 @@
+import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a TLS server presented in one handshake: its certificates in the order sent (leaf first)
+/// and how the connection was made.
+public struct ServedChain: @unchecked Sendable {
+    /// The endpoint as asked for (`example.com:443`).
+    public let endpoint: Endpoint
+    /// The address actually connected to (`192.0.2.1:443`, `[::1]:443`).
+    public let address: String
+    /// The SNI name sent, nil when none (IP literal without --sni).
+    public let sni: String?
+    /// Negotiated protocol, as OpenSSL names it ("TLSv1.3").
+    public let protocolVersion: String
+    /// Negotiated cipher suite, OpenSSL's name ("TLS_AES_256_GCM_SHA384").
+    public let cipher: String
+    /// The certificates the server sent, in its order; the first is the leaf.
+    public let certificates: [Certificate]
+
+    public var leaf: Certificate { certificates[0] }
+}
+
+/// A TLS client that only looks: it completes a handshake without verifying anything
+/// (SSL_VERIFY_NONE, security level 0, so weak servers can still be examined) and returns what
+/// the server presented. Verification is a separate step (`ChainVerifier`) on the result.
+///
+/// One client (one SSL_CTX) can fetch from many servers in turn.
+public final class TLSClient: @unchecked Sendable {
+    let context: OpaquePointer  // SSL_CTX
+
+    public init() throws {
+        TLSClient.ignoreSIGPIPE()
+        OpenSSLError.clear()
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else {
+            throw TLSError.setup(OpenSSLError.drain("creating the TLS context").description)
+        }
+        context = ctx
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+        // Connect even to servers with 1024-bit keys or SHA-1: reporting them is the point.
+        SSL_CTX_set_security_level(ctx, 0)
+    }
+
+    deinit { SSL_CTX_free(context) }
+
+    /// Connects to `host:port` within `timeout` seconds (resolve, connect and handshake together),
+    /// sending `sni` (default: `host` unless it is an IP address), and returns the served chain.
+    public func fetch(host: String, port: UInt16, sni: String? = nil, timeout: Double = 10) throws -> ServedChain {
+        try fetch(Endpoint(host: host, port: port), sni: sni, timeout: timeout)
+    }
+
+    public func fetch(_ endpoint: Endpoint, sni: String? = nil, timeout: Double = 10) throws -> ServedChain {
+        let deadline = Deadline(seconds: timeout)
+        let serverName = sni ?? (endpoint.isIPAddress ? nil : endpoint.host)
+        let socket = try TCPSocket.connect(to: endpoint, deadline: deadline)
+        let connection = try TLSConnection(context: context, socket: socket, serverName: serverName)
+        try connection.handshake(deadline: deadline)
+        let chain = connection.peerChain
+        connection.close()
+        guard !chain.isEmpty else { throw TLSError.noCertificate(endpoint: socket.peerAddress) }
+        return ServedChain(endpoint: endpoint, address: socket.peerAddress, sni: serverName,
+                           protocolVersion: connection.protocolVersion, cipher: connection.cipher, certificates: chain)
+    }
+
+    /// One-shot convenience: a fresh client for one fetch.
+    public static func fetch(host: String, port: UInt16, sni: String? = nil, timeout: Double = 10) throws -> ServedChain {
+        try TLSClient().fetch(host: host, port: port, sni: sni, timeout: timeout)
+    }
+
+    /// OpenSSL writes to the socket with write(2): a peer that hangs up must not kill the process.
+    static func ignoreSIGPIPE() {
+        var current = sigaction()
+        if sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil {
+            signal(SIGPIPE, SIG_IGN)
+        }
+    }
+}
+
+/// An owning wrapper over one `SSL` connection on a non-blocking socket.
+final class TLSConnection {
+    let pointer: OpaquePointer  // SSL
+    let socket: TCPSocket
+
+    init(context: OpaquePointer, socket: TCPSocket, serverName: String?) throws {
+        OpenSSLError.clear()
+        guard let ssl = SSL_new(context) else { throw TLSError.setup(OpenSSLError.drain("creating a TLS connection").description) }
+        pointer = ssl
+        self.socket = socket
+        guard SSL_set_fd(ssl, socket.fd) == 1 else { throw TLSError.setup(OpenSSLError.drain("attaching the socket").description) }
+        if let serverName {
+            guard certs_SSL_set_tlsext_host_name(ssl, serverName) == 1 else {
+                throw InputError.invalidValue(option: "--sni", value: serverName, reason: OpenSSLError.drain("setting SNI").description)
+            }
+        }
+        SSL_set_connect_state(ssl)
+    }
+
+    deinit { SSL_free(pointer) }
+
+    func handshake(deadline: Deadline) throws {
+        let peer = socket.peerAddress
+        while true {
+            OpenSSLError.clear()
+            errno = 0
+            let rc = SSL_connect(pointer)
+            if rc == 1 { return }
+            let reason = SSL_get_error(pointer, rc)
+            switch reason {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                let events = Int16(reason == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)
+                guard try socket.wait(for: events, deadline: deadline) else {
+                    throw TLSError.timeout(endpoint: peer, phase: "the TLS handshake", seconds: deadline.seconds)
+                }
+            case SSL_ERROR_SYSCALL:
+                let code = errno
+                if code == 0 || code == EPIPE || code == ECONNRESET { throw TLSError.closed(endpoint: peer, phase: "the TLS handshake") }
+                throw TLSError.handshake(endpoint: peer, detail: FileSystem.errorString(code))
+            case SSL_ERROR_ZERO_RETURN:
+                throw TLSError.closed(endpoint: peer, phase: "the TLS handshake")
+            default:
+                let error = OpenSSLError.drain("the handshake")
+                let reasons = error.entries.map(\.reason).filter { !$0.isEmpty }
+                throw TLSError.handshake(endpoint: peer, detail: reasons.last ?? "error \(reason)")
+            }
+        }
+    }
+
+    /// The certificates the server sent, leaf first (client side: the stack includes the leaf).
+    var peerChain: [Certificate] {
+        guard let stack = SSL_get_peer_cert_chain(pointer) else { return [] }
+        var out: [Certificate] = []
+        for i in 0..<certs_sk_X509_num(stack) {
+            if let x = certs_sk_X509_value(stack, i) { out.append(Certificate(borrowing: x)) }
+        }
+        return out
+    }
+
+    var protocolVersion: String { SSL_get_version(pointer).map { String(cString: $0) } ?? "unknown" }
+
+    var cipher: String {
+        guard let c = SSL_get_current_cipher(pointer), let name = SSL_CIPHER_get_name(c) else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// Sends close_notify without waiting for the peer's (best effort, non-blocking).
+    func close() {
+        OpenSSLError.clear()
+        _ = SSL_shutdown(pointer)
+        OpenSSLError.clear()
+    }
+}

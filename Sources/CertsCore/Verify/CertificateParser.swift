@@ -1,0 +1,67 @@
+import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads certificate files for a run that verifies many of them: each distinct PEM certificate
+/// block is parsed once (intermediates repeat in every fullchain.pem, and OpenSSL 3 spends more
+/// time decoding a certificate's public key than verifying its signature).
+///
+/// Anything other than plain PEM certificates (DER, PKCS#7, mixed content) goes through
+/// `CryptoDocument`, so inputs and errors are the same as everywhere else.
+public final class CertificateParser {
+    private var cache: [[UInt8]: Certificate] = [:]
+    private static let labels: Set<String> = ["CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"]
+
+    public init() {}
+
+    /// Every certificate in `bytes`, in order; `source` names the input in errors.
+    public func certificates(in bytes: [UInt8], source: String) throws -> [Certificate] {
+        if bytes.isEmpty { throw InputError.empty(path: source) }
+        guard let blocks = try PEMBlock.split(bytes, source: source), !blocks.isEmpty,
+              blocks.allSatisfy({ Self.labels.contains($0.label) }) else {
+            return try Certificate.parseAll(bytes, source: source)
+        }
+        return try blocks.map { block in
+            if let known = cache[block.text] { return known }
+            let cert = try Certificate.parsePEM(block.text, source: source)
+            cache[block.text] = cert
+            return cert
+        }
+    }
+
+    /// Reads and parses a file.
+    public func certificates(atPath path: String) throws -> [Certificate] {
+        try certificates(in: try Self.quickRead(path) ?? FileSystem.read(path), source: path)
+    }
+
+    /// One open/fstat/read for an ordinary small file; nil on anything unusual, so that
+    /// `FileSystem.read` can produce its precise error.
+    static func quickRead(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, Int(st.st_size) <= 1 << 20 else { return nil }
+        let size = Int(st.st_size)
+        var filled = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            while filled < size {
+                let n = read(fd, buffer.baseAddress! + filled, size - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                filled += n
+            }
+            count = filled
+        }
+        return filled == size ? bytes : nil
+    }
+}
+
+extension Certificate {
+    /// Self-issued with matching key identifiers (OpenSSL's EXFLAG_SS): "is a root" without the
+    /// cost of checking its own signature, which nothing relies on for a trust anchor anyway.
+    var looksSelfSigned: Bool {
+        X509_get_extension_flags(pointer) & UInt32(EXFLAG_SS) != 0
+    }
+}
