@@ -107,4 +107,19 @@ static inline X509_EXTENSION *certs_make_extension(X509 *issuer, X509 *subject, 
     return X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
 }
 
+/* TLS client (certs verify --connect): SNI is a macro over SSL_ctrl. */
+static inline int certs_SSL_set_tlsext_host_name(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+
+/* PKCS#12 files from older Windows and OpenSSL 1.x use RC2-40, which OpenSSL 3 keeps in the
+   legacy provider: loaded on demand (with the default provider, which an explicit load would
+   otherwise displace) when an archive needs it. */
+#include <openssl/provider.h>
+static inline int certs_load_legacy_provider(void) {
+    static OSSL_PROVIDER *legacy = NULL;
+    if (legacy != NULL) return 1;
+    (void)OSSL_PROVIDER_load(NULL, "default");
+    legacy = OSSL_PROVIDER_load(NULL, "legacy");
+    return legacy != NULL ? 1 : 0;
+}
+
 #endif

@@ -134,16 +134,23 @@ public struct PKCS12Archive {
         var cert: OpaquePointer? = nil
         var ca: OpaquePointer? = nil
         OpenSSLError.clear()
-        let ok: Int32
+        var ok: Int32
         if let passphrase {
             ok = passphrase.withCString { PKCS12_parse(p12, $0.assumingMemoryBound(to: CChar.self), &pkey, &cert, &ca) }
         } else {
-            ok = PKCS12_verify_mac(p12, nil, 0) == 1 || PKCS12_verify_mac(p12, "", 0) == 1
-                ? PKCS12_parse(p12, "", &pkey, &cert, &ca) : 0
-            if ok != 1 { throw InputError.passphraseRequired(path: source) }
+            guard PKCS12_verify_mac(p12, nil, 0) == 1 || PKCS12_verify_mac(p12, "", 0) == 1 else {
+                throw InputError.passphraseRequired(path: source)
+            }
+            ok = PKCS12_parse(p12, "", &pkey, &cert, &ca)
         }
-        guard ok == 1 else {
-            let e = OpenSSLError.drain("opening the PKCS#12 archive")
+        var e = ok == 1 ? nil : OpenSSLError.drain("opening the PKCS#12 archive")
+        // RC2-40 archives (older Windows, OpenSSL 1.x) need OpenSSL 3's legacy provider: load it, retry once.
+        if let failure = e, failure.mentions("unsupported"), certs_load_legacy_provider() == 1 {
+            OpenSSLError.clear()
+            ok = (passphrase ?? Passphrase("")).withCString { PKCS12_parse(p12, $0.assumingMemoryBound(to: CChar.self), &pkey, &cert, &ca) }
+            e = ok == 1 ? nil : OpenSSLError.drain("opening the PKCS#12 archive")
+        }
+        if let e {
             if e.mentions("mac verify failure", "bad decrypt", "invalid password") { throw InputError.wrongPassphrase(path: source) }
             throw InputError.malformed(path: source, what: "PKCS#12 archive", detail: e.entries.last?.reason ?? "unreadable")
         }
