@@ -17,10 +17,18 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+        // libyaml (Debian `libyaml-dev`), the C parser under PyYAML and Yams, for the stack file.
+        // Used directly rather than through Yams, which imports all of Foundation and would slow
+        // every command's start-up.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
         // The library: no CLI, no printing, no exit(). Everything testable.
         .target(
             name: "CertsCore",
-            dependencies: ["COpenSSL"]
+            dependencies: ["COpenSSL", "CYAML"]
         ),
         // The thin command-line layer: parsing, formatting, exit codes.
         .executableTarget(

@@ -28,7 +28,9 @@ struct Certs: ParsableCommand {
         4 a remote server failed; 5 internal error.
         """,
         version: CertsVersion.string,
-        subcommands: [KeyCommand.self, CSRCommand.self, InspectCommand.self, CACommand.self]
+        subcommands: [KeyCommand.self, CSRCommand.self, InspectCommand.self, CACommand.self, EmitCommand.self,
+                      BundleCommand.self, InstallCommand.self, RollbackCommand.self, ExportCommand.self, VerifyCommand.self,
+                      DeployCommand.self]
     )
 
     static func main() {
@@ -51,9 +53,27 @@ struct Certs: ParsableCommand {
         if code == .success {
             Certs.exit(withError: error)  // --help and --version print to stdout and exit 0
         }
-        let message = Certs.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        let folded = oneLine(Certs.message(for: error))
+        let message = folded.isEmpty ? "\(error)" : folded
         Terminal.error("\(message) (see certs --help)")
         Terminal.exit(Exit.input)
+    }
+
+    /// Folds a multi-line ArgumentParser message into one line: its "  - value" bullet lines
+    /// (e.g. the valid key types after "Please provide one of the following:") become a comma list.
+    static func oneLine(_ message: String) -> String {
+        var parts: [String] = [], items: [String] = []
+        for raw in message.split(separator: "\n") {
+            var line = Substring(raw)
+            while line.first == " " || line.first == "\t" { line = line.dropFirst() }
+            while line.last == " " || line.last == "\t" { line = line.dropLast() }
+            if line.isEmpty { continue }
+            if line.hasPrefix("- ") { items.append(String(line.dropFirst(2))); continue }
+            if !items.isEmpty { parts.append(items.joined(separator: ", ")); items = [] }
+            parts.append(String(line))
+        }
+        if !items.isEmpty { parts.append(items.joined(separator: ", ")) }
+        return parts.joined(separator: " ")
     }
 
     static func code(for kind: FailureKind) -> Int32 {

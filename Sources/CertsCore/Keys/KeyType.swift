@@ -14,7 +14,7 @@ public enum KeyType: String, CaseIterable, Sendable, CustomStringConvertible {
 
     /// Parses a user's spelling, accepting common aliases (`p256`, `rsa2048`, `ecdsa`).
     public init(parsing text: String) throws {
-        let t = text.lowercased().replacingOccurrences(of: "_", with: "-")
+        let t = text.lowercased().replacing("_", with: "-")
         if let k = KeyType(rawValue: t) { self = k; return }
         switch t {
         case "ec", "ecdsa", "p256", "p-256", "ec-256", "ecdsa-p256", "prime256v1", "secp256r1": self = .ecP256
@@ -71,35 +71,5 @@ public enum KeyAlgorithm: Sendable, Equatable, CustomStringConvertible {
         case .ed448: return "Ed448"
         case .other(let n, let b): return "\(n) \(b)"
         }
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = self[...]
-        while let r = rest.range(of: target) {
-            result += rest[..<r.lowerBound]
-            result += replacement
-            rest = rest[r.upperBound...]
-        }
-        result += rest
-        return result
-    }
-}
-
-extension Substring {
-    func range(of target: String) -> Range<Index>? {
-        let t = Array(target.utf8)
-        let u = self.utf8
-        var i = u.startIndex
-        while i != u.endIndex {
-            var j = i, k = 0
-            while k < t.count, j != u.endIndex, u[j] == t[k] { j = u.index(after: j); k += 1 }
-            if k == t.count { return i..<j }
-            i = u.index(after: i)
-        }
-        return nil
     }
 }

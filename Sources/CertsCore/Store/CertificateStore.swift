@@ -46,7 +46,7 @@ public struct CertificateStore: Sendable {
     /// A store name for a certificate: its first DNS name or IP, with `*` spelled `_wildcard`.
     public static func name(for names: [GeneralName]) -> String {
         let first = names.first?.value ?? "certificate"
-        return first.replacingOccurrences(of: "*", with: "_wildcard").replacingOccurrences(of: ":", with: "_")
+        return first.replacing("*", with: "_wildcard").replacing(":", with: "_")
     }
 
     /// Store names are single path components of safe characters: never `..`, `/` or hidden.

@@ -129,6 +129,13 @@ public enum FileSystem {
         _ = chmod(path, mode)
     }
 
+    /// Removes a file; a missing file is not an error.
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw OutputError.cannotWrite(path: path, reason: errorString(errno))
+        }
+    }
+
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0

@@ -1,0 +1,275 @@
+/// `certs deploy`: checks every certificate the nginx config will reference, emits the config,
+/// swaps it in, has nginx test and reload it, and probes every domain over TLS to confirm nginx
+/// serves the store's certificate. Any failure after the swap restores the previous files
+/// (and reloads again when nginx had already taken the new ones): the last working config stays.
+public struct Deployer {
+    public struct Options: Sendable {
+        /// Where `conf.d/` lives on this machine (the directory mounted into the nginx container).
+        public var outputDirectory: String
+        /// Tests the whole nginx config as nginx will load it (e.g. `docker compose exec -T nginx nginx -t`).
+        public var testCommand: String = "nginx -t"
+        /// Makes nginx load it (e.g. `docker compose exec -T nginx nginx -s reload`).
+        public var reloadCommand: String = "nginx -s reload"
+        /// Where to reach nginx's HTTPS port for the probe; nil skips probing.
+        public var probeAddress: String? = "127.0.0.1"
+        /// How long the probe keeps retrying while nginx's workers pick up the reload.
+        public var probeTimeout: Double = 10
+        /// A certificate expiring within this many days fails the pre-flight.
+        public var criticalDays: Int = 7
+        public var target = NginxEmitter.Target()
+        public var commandTimeout: Double = 60
+
+        public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
+    }
+
+    public struct Step: Sendable {
+        public let name: String
+        public let ok: Bool
+        public let detail: String
+        public var json: JSON { .object([("step", .string(name)), ("ok", .bool(ok)), ("detail", .string(detail))]) }
+    }
+
+    public struct Report: Sendable {
+        public var steps: [Step] = []
+        /// Files written, replaced or removed (relative to the output directory).
+        public var changed: [String] = []
+        public var rolledBack = false
+        /// The rollback itself failed: the config on disk may be the new, failing one.
+        public var rollbackFailed = false
+        public var dryRun = false
+        public var diff = ""
+        public var success: Bool { steps.allSatisfy(\.ok) }
+
+        public var json: JSON {
+            .object([
+                ("version", .int(1)),
+                ("success", .bool(success)),
+                ("dryRun", .bool(dryRun)),
+                ("changed", .strings(changed)),
+                ("rolledBack", .bool(rolledBack)),
+                ("rollbackFailed", .bool(rollbackFailed)),
+                ("steps", .array(steps.map(\.json))),
+            ])
+        }
+
+        mutating func add(_ name: String, _ ok: Bool, _ detail: String) { steps.append(Step(name: name, ok: ok, detail: detail)) }
+    }
+
+    public let stack: Stack
+    public let store: CertificateStore
+    public let trust: TrustStore
+    public var options: Options
+
+    public init(stack: Stack, store: CertificateStore, trust: TrustStore, options: Options) {
+        self.stack = stack
+        self.store = store
+        self.trust = trust
+        self.options = options
+    }
+
+    /// Runs the deploy at time `now`.
+    public func run(now: Int64, dryRun: Bool = false) throws -> Report {
+        var report = Report()
+        report.dryRun = dryRun
+        var ocsp: Set<String> = []
+        var leaves: [String: Certificate] = [:]
+        for domain in stack.domains {
+            let outcome = checkCertificate(domain, now: now)
+            report.add("certificate \(domain.certificate)", outcome.problem == nil, outcome.problem ?? outcome.summary)
+            if let leaf = outcome.leaf {
+                leaves[domain.certificate] = leaf
+                if !leaf.authorityInfoAccess.ocsp.isEmpty { ocsp.insert(domain.certificate) }
+            }
+        }
+        guard report.success else { return report }
+
+        let files = NginxEmitter(stack: stack, target: options.target, ocspCertificates: ocsp).files()
+        let plan = try makePlan(files)
+        report.changed = plan.changes.map(\.path)
+        report.diff = plan.changes.map { LineDiff.unified(old: $0.old ?? "", new: $0.new ?? "", oldName: "a/\($0.path)", newName: "b/\($0.path)") }.joined()
+        if dryRun {
+            report.add("plan", true, plan.changes.isEmpty ? "nginx config unchanged" : "\(plan.changes.count) file(s) would change")
+            return report
+        }
+
+        let backup = try swapIn(plan)
+        report.add("write", true, plan.changes.isEmpty ? "nginx config unchanged" : "wrote \(plan.changes.count) file(s)")
+
+        let test = try Subprocess.shell(options.testCommand, timeout: options.commandTimeout)
+        guard test.succeeded else {
+            report.add("nginx -t", false, "`\(options.testCommand)` failed: \(test.failureDetail)")
+            rollBack(backup, reload: false, into: &report)
+            return report
+        }
+        report.add("nginx -t", true, "configuration test passed")
+
+        let reload = try Subprocess.shell(options.reloadCommand, timeout: options.commandTimeout)
+        guard reload.succeeded else {
+            report.add("reload", false, "`\(options.reloadCommand)` failed: \(reload.failureDetail)")
+            // nginx did not take the new files, so putting the old ones back is the whole rollback.
+            rollBack(backup, reload: false, into: &report)
+            return report
+        }
+        report.add("reload", true, "nginx reloaded")
+
+        if let address = options.probeAddress {
+            for domain in stack.domains {
+                guard let expected = leaves[domain.certificate] else { continue }
+                for name in domain.allNames where !name.hasPrefix("*.") {
+                    let problem = probe(address: address, name: name, expected: expected)
+                    report.add("probe \(name)", problem == nil, problem ?? "serves the store's certificate (\(expected.fingerprint().prefix(8).hexString)…)")
+                    if problem != nil {
+                        rollBack(backup, reload: true, into: &report)
+                        return report
+                    }
+                }
+            }
+        }
+        return report
+    }
+
+    struct CertificateOutcome {
+        var leaf: Certificate?
+        var problem: String?
+        var summary = ""
+    }
+
+    /// The store holds a matching key and a valid chain covering every name, not about to expire.
+    func checkCertificate(_ domain: Stack.Domain, now: Int64) -> CertificateOutcome {
+        let paths = store.paths(domain.certificate)
+        var outcome = CertificateOutcome()
+        do {
+            let certs = try Certificate.parseAll(try FileSystem.read(paths.fullchain), source: paths.fullchain)
+            let key = try PrivateKey(bytes: try FileSystem.read(paths.key), source: paths.key)
+            outcome.leaf = certs[0]
+            var problems: [String] = []
+            for name in domain.allNames {
+                let report = try ChainVerifier(trust: trust, host: name, time: now, key: key)
+                    .verify(fileCertificates: certs, source: paths.fullchain)
+                for e in report.errors where !problems.contains(e.message) { problems.append(e.message) }
+            }
+            let daysLeft = daysBetween(now, certs[0].notAfter)
+            if daysLeft < options.criticalDays && now <= certs[0].notAfter {
+                problems.append("expires in \(daysLeft) day(s) (\(RFC3339.format(certs[0].notAfter))), within the critical window of \(options.criticalDays); renew it first")
+            }
+            if !problems.isEmpty { outcome.problem = "\(paths.fullchain): " + problems.joined(separator: "; ") }
+            outcome.summary = "valid for \(domain.allNames.joined(separator: ", ")) until \(RFC3339.format(certs[0].notAfter)) (\(daysLeft) days)"
+        } catch {
+            outcome.problem = "\(error)" + (FileSystem.exists(paths.directory) ? "" : " (no certificate in the store for \(domain.certificate): run certs request or certs install)")
+        }
+        return outcome
+    }
+
+    func probe(address: String, name: String, expected: Certificate) -> String? {
+        let deadline = Subprocess.monotonicSeconds() + options.probeTimeout
+        var last = ""
+        let port = UInt16(stack.nginx.httpsPort)
+        repeat {
+            do {
+                let served = try TLSClient.fetch(host: address, port: port, sni: name, timeout: 5)
+                if served.leaf == expected { return nil }
+                let fp = served.leaf.fingerprint().prefix(8).hexString
+                last = "\(address):\(port) with SNI \(name) serves \(served.leaf.subject) (\(fp)…, until \(RFC3339.format(served.leaf.notAfter))), not the store's certificate (\(expected.fingerprint().prefix(8).hexString)…, until \(RFC3339.format(expected.notAfter)))"
+            } catch {
+                last = "\(address):\(port) with SNI \(name): \(error)"
+            }
+            pause(0.2)
+        } while Subprocess.monotonicSeconds() < deadline
+        return last
+    }
+
+    // MARK: Files
+
+    struct Change {
+        let path: String
+        let old: String?
+        let new: String?
+    }
+
+    struct Plan {
+        var changes: [Change]
+    }
+
+    /// Compares emitted files with what is in the output directory; files certs wrote earlier
+    /// that the stack no longer produces are removed.
+    func makePlan(_ files: [(path: String, contents: String)]) throws -> Plan {
+        var changes: [Change] = []
+        let dir = options.outputDirectory
+        for file in files {
+            let path = "\(dir)/\(file.path)"
+            // An empty file reads as an error; it is simply "not ours" below.
+            let old = FileSystem.exists(path) ? String(decoding: (try? FileSystem.read(path, limit: 4 << 20)) ?? [], as: UTF8.self) : nil
+            if let old, !old.hasPrefix(NginxEmitter.header) { throw OutputError.exists(path: path) }
+            if old != file.contents { changes.append(Change(path: file.path, old: old, new: file.contents)) }
+        }
+        let produced = Set(files.map(\.path))
+        for name in FileSystem.list("\(dir)/conf.d") where name.hasSuffix(".conf") {
+            let rel = "conf.d/\(name)"
+            guard !produced.contains(rel) else { continue }
+            let old = String(decoding: (try? FileSystem.read("\(dir)/\(rel)")) ?? [], as: UTF8.self)
+            if old.hasPrefix(NginxEmitter.header) { changes.append(Change(path: rel, old: old, new: nil)) }
+        }
+        return Plan(changes: changes)
+    }
+
+    /// What to put back if the deploy fails: each changed file's previous contents (nil: it did not exist).
+    struct Backup {
+        let directory: String
+        let previous: [(path: String, contents: String?)]
+    }
+
+    func swapIn(_ plan: Plan) throws -> Backup {
+        let dir = options.outputDirectory
+        try FileSystem.makeDirectories("\(dir)/conf.d")
+        var done: [(path: String, contents: String?)] = []
+        do {
+            for change in plan.changes {
+                let path = "\(dir)/\(change.path)"
+                if let new = change.new {
+                    try FileSystem.writeAtomically(Array(new.utf8), to: path, mode: 0o644, existing: .replace)
+                } else {
+                    try FileSystem.remove(path)
+                }
+                done.append((change.path, change.old))
+            }
+        } catch {
+            restore(Backup(directory: dir, previous: done))
+            throw error
+        }
+        return Backup(directory: dir, previous: done)
+    }
+
+    @discardableResult
+    func restore(_ backup: Backup) -> Bool {
+        var ok = true
+        for (path, contents) in backup.previous.reversed() {
+            let full = "\(backup.directory)/\(path)"
+            do {
+                if let contents {
+                    try FileSystem.writeAtomically(Array(contents.utf8), to: full, mode: 0o644, existing: .replace)
+                } else {
+                    try FileSystem.remove(full)
+                }
+            } catch { ok = false }
+        }
+        return ok
+    }
+
+    func rollBack(_ backup: Backup, reload: Bool, into report: inout Report) {
+        report.rolledBack = true
+        guard restore(backup) else {
+            report.rollbackFailed = true
+            report.add("rollback", false, "could not restore the previous files in \(backup.directory)")
+            return
+        }
+        if reload {
+            let again = try? Subprocess.shell(options.reloadCommand, timeout: options.commandTimeout)
+            if again?.succeeded != true {
+                report.rollbackFailed = true
+                report.add("rollback", false, "restored the previous files, but reloading nginx failed: \(again?.failureDetail ?? "could not run")")
+                return
+            }
+        }
+        report.add("rollback", true, "restored the previous nginx config" + (reload ? " and reloaded" : ""))
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import CertsCore
+
+struct DeployCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Check the certificates, emit the nginx config, test, swap in, reload, and probe; roll back on any failure.",
+        discussion: """
+        Steps: every certificate the config references must be in the store with a matching key, a \
+        valid chain for every name and more than --crit days left; the emitted files replace the \
+        previous ones in --out; --test-command (default `nginx -t`) must pass; --reload-command \
+        (default `nginx -s reload`) must succeed; each domain is then probed over TLS with SNI and \
+        must serve the store's certificate. A failure after the swap restores the previous files \
+        (and reloads them again if nginx had taken the new ones).
+        For nginx in a container: --test-command 'docker compose exec -T nginx nginx -t' \
+        --reload-command 'docker compose exec -T nginx nginx -s reload'.
+        Exit codes: 0 deployed; 1 refused or failed, previous config in place; 2 bad input; \
+        3 output not writable; 5 the rollback itself failed (check the nginx config now).
+        """
+    )
+
+    @OptionGroup var stackOptions: StackOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Directory holding conf.d/ for nginx.", valueName: "dir"))
+    var out = "nginx"
+
+    @Flag(name: .customLong("dry-run"), help: "Check certificates and print the diff; change nothing.")
+    var dryRun = false
+
+    @Option(name: .customLong("test-command"), help: ArgumentHelp("Command that tests the nginx config.", valueName: "cmd"))
+    var testCommand = "nginx -t"
+
+    @Option(name: .customLong("reload-command"), help: ArgumentHelp("Command that reloads nginx.", valueName: "cmd"))
+    var reloadCommand = "nginx -s reload"
+
+    @Option(name: .customLong("probe-address"), help: ArgumentHelp("Address of nginx's HTTPS listener for the post-reload probe.", valueName: "ip"))
+    var probeAddress = "127.0.0.1"
+
+    @Flag(name: .customLong("no-probe"), help: "Skip the TLS probe after reloading.")
+    var noProbe = false
+
+    @Option(help: ArgumentHelp("Trusted roots (PEM) for the certificate checks; default: the local CA's root for tls.source local, else the system store.", valueName: "file"))
+    var trust: String?
+
+    @Option(help: ArgumentHelp("Refuse certificates with fewer days left than this.", valueName: "days"))
+    var crit = 7
+
+    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that loads the config.", valueName: "x.y.z"))
+    var nginxVersion = "1.27.0"
+
+    @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 (nginx built with OpenSSL 3.5+).")
+    var postQuantum = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() throws {
+        let stack = try stackOptions.load()
+        let certStore = CertificateStore(root: store.path)
+        let trustStore: TrustStore
+        if let trust {
+            trustStore = try TrustStore.certificates(try readDocument(trust).certificates, origin: trust)
+        } else if stack.tls.source == .local, FileSystem.exists("\(LocalCA.directory(inStore: store.path))/root.pem") {
+            let path = "\(LocalCA.directory(inStore: store.path))/root.pem"
+            trustStore = try TrustStore.certificates(try readDocument(path).certificates, origin: path)
+        } else {
+            trustStore = try TrustStore.system()
+        }
+        var options = Deployer.Options(outputDirectory: out)
+        options.testCommand = testCommand
+        options.reloadCommand = reloadCommand
+        options.probeAddress = noProbe ? nil : probeAddress
+        options.criticalDays = crit
+        options.target = .init(nginxVersion: try EmitNginx.parseVersion(nginxVersion), postQuantumKeyExchange: postQuantum)
+        let report = try Deployer(stack: stack, store: certStore, trust: trustStore, options: options).run(now: currentUnixTime(), dryRun: dryRun)
+
+        if json {
+            Terminal.out(report.json.rendered())
+        } else {
+            for step in report.steps {
+                Terminal.out("\(step.ok ? "ok  " : "FAIL") \(step.name): \(step.detail)")
+            }
+            if dryRun && !report.diff.isEmpty { Terminal.writeBytes(Array(report.diff.utf8)) }
+        }
+        if report.rollbackFailed {
+            Terminal.error("deploy failed and the rollback failed too: check \(out)/conf.d and nginx now")
+            throw ExitCode(Exit.internal)
+        }
+        if !report.success {
+            let failed = report.steps.first { !$0.ok }!
+            Terminal.error("deploy \(report.rolledBack ? "failed and was rolled back" : "refused"): \(failed.name): \(failed.detail)")
+            throw ExitCode(Exit.negative)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import CertsCore
+
+struct EmitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emit",
+        abstract: "Write deploy files from the stack file.",
+        subcommands: [EmitNginx.self]
+    )
+}
+
+/// `--stack FILE`, default ./stack.yaml.
+struct StackOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The stack file.", valueName: "file"))
+    var stack = "stack.yaml"
+
+    func load() throws -> Stack { try Stack.load(path: stack) }
+}
+
+struct EmitNginx: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nginx",
+        abstract: "Write the nginx HTTPS reverse-proxy configuration for every domain of the stack.",
+        discussion: """
+        Writes conf.d/00-certs-common.conf and conf.d/NAME.conf per domain under --out (default ./nginx), \
+        for an nginx that includes conf.d/*.conf in its http block (as the official image does). \
+        Files certs wrote before are replaced; any other file is left alone unless --force.
+        """
+    )
+
+    @OptionGroup var stackOptions: StackOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    var out = "nginx"
+
+    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`).", valueName: "x.y.z"))
+    var nginxVersion = "1.27.0"
+
+    @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 first (needs nginx built with OpenSSL 3.5 or later).")
+    var postQuantum = false
+
+    @Flag(help: "Replace files in the output directory that certs did not write.")
+    var force = false
+
+    func run() throws {
+        let stack = try stackOptions.load()
+        let version = try Self.parseVersion(nginxVersion)
+        let certStore = CertificateStore(root: store.path)
+        var ocsp: Set<String> = []
+        for domain in stack.domains {
+            let path = certStore.paths(domain.certificate).certificate
+            if let doc = try? CryptoDocument(bytes: try FileSystem.read(path), source: path),
+               let leaf = doc.certificates.first, !leaf.authorityInfoAccess.ocsp.isEmpty {
+                ocsp.insert(domain.certificate)
+            }
+        }
+        let emitter = NginxEmitter(stack: stack, target: .init(nginxVersion: version, postQuantumKeyExchange: postQuantum), ocspCertificates: ocsp)
+        try FileSystem.makeDirectories("\(out)/conf.d")
+        for file in emitter.files() {
+            let path = "\(out)/\(file.path)"
+            if !force, FileSystem.exists(path) {
+                let existing = (try? FileSystem.read(path)) ?? []
+                if !existing.starts(with: Array(NginxEmitter.header.utf8)) {
+                    throw OutputError.exists(path: path)
+                }
+            }
+            try FileSystem.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, existing: .replace)
+            Terminal.out("wrote \(path)")
+        }
+    }
+
+    static func parseVersion(_ text: String) throws -> (Int, Int, Int) {
+        let parts = text.split(separator: ".").map { Int($0) }
+        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }) else {
+            throw InputError.invalidValue(option: "--nginx-version", value: text, reason: "use x.y or x.y.z, e.g. 1.22.1")
+        }
+        return (parts[0]!, parts[1]!, parts.count > 2 ? parts[2]! : 0)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// `certs deploy` against a real nginx on loopback: swap, `nginx -t`, reload, TLS probe, rollback.
+@Suite(.serialized) struct DeployTests {
+    /// A running nginx whose http block includes the deploy's conf.d, with test and reload commands
+    /// that address exactly this instance (the production shape, with test-only ports and paths).
+    struct Site {
+        let d: EmitNginxTests.Deployment
+        let nginx: NginxServer
+        var main: String { d.scratch.file("nginx-main.conf") }
+        var testCommand: String { "/usr/sbin/nginx -t -q -c \(main) -p \(d.scratch.path)" }
+        var reloadCommand: String { "/usr/sbin/nginx -s reload -c \(main) -p \(d.scratch.path)" }
+
+        init() throws {
+            d = try EmitNginxTests.Deployment()
+            // Before the first deploy nginx only has a plain HTTP placeholder to listen on.
+            try FileManager.default.createDirectory(atPath: "\(d.out)/conf.d", withIntermediateDirectories: true)
+            _ = d.scratch.write("nginx/conf.d/placeholder.conf", "server { listen \(d.httpPort); return 204; }\n")
+            nginx = try NginxServer(directory: d.scratch.path, include: "\(d.out)/conf.d/*.conf", waitFor: d.httpPort)
+            try FileManager.default.removeItem(atPath: "\(d.out)/conf.d/placeholder.conf")
+        }
+
+        func deploy(_ extra: [String] = [], reload: String? = nil) throws -> RunResult {
+            try certs(["deploy", "--stack", d.stack, "--out", d.out, "--store", d.store, "--nginx-version", installedNginxVersion,
+                       "--test-command", testCommand, "--reload-command", reload ?? reloadCommand, "--trust", "\(d.store)/ca/root.pem"] + extra)
+        }
+
+        func servedFingerprint(_ name: String) throws -> String {
+            let r = try openssl("s_client", "-connect", "127.0.0.1:\(d.httpsPort)", "-servername", name, stdin: [])
+            let pem = try #require(r.stdout.range(of: "-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----", options: .regularExpression)).self
+            let f = try openssl("x509", "-noout", "-fingerprint", "-sha256", stdin: Array(r.stdout[pem].utf8))
+            return f.stdout
+        }
+
+        func storeFingerprint(_ name: String) throws -> String {
+            try openssl("x509", "-noout", "-fingerprint", "-sha256", "-in", "\(d.store)/live/\(name)/cert.pem").stdout
+        }
+    }
+
+    @Test func deployEmitsTestsReloadsAndProbesEveryName() throws {
+        let site = try Site()
+        defer { site.nginx.stop() }
+        let r = try site.deploy()
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        for name in ["example.com", "www.example.com", "api.example.com"] {
+            #expect(r.stdout.contains("ok   probe \(name): serves the store's certificate"), "\(r.stdout)")
+        }
+        #expect(try site.servedFingerprint("www.example.com") == (try site.storeFingerprint("example.com")))
+        #expect(try site.servedFingerprint("api.example.com") == (try site.storeFingerprint("api.example.com")))
+    }
+
+    @Test func aRenewalWhoseReloadIsSkippedIsCaughtByTheProbeAndRolledBack() throws {
+        let site = try Site()
+        defer { site.nginx.stop() }
+        #expect(try site.deploy().status == 0)
+        let before = try site.servedFingerprint("example.com")
+        // A renewal lands in the store, but the "reload" does nothing: nginx keeps serving the old one.
+        #expect(try certs("ca", "issue", "--store", site.d.store, "example.com", "www.example.com").status == 0)
+        let r = try site.deploy(reload: "true")
+        expectOneLineError(r, exit: 1, mentioning: "not the store's certificate")
+        #expect(r.stdout.contains("FAIL probe example.com"))
+        #expect(try site.servedFingerprint("example.com") == before)
+        // A real reload then picks up the renewal.
+        let fixed = try site.deploy()
+        #expect(fixed.status == 0, "\(fixed.stdout)\n\(fixed.stderr)")
+        #expect(try site.servedFingerprint("example.com") == (try site.storeFingerprint("example.com")))
+        #expect(try site.servedFingerprint("example.com") != before)
+    }
+
+    @Test func aFailingNginxTestLeavesThePreviousConfigInPlace() throws {
+        let site = try Site()
+        defer { site.nginx.stop() }
+        #expect(try site.deploy().status == 0)
+        let previous = site.d.scratch.read("nginx/conf.d/example.com.conf")
+        // Change the stack so the deploy has something to swap, and break nginx -t with a file certs does not own.
+        try String(site.d.scratch.read("stack.yaml").replacingOccurrences(of: "profile: intermediate", with: "profile: modern"))
+            .write(toFile: site.d.stack, atomically: true, encoding: .utf8)
+        _ = site.d.scratch.write("nginx/conf.d/zz-hand-made.conf", "this is not nginx syntax\n")
+        let r = try site.deploy()
+        expectOneLineError(r, exit: 1, mentioning: "rolled back")
+        #expect(r.stdout.contains("FAIL nginx -t"))
+        #expect(r.stdout.contains("ok   rollback"))
+        #expect(site.d.scratch.read("nginx/conf.d/example.com.conf") == previous)
+        #expect(previous.contains("TLSv1.2 TLSv1.3"))
+        try FileManager.default.removeItem(atPath: site.d.scratch.file("nginx/conf.d/zz-hand-made.conf"))
+        #expect(try site.deploy().status == 0)
+        #expect(site.d.scratch.read("nginx/conf.d/example.com.conf").contains("ssl_protocols TLSv1.3;"))
+    }
+
+    @Test func dryRunPrintsTheDiffAndChangesNothing() throws {
+        let d = try EmitNginxTests.Deployment()
+        let r = try certs("deploy", "--dry-run", "--stack", d.stack, "--out", d.out, "--store", d.store, "--trust", "\(d.store)/ca/root.pem")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("+++ b/conf.d/example.com.conf"))
+        #expect(r.stdout.contains("+    ssl_protocols TLSv1.2 TLSv1.3;"))
+        #expect(!d.scratch.exists("nginx/conf.d/example.com.conf"))
+    }
+
+    @Test func aCertificateThatDoesNotCoverAnAliasIsRefusedBeforeAnythingIsWritten() throws {
+        let d = try EmitNginxTests.Deployment()
+        // Re-issue example.com without its alias www.example.com.
+        #expect(try certs("ca", "issue", "--store", d.store, "example.com").status == 0)
+        let r = try certs("deploy", "--stack", d.stack, "--out", d.out, "--store", d.store, "--trust", "\(d.store)/ca/root.pem",
+                          "--test-command", "true", "--reload-command", "true", "--no-probe")
+        expectOneLineError(r, exit: 1, mentioning: "refused")
+        #expect(r.stdout.contains("www.example.com"))
+        #expect(!d.scratch.exists("nginx/conf.d/example.com.conf"))
+    }
+
+    @Test func aCertificateInsideTheCriticalWindowIsRefused() throws {
+        let d = try EmitNginxTests.Deployment()
+        #expect(try certs("ca", "issue", "--store", d.store, "api.example.com", "--days", "3").status == 0)
+        let r = try certs("deploy", "--stack", d.stack, "--out", d.out, "--store", d.store, "--trust", "\(d.store)/ca/root.pem",
+                          "--test-command", "true", "--reload-command", "true", "--no-probe")
+        expectOneLineError(r, exit: 1, mentioning: "critical window")
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+/// Loopback ports and real server processes for end-to-end tests. Every server binds 127.0.0.1,
+/// is started by the test and stopped by pid.
+enum Loopback {
+    /// A port that was free a moment ago (bind to 0, read it back, close).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Waits until something accepts TCP connections on 127.0.0.1:port.
+    static func waitForListener(_ port: Int, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+            close(fd)
+            if ok { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
+
+/// A child process stopped (SIGTERM, then SIGKILL) when the value goes away.
+final class ServerProcess {
+    let process = Process()
+    let log: String
+
+    init(_ executable: String, _ arguments: [String], cwd: String? = nil, log: String) throws {
+        self.log = log
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = FileHandle(forWritingAtPath: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<100 where process.isRunning { usleep(20_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// A real nginx (Debian's) running a config rooted in a scratch directory, in the foreground.
+final class NginxServer {
+    let server: ServerProcess
+    let directory: String
+
+    /// `include` is a glob of http-level files (the emitted conf.d/*.conf).
+    init(directory: String, include: String, waitFor port: Int) throws {
+        self.directory = directory
+        let conf = "\(directory)/nginx-main.conf"
+        try NginxServer.mainConfig(directory: directory, include: include).write(toFile: conf, atomically: true, encoding: .utf8)
+        server = try ServerProcess("/usr/sbin/nginx", ["-c", conf, "-p", directory, "-g", "daemon off;"], log: "\(directory)/nginx-stderr.log")
+        guard Loopback.waitForListener(port) else {
+            let log = (try? String(contentsOfFile: "\(directory)/nginx-error.log", encoding: .utf8)) ?? ""
+            throw NginxStartError(log: log)
+        }
+    }
+
+    struct NginxStartError: Error, CustomStringConvertible { let log: String; var description: String { "nginx did not start: \(log)" } }
+
+    static func mainConfig(directory: String, include: String) -> String {
+        """
+        pid \(directory)/nginx.pid;
+        error_log \(directory)/nginx-error.log info;
+        worker_processes 1;
+        events { worker_connections 64; }
+        http {
+            access_log off;
+            client_body_temp_path \(directory)/tmp-body;
+            proxy_temp_path \(directory)/tmp-proxy;
+            fastcgi_temp_path \(directory)/tmp-fcgi;
+            uwsgi_temp_path \(directory)/tmp-uwsgi;
+            scgi_temp_path \(directory)/tmp-scgi;
+            include \(include);
+        }
+        """
+    }
+
+    /// `nginx -t` on the same main config.
+    static func test(directory: String, include: String) throws -> RunResult {
+        let conf = "\(directory)/nginx-main.conf"
+        try mainConfig(directory: directory, include: include).write(toFile: conf, atomically: true, encoding: .utf8)
+        return try run("/usr/sbin/nginx", ["-t", "-c", conf, "-p", directory])
+    }
+
+    func stop() { server.stop() }
+}
+
+/// The version of the installed nginx ("1.22.1").
+let installedNginxVersion: String = {
+    let r = try? run("/usr/sbin/nginx", ["-v"])
+    return r?.stderr.split(separator: "/").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "1.22.1"
+}()
