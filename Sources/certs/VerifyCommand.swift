@@ -100,9 +100,8 @@ struct VerifyCommand: ParsableCommand {
             // Read every input first: an unreadable file is a usage error (exit 2) before any verdict.
             let inputs = try leaves.map { path in (path == "-" ? "stdin" : path, try certificates(in: path, parser: parser)) }
             let verifier = ChainVerifier(trust: trustStore, host: host, time: time, key: privateKey)
-            for (source, certs) in inputs {
-                reports.append(try verifier.verify(fileCertificates: certs, source: source, extraChain: chainCertificates, extraOrigin: chainOrigin))
-            }
+            reports = try verifier.verifyAll(inputs.map { ChainVerifier.FileInput(source: $0.0, certificates: $0.1) },
+                                             extraChain: chainCertificates, extraOrigin: chainOrigin)
         }
 
         if json {
