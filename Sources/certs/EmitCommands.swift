@@ -65,9 +65,10 @@ struct EmitNginx: ParsableCommand {
                     throw OutputError.exists(path: path)
                 }
             }
-            try FileSystem.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, existing: .replace)
+            try FileSystem.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, existing: .replace, sync: false)
             Terminal.out("wrote \(path)")
         }
+        FileSystem.syncFileSystem(containing: "\(out)/conf.d")
     }
 
     static func parseVersion(_ text: String) throws -> (Int, Int, Int) {

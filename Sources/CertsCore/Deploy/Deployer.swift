@@ -226,12 +226,14 @@ public struct Deployer {
             for change in plan.changes {
                 let path = "\(dir)/\(change.path)"
                 if let new = change.new {
-                    try FileSystem.writeAtomically(Array(new.utf8), to: path, mode: 0o644, existing: .replace)
+                    try FileSystem.writeAtomically(Array(new.utf8), to: path, mode: 0o644, existing: .replace, sync: false)
                 } else {
                     try FileSystem.remove(path)
                 }
                 done.append((change.path, change.old))
             }
+            // One flush for the batch, before nginx is asked to read it.
+            FileSystem.syncFileSystem(containing: "\(dir)/conf.d")
         } catch {
             restore(Backup(directory: dir, previous: done))
             throw error

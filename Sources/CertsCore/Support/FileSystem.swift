@@ -64,7 +64,10 @@ public enum FileSystem {
     /// so a secret is never readable by others, not even for a moment, whatever the umask.
     /// With `.refuse`, the final step is `link(2)`, which fails if anything (even a dangling
     /// symlink) appeared at `path` meanwhile: there is no check-then-write race.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, existing: Existing = .refuse) throws {
+    ///
+    /// `sync: false` skips the per-file flushes for batches of regenerable files; the caller
+    /// then makes the batch durable at once with `syncFileSystem(containing:)`.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t, existing: Existing = .refuse, sync: Bool = true) throws {
         let dir = directoryName(of: path)
         var st = stat()
         if stat(dir, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
@@ -90,7 +93,9 @@ public enum FileSystem {
                 }
                 offset += n
             }
-            guard fsync(fd) == 0 else { throw OutputError.cannotWrite(path: path, reason: errorString(errno)) }
+            if sync {
+                guard fsync(fd) == 0 else { throw OutputError.cannotWrite(path: path, reason: errorString(errno)) }
+            }
         }
         switch existing {
         case .replace:
@@ -105,7 +110,13 @@ public enum FileSystem {
             unlink(tmp)
             committed = true
         }
-        syncDirectory(dir)
+        if sync { syncDirectory(dir) }
+    }
+
+    /// Flushes the whole file system holding `path` (`syncfs(2)`): one flush for a batch of writes.
+    public static func syncFileSystem(containing path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { _ = certs_syncfs(fd); close(fd) }
     }
 
     /// Flushes a directory entry change (rename, link) to disk.
@@ -192,3 +203,7 @@ extension String {
         self = String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// glibc's syncfs(2), which the Glibc module hides behind _GNU_SOURCE.
+@_silgen_name("syncfs")
+private func certs_syncfs(_ fd: Int32) -> Int32
