@@ -83,6 +83,8 @@ import Testing
         #expect(r.stdout.contains("ok   rollback"))
         #expect(site.d.scratch.read("nginx/conf.d/example.com.conf") == previous)
         #expect(previous.contains("TLSv1.2 TLSv1.3"))
+        // And nginx keeps serving HTTPS with the store's certificate throughout.
+        #expect(try site.servedFingerprint("example.com") == (try site.storeFingerprint("example.com")))
         try FileManager.default.removeItem(atPath: site.d.scratch.file("nginx/conf.d/zz-hand-made.conf"))
         #expect(try site.deploy().status == 0)
         #expect(site.d.scratch.read("nginx/conf.d/example.com.conf").contains("ssl_protocols TLSv1.3;"))
