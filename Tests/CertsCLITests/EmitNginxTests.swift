@@ -146,4 +146,40 @@ import Testing
         #expect(r.stdout.contains("HTTP/1.1 101 Switching Protocols"), "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("echo:hello"), "\(r.stdout) \(r.stderr)")
     }
+
+    /// The production shape for containers on this VM: upstreams by Docker service name,
+    /// resolved per request through `resolver`. pebble-challtestsrv's DNS server stands in for
+    /// Docker's (it answers every name with 127.0.0.1).
+    @Test func serviceNamesAreResolvedThroughTheConfiguredDNSResolver() throws {
+        let d = try Deployment()
+        let dnsPort = Loopback.freePort(), mgmtPort = Loopback.freePort()
+        let dns = try ServerProcess("/usr/bin/pebble-challtestsrv", ["-dns01", "127.0.0.1:\(dnsPort)", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                                                                  "-management", "127.0.0.1:\(mgmtPort)", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+                                    log: d.scratch.file("dns.log"))
+        defer { dns.stop() }
+        #expect(Loopback.waitForListener(mgmtPort))
+        _ = d.scratch.write("stack.yaml", """
+        domains:
+          - name: example.com
+            routes:
+              - { path: /, service: backend, port: \(d.backendPort) }
+        services:
+          backend: { build: ./backend }
+        nginx: { certificates: \(d.store), webroot: \(d.scratch.file("www")), http_port: \(d.httpPort), https_port: \(d.httpsPort), resolver: "127.0.0.1:\(dnsPort)" }
+        """)
+        #expect(try d.emit().status == 0)
+        #expect(d.scratch.read("nginx/conf.d/example.com.conf").contains("set $certs_upstream http://backend:\(d.backendPort);"))
+        let docroot = d.scratch.file("backend")
+        try FileManager.default.createDirectory(atPath: docroot, withIntermediateDirectories: true)
+        try "resolved by name\n".write(toFile: "\(docroot)/index.txt", atomically: true, encoding: .utf8)
+        let backend = try ServerProcess("/usr/bin/env", ["python3", "-m", "http.server", "\(d.backendPort)", "--bind", "127.0.0.1", "--directory", docroot],
+                                        log: d.scratch.file("backend.log"))
+        defer { backend.stop() }
+        #expect(Loopback.waitForListener(d.backendPort))
+        let nginx = try NginxServer(directory: d.scratch.path, include: "\(d.out)/conf.d/*.conf", waitFor: d.httpsPort)
+        defer { nginx.stop() }
+        let r = try run("/usr/bin/curl", ["-sS", "--cacert", "\(d.store)/ca/root.pem", "--resolve", "example.com:\(d.httpsPort):127.0.0.1",
+                                          "https://example.com:\(d.httpsPort)/index.txt"])
+        #expect(r.stdout == "resolved by name\n", "\(r.stdout) \(r.stderr)")
+    }
 }

@@ -86,6 +86,18 @@ import Testing
         #expect(failure(yaml)?.description.contains("nested deeper") == true)
     }
 
+    @Test func resolverTakesAnAddressWithAnOptionalPort() throws {
+        func resolver(_ v: String) throws -> String {
+            try parse(Self.example + "\nnginx: { resolver: \"\(v)\" }\n").nginx.resolver
+        }
+        #expect(try resolver("127.0.0.11") == "127.0.0.11")
+        #expect(try resolver("127.0.0.1:5353") == "127.0.0.1:5353")
+        #expect(try resolver("[::1]:53") == "[::1]:53")
+        #expect(try resolver("::1") == "[::1]")
+        #expect(failure(Self.example + "\nnginx: { resolver: \"dns.google\" }\n")?.description.contains("resolver must be an IP address") == true)
+        #expect(failure(Self.example + "\nnginx: { resolver: \"127.0.0.1:99999\" }\n") != nil)
+    }
+
     @Test func hstsPreloadFollowsThePreloadListRules() {
         let bad = Self.example.replacingOccurrences(of: "tls: { profile: modern, source: acme, email: ops@example.com }",
                                                    with: "tls: { hsts: { preload: true } }")

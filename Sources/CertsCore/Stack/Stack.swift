@@ -211,13 +211,24 @@ extension Stack {
             if let v = m["client_max_body_size"] { nginx.clientMaxBodySize = try r.size(v, "client_max_body_size") }
             if let v = m["resolver"] {
                 let text = try r.string(v, "resolver")
-                guard let ip = IPAddress.normalize(text) else { throw r.error(v, "resolver must be an IP address") }
-                nginx.resolver = ip
+                guard let resolver = Self.resolverAddress(text) else { throw r.error(v, "resolver must be an IP address, optionally with :port") }
+                nginx.resolver = resolver
             }
             if let v = m["http_port"] { nginx.httpPort = try r.port(v, "http_port") }
             if let v = m["https_port"] { nginx.httpsPort = try r.port(v, "https_port") }
         }
         return Stack(domains: domains, tls: tls, services: services, nginx: nginx)
+    }
+}
+
+extension Stack {
+    /// "127.0.0.11", "127.0.0.1:5353", "[::1]:53" in nginx's `resolver` syntax, or nil.
+    static func resolverAddress(_ text: String) -> String? {
+        if let ip = IPAddress.normalize(text) { return ip.contains(":") ? "[\(ip)]" : ip }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = String(text[..<colon])
+        guard let ip = IPAddress.normalize(host), host.hasPrefix("[") || !ip.contains(":") else { return nil }
+        return (ip.contains(":") ? "[\(ip)]" : ip) + ":\(port)"
     }
 }
 
