@@ -10,7 +10,7 @@ final class VerifyTLSServer {
     /// `host` is "127.0.0.1" or "::1".
     init(host: String = "127.0.0.1", cert: String, key: String, chain: String? = nil, extra: [String] = []) throws {
         self.host = host
-        port = VerifyTLSServer.freePort()
+        port = Loopback.freePort()
         let accept = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         var args = ["s_server", "-accept", accept, "-cert", cert, "-key", key, "-www", "-quiet"]
         if let chain { args += ["-cert_chain", chain] }
@@ -20,7 +20,7 @@ final class VerifyTLSServer {
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        guard VerifyTLSServer.waitForListener(host: host, port: port) else {
+        guard Loopback.waitForListener(port, host: host) else {
             stop()
             throw VerifyTestError("openssl s_server did not start listening on \(accept)")
         }
@@ -36,58 +36,6 @@ final class VerifyTLSServer {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-    }
-
-    /// A port that was free a moment ago: bind to port 0 and read back what the kernel chose.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    /// Polls with TCP connects until the server accepts (or 10 s pass).
-    static func waitForListener(host: String, port: Int) -> Bool {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if host.contains(":") {
-                let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
-                var addr = sockaddr_in6()
-                addr.sin6_family = sa_family_t(AF_INET6)
-                addr.sin6_port = in_port_t(UInt16(port).bigEndian)
-                _ = inet_pton(AF_INET6, host, &addr.sin6_addr)
-                let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } } == 0
-                close(fd)
-                if ok { return true }
-            } else {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_addr.s_addr = inet_addr(host)
-                addr.sin_port = in_port_t(UInt16(port).bigEndian)
-                let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-                close(fd)
-                if ok { return true }
-            }
-            usleep(50_000)
-        }
-        return false
-    }
-
-    /// Whether this machine has an IPv6 loopback to test with.
-    static var hasIPv6Loopback: Bool {
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in6()
-        addr.sin6_family = sa_family_t(AF_INET6)
-        _ = inet_pton(AF_INET6, "::1", &addr.sin6_addr)
-        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } } == 0
     }
 }
 
@@ -185,7 +133,7 @@ struct VerifyTestError: Error, CustomStringConvertible {
     }
 
     @Test func ipv6LoopbackIsReachedWithBracketSyntax() throws {
-        guard VerifyTLSServer.hasIPv6Loopback else { return }
+        guard Loopback.hasIPv6Loopback else { return }
         let s = Scratch(), f = try VerifyFixture(s)
         let live = try f.issue("localhost", "::1")
         let server = try VerifyTLSServer(host: "::1", cert: "\(live)/cert.pem", key: "\(live)/privkey.pem", chain: "\(live)/chain.pem")
@@ -197,7 +145,7 @@ struct VerifyTestError: Error, CustomStringConvertible {
     }
 
     @Test func unreachableOrSilentServersAreRemoteErrorsWithExitFour() throws {
-        let port = VerifyTLSServer.freePort()
+        let port = Loopback.freePort()
         expectOneLineError(try certs("verify", "--connect", "127.0.0.1:\(port)"), exit: 4, mentioning: "cannot connect to 127.0.0.1:\(port): connection refused")
         // A listener that never speaks TLS: the timeout applies to the handshake.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
