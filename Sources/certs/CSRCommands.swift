@@ -56,6 +56,9 @@ struct CSRNew: ParsableCommand {
     @Flag(help: "Replace existing output files.")
     var force = false
 
+    @Option(help: "Encoding of the CSR (and a new key): pem or der.")
+    var format: OutputFormat = .pem
+
     @OptionGroup var passphrase: PassphraseOptions
 
     func validate() throws {
@@ -88,14 +91,15 @@ struct CSRNew: ParsableCommand {
         }
         try Output.ensureWritable(out, force: force)
         let csr = try CertificateSigningRequest.create(key: privateKey, subject: subject, subjectAlternativeNames: names)
-        let csrPEM = try csr.pem()
+        let csrPEM = format == .der ? try csr.der() : try csr.pem()
         if let keyPath {
             // The CSR goes first: if the key cannot be written, the CSR is taken back (or its
             // previous contents restored), and a key the user already had is never touched.
             let previousCSR = out != "-" && FileSystem.exists(out) ? try? FileSystem.read(out) : nil
             try Output.write(csrPEM, to: out, mode: 0o644, force: force)
             do {
-                try Output.write(try privateKey.pem(passphrase: secret), to: keyPath, mode: 0o600, force: force)
+                let keyBytes = format == .der ? try privateKey.der(passphrase: secret) : try privateKey.pem(passphrase: secret)
+                try Output.write(keyBytes, to: keyPath, mode: 0o600, force: force)
             } catch {
                 if out != "-" {
                     if let previousCSR {
@@ -117,7 +121,7 @@ struct CSRNew: ParsableCommand {
 
     func derivedKeyPath() throws -> String {
         guard out != "-" else { throw ValidationError("with --out - give the new key's path with --key-out") }
-        let base = out.hasSuffix(".csr") || out.hasSuffix(".pem") ? String(out.dropLast(4)) : out
+        let base = [".csr", ".pem", ".der"].contains { out.hasSuffix($0) } ? String(out.dropLast(4)) : out
         return base + ".key"
     }
 }

@@ -25,6 +25,9 @@ struct KeyNew: ParsableCommand {
     @Flag(help: "Replace an existing file.")
     var force = false
 
+    @Option(help: "Encoding: pem (PKCS#8 PEM) or der (PKCS#8 DER).")
+    var format: OutputFormat = .pem
+
     @Flag(help: "Encrypt the key (AES-256, PKCS#8) with the passphrase from --passphrase-file or --passphrase-env.")
     var encrypt = false
 
@@ -39,7 +42,8 @@ struct KeyNew: ParsableCommand {
         let secret = try passphrase.load()
         try Output.ensureWritable(out, force: force)
         let key = try PrivateKey.generate(type)
-        try Output.write(try key.pem(passphrase: secret), to: out, mode: 0o600, force: force)
+        let encoded = format == .der ? try key.der(passphrase: secret) : try key.pem(passphrase: secret)
+        try Output.write(encoded, to: out, mode: 0o600, force: force)
         if out != "-" { Terminal.note("wrote \(type) private key to \(out) (mode 0600\(secret != nil ? ", encrypted" : ""))") }
     }
 }

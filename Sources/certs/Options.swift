@@ -45,6 +45,11 @@ struct PassphraseOptions: ParsableArguments {
     }
 }
 
+/// The encoding of a written key, CSR or certificate.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case pem, der
+}
+
 /// Writes output to a path (atomically, exact mode, refusing to overwrite without --force) or stdout for "-".
 enum Output {
     static func write(_ bytes: [UInt8], to path: String, mode: UInt32, force: Bool) throws {

@@ -204,4 +204,25 @@ import Testing
         #expect(s.mode("k.pem") == 0o600)
         #expect(s.listing() == ["k.pem", "victim"])
     }
+
+    @Test func derOutputIsPKCS8DERThatOpenSSLReadsAndCertsInspects() throws {
+        let s = Scratch()
+        #expect(try certs("key", "new", "--type", "rsa-2048", "--format", "der", "--out", s.file("k.der")).status == 0)
+        #expect(s.mode("k.der") == 0o600)
+        #expect(s.bytes("k.der").first == 0x30)  // a DER SEQUENCE, not text
+        let check = try openssl("pkey", "-inform", "DER", "-in", s.file("k.der"), "-check", "-noout")
+        #expect(check.status == 0, "\(check.stderr)")
+        let i = try certs("inspect", "--json", s.file("k.der"))
+        #expect(i.stdout.contains("\"encoding\": \"DER\""))
+        #expect(i.stdout.contains("\"bits\": 2048"))
+    }
+
+    @Test func derCSRVerifiesWithOpenSSL() throws {
+        let s = Scratch()
+        let r = try certs("csr", "new", "--new-key", "ec-p256", "--cn", "a.example", "--format", "der", "--out", s.file("r.der"))
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try openssl("req", "-inform", "DER", "-in", s.file("r.der"), "-verify", "-noout")
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(try openssl("pkey", "-inform", "DER", "-in", s.file("r.key"), "-check", "-noout").status == 0)
+    }
 }
