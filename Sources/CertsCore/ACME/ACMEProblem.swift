@@ -1,0 +1,114 @@
+/// An RFC 7807 problem document from an ACME server (RFC 8555 §6.7), as an error.
+///
+/// Its one-line message is the server's `detail` with the problem type (without the
+/// `urn:ietf:params:acme:error:` prefix) and each sub-problem's identifier and detail.
+public struct ACMEProblem: CertsFailure, Equatable {
+    public static let prefix = "urn:ietf:params:acme:error:"
+
+    public struct SubProblem: Sendable, Equatable {
+        public let type: String
+        public let detail: String
+        public let identifier: String?
+    }
+
+    /// The full type URN ("urn:ietf:params:acme:error:badNonce").
+    public let type: String
+    public let detail: String
+    public let status: Int?
+    public let subproblems: [SubProblem]
+    /// What the client was doing ("creating the order"), for context.
+    public var context: String?
+
+    public init(type: String, detail: String, status: Int? = nil, subproblems: [SubProblem] = [], context: String? = nil) {
+        self.type = type
+        self.detail = detail
+        self.status = status
+        self.subproblems = subproblems
+        self.context = context
+    }
+
+    /// Reads a problem document; nil when `json` is not one.
+    public init?(json: JSON, context: String? = nil) {
+        guard let type = json["type"]?.stringValue else { return nil }
+        self.type = type
+        detail = Self.clean(json["detail"]?.stringValue ?? "")
+        status = json["status"]?.intValue.map { Int($0) }
+        subproblems = (json["subproblems"]?.arrayValue ?? []).map { sub in
+            let id = sub["identifier"]?["value"]?.stringValue
+            return SubProblem(type: sub["type"]?.stringValue ?? "", detail: Self.clean(sub["detail"]?.stringValue ?? ""), identifier: id)
+        }
+        self.context = context
+    }
+
+    /// The type without the ACME URN prefix ("badNonce", "rateLimited", "connection").
+    public var shortType: String { type.hasPrefix(Self.prefix) ? String(type.dropFirst(Self.prefix.count)) : type }
+
+    public var kind: FailureKind { .remote }
+
+    public var description: String {
+        var text = "ACME server: "
+        if let context { text += "\(context): " }
+        text += detail.isEmpty ? shortType : "\(detail) (\(shortType))"
+        for sub in subproblems {
+            text += "; \(sub.identifier ?? "?"): \(sub.detail.isEmpty ? sub.shortType : sub.detail)"
+        }
+        return text
+    }
+
+    /// Server text on one line, bounded, without control characters.
+    static func clean(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7f { out += " " } else { out.unicodeScalars.append(scalar) }
+            if out.unicodeScalars.count >= 500 { out += "…"; break }
+        }
+        return out.trimmingSpaces
+    }
+}
+
+extension ACMEProblem.SubProblem {
+    var shortType: String { type.hasPrefix(ACMEProblem.prefix) ? String(type.dropFirst(ACMEProblem.prefix.count)) : type }
+}
+
+/// Client-side ACME failures that are not a server's problem document.
+public enum ACMEError: CertsFailure, Equatable {
+    /// The server answered with something that is not valid ACME.
+    case protocolViolation(String)
+    case httpStatus(url: String, status: Int, body: String)
+    case timedOut(what: String, seconds: Int)
+    case authorizationFailed(identifier: String, detail: String)
+    case orderInvalid(detail: String)
+    case noSupportedChallenge(identifier: String, wanted: String, offered: [String])
+    case termsNotAgreed(url: String)
+    case externalAccountRequired
+    case hookFailed(action: String, name: String, detail: String)
+    case challengeServer(String)
+    case noAccount(String)
+    case invalidRequest(String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount: return .input
+        case .challengeServer: return .output
+        default: return .remote
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .protocolViolation(let d): return "ACME server: unexpected answer: \(d)"
+        case .httpStatus(let u, let s, let b): return "ACME server: \(u) answered HTTP \(s)\(b.isEmpty ? "" : ": \(b)")"
+        case .timedOut(let w, let s): return "ACME server: \(w) did not finish within \(s) s"
+        case .authorizationFailed(let i, let d): return "validation of \(i) failed: \(d)"
+        case .orderInvalid(let d): return "ACME server: the order became invalid: \(d)"
+        case .noSupportedChallenge(let i, let w, let o):
+            return "ACME server offers no \(w) challenge for \(i) (offered: \(o.isEmpty ? "none" : o.joined(separator: ", ")))"
+        case .termsNotAgreed(let u): return "the CA's terms of service (\(u)) must be accepted: read them and add --agree-tos"
+        case .externalAccountRequired: return "this CA requires External Account Binding: give --eab-kid with --eab-hmac-key-file or --eab-hmac-key-env"
+        case .hookFailed(let a, let n, let d): return "the DNS hook failed to \(a) the TXT record \(n): \(d)"
+        case .challengeServer(let d): return "cannot serve HTTP-01 challenges: \(d)"
+        case .noAccount(let d): return d
+        case .invalidRequest(let d): return d
+        }
+    }
+}

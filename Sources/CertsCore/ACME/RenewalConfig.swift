@@ -1,0 +1,149 @@
+/// How challenges are answered.
+public enum ChallengeMethod: Sendable, Equatable {
+    /// Write `.well-known/acme-challenge/TOKEN` under this directory (served by the user's web server).
+    case webroot(String)
+    /// Serve HTTP-01 from the built-in server on address:port.
+    case standalone(address: String, port: UInt16)
+    /// DNS-01 through a user command (CERTS_DNS_ACTION/NAME/VALUE in its environment).
+    case dnsHook(String)
+
+    public var name: String {
+        switch self {
+        case .webroot: return "webroot"
+        case .standalone: return "standalone"
+        case .dnsHook: return "dns-hook"
+        }
+    }
+    var challengeType: String { if case .dnsHook = self { return "dns-01" } else { return "http-01" } }
+}
+
+/// `<store>/renewal/NAME.json`: what `certs request` did, so `certs renew` can do it again.
+public struct RenewalConfig: Equatable {
+    public var name: String
+    public var directoryURL: String
+    public var names: [String]
+    public var method: ChallengeMethod
+    public var keyType: KeyType
+    public var reuseKey: Bool
+    public var email: String?
+    public var account: String?
+    public var preferredChain: String?
+    public var caBundle: String?
+
+    public init(name: String, directoryURL: String, names: [String], method: ChallengeMethod, keyType: KeyType, reuseKey: Bool,
+                email: String?, account: String?, preferredChain: String?, caBundle: String?) {
+        self.name = name
+        self.directoryURL = directoryURL
+        self.names = names
+        self.method = method
+        self.keyType = keyType
+        self.reuseKey = reuseKey
+        self.email = email
+        self.account = account
+        self.preferredChain = preferredChain
+        self.caBundle = caBundle
+    }
+
+    public static func path(store: CertificateStore, name: String) -> String { "\(store.root)/renewal/\(name).json" }
+
+    public var json: JSON {
+        var challenge: [(String, JSON)] = [("method", .string(method.name))]
+        switch method {
+        case .webroot(let dir): challenge.append(("webroot", .string(dir)))
+        case .standalone(let address, let port): challenge += [("address", .string(address)), ("port", .int(Int(port)))]
+        case .dnsHook(let cmd): challenge.append(("hook", .string(cmd)))
+        }
+        return .object([
+            ("version", .int(1)),
+            ("name", .string(name)),
+            ("acme", .string(directoryURL)),
+            ("names", .strings(names)),
+            ("challenge", .object(challenge)),
+            ("keyType", .string(keyType.rawValue)),
+            ("reuseKey", .bool(reuseKey)),
+            ("email", .optional(email)),
+            ("account", .optional(account)),
+            ("preferredChain", .optional(preferredChain)),
+            ("caBundle", .optional(caBundle)),
+        ])
+    }
+
+    public init(json: JSON, source: String) throws {
+        func bad(_ what: String) -> InputError { .malformed(path: source, what: "renewal configuration", detail: what) }
+        guard let name = json["name"]?.stringValue else { throw bad("no name") }
+        guard let acme = json["acme"]?.stringValue else { throw bad("no acme URL") }
+        let names = json["names"]?.stringArray ?? []
+        guard !names.isEmpty else { throw bad("no names") }
+        let c = json["challenge"]
+        let method: ChallengeMethod
+        switch c?["method"]?.stringValue {
+        case "webroot":
+            guard let d = c?["webroot"]?.stringValue else { throw bad("webroot without a directory") }
+            method = .webroot(d)
+        case "standalone":
+            let port = c?["port"]?.intValue ?? 80
+            guard port > 0 && port < 65536 else { throw bad("bad port") }
+            method = .standalone(address: c?["address"]?.stringValue ?? "::", port: UInt16(port))
+        case "dns-hook":
+            guard let h = c?["hook"]?.stringValue else { throw bad("dns-hook without a command") }
+            method = .dnsHook(h)
+        default: throw bad("unknown challenge method")
+        }
+        guard let kt = json["keyType"]?.stringValue, let keyType = KeyType(rawValue: kt) else { throw bad("bad key_type") }
+        self.init(name: name, directoryURL: acme, names: names, method: method, keyType: keyType, reuseKey: json["reuseKey"]?.boolValue ?? false,
+                  email: json["email"]?.stringValue, account: json["account"]?.stringValue, preferredChain: json["preferredChain"]?.stringValue,
+                  caBundle: json["caBundle"]?.stringValue)
+    }
+
+    public static func load(store: CertificateStore, name: String) throws -> RenewalConfig {
+        let p = path(store: store, name: name)
+        guard FileSystem.exists(p) else { throw InputError.notFound(path: p) }
+        let bytes = try FileSystem.read(p, limit: 1 << 20)
+        let json: JSON
+        do { json = try JSONParser.parse(bytes) } catch let e as JSONParseError {
+            throw InputError.malformed(path: p, what: "renewal configuration", detail: e.description)
+        }
+        return try RenewalConfig(json: json, source: p)
+    }
+
+    public func save(store: CertificateStore) throws {
+        try FileSystem.makeDirectories("\(store.root)/renewal", mode: 0o755)
+        try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: Self.path(store: store, name: name), mode: 0o644, existing: .replace)
+    }
+}
+
+/// When a certificate is due for renewal.
+public enum RenewalPolicy {
+    /// Due in the last third of its lifetime, or within `days` of expiry when given.
+    public static func isDue(notBefore: Int64, notAfter: Int64, now: Int64, days: Int? = nil) -> Bool {
+        if let days { return notAfter - now <= Int64(days) * 86400 }
+        let lifetime = notAfter - notBefore
+        return now >= notAfter - lifetime / 3
+    }
+
+    /// The ARI certificate identifier (RFC 9773 §4.1): base64url(AKI keyIdentifier) "." base64url(serial DER bytes).
+    public static func ariCertificateID(_ certificate: Certificate) -> String? {
+        guard let aki = certificate.authorityKeyIdentifier else { return nil }
+        var serial: [UInt8] = []
+        var hex = Array(certificate.serialHex.replacing(":", with: "").utf8)
+        if hex.count % 2 == 1 { hex.insert(48, at: 0) }
+        var i = 0
+        while i + 1 < hex.count {
+            guard let b = UInt8(String(decoding: hex[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
+            serial.append(b)
+            i += 2
+        }
+        if let first = serial.first, first & 0x80 != 0 { serial.insert(0, at: 0) }  // DER INTEGER content is signed
+        return Base64.urlEncode(aki) + "." + Base64.urlEncode(serial)
+    }
+
+    /// RFC 9773 §4.2 decision: renew now when the suggested window has started (a time in
+    /// [start, end] chosen by `fraction` ∈ [0,1] has passed); nil when the JSON has no window.
+    public static func ariDue(_ json: JSON, now: Int64, fraction: Double = 0.5) -> Bool? {
+        guard let start = json["suggestedWindow"]?["start"]?.stringValue.flatMap(RFC3339.parse),
+              let end = json["suggestedWindow"]?["end"]?.stringValue.flatMap(RFC3339.parse), end >= start else { return nil }
+        let f = min(max(fraction, 0), 1)
+        let chosen = start + Int64(Double(end - start) * f)
+        return now >= chosen
+    }
+}

@@ -1,0 +1,297 @@
+import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HTTP request. Header names and values must not contain CR or LF.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A complete HTTP response (the body de-chunked).
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    public let headers: [(String, String)]
+    public let body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header called `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.first { $0.0.lowercased() == n }?.1
+    }
+
+    /// Every value of the header `name`, in order (Link headers repeat).
+    public func headers(named name: String) -> [String] {
+        let n = name.lowercased()
+        return headers.filter { $0.0.lowercased() == n }.map(\.1)
+    }
+
+    /// The body as UTF-8 (invalid sequences repaired).
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A blocking HTTP/1.1 client over `TCPSocket` and libssl: one request per connection
+/// (`Connection: close`), a deadline over connect + TLS + request + response, a response size cap.
+///
+/// TLS really verifies: the server's chain against `trust` (or the system roots) and its name
+/// (`SSL_set1_host`, or the IP address for IP literals) during the handshake.
+/// One client may be used from several threads at once.
+public final class HTTPClient: @unchecked Sendable {
+    let context: OpaquePointer  // SSL_CTX
+    public let timeout: Double
+    public let userAgent: String
+    /// Largest response (headers + body) accepted.
+    public let maximumResponseSize: Int
+    /// Where the trusted roots come from, for messages.
+    public let trustOrigin: String
+
+    /// trust: nil = the system roots; else only these (e.g. Pebble's root via --ca-bundle). Verifies
+    /// the server chain and hostname (X509_VERIFY_PARAM_set1_host / IP) during the TLS handshake.
+    public init(trust: TrustStore? = nil, timeout: Double = 30, userAgent: String = "certs/0.1",
+                maximumResponseSize: Int = 10 * 1024 * 1024) throws {
+        TLSClient.ignoreSIGPIPE()
+        OpenSSLError.clear()
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else {
+            throw HTTPError.setup(OpenSSLError.drain("creating the TLS context").description)
+        }
+        context = ctx
+        self.timeout = timeout
+        self.userAgent = userAgent
+        self.maximumResponseSize = maximumResponseSize
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
+        // Framing comes from Content-Length / chunked; a peer that closes without close_notify after
+        // a complete response is common and harmless.
+        _ = SSL_CTX_set_options(ctx, UInt64(1) << 7)  // SSL_OP_IGNORE_UNEXPECTED_EOF
+        if let trust {
+            SSL_CTX_set1_cert_store(ctx, trust.pointer)
+            trustOrigin = trust.origin
+        } else {
+            guard SSL_CTX_set_default_verify_paths(ctx) == 1 else {
+                SSL_CTX_free(ctx)
+                throw HTTPError.setup(OpenSSLError.drain("loading the system trust store").description)
+            }
+            trustOrigin = "the system trust store"
+        }
+    }
+
+    deinit { SSL_CTX_free(context) }
+
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        let url = try HTTPURL(request.url)
+        let head = try Self.requestHead(request, url: url, userAgent: userAgent)
+        let deadline = Deadline(seconds: timeout)
+        let hostLabel = url.authority
+        let socket: TCPSocket
+        do {
+            socket = try TCPSocket.connect(to: Endpoint(host: url.host, port: url.port), deadline: deadline)
+        } catch let error as TLSError {
+            switch error {
+            case .timeout(_, let phase, let s): throw HTTPError.timeout(host: hostLabel, phase: phase, seconds: s)
+            case .resolve(_, let r): throw HTTPError.connect(host: hostLabel, detail: "cannot resolve \(url.host): \(r)")
+            case .connect(_, let r): throw HTTPError.connect(host: hostLabel, detail: r)
+            default: throw HTTPError.connect(host: hostLabel, detail: error.description)
+            }
+        }
+        let transport: HTTPTransport
+        if url.isHTTPS {
+            transport = try TLSTransport(context: context, socket: socket, url: url, trustOrigin: trustOrigin, deadline: deadline)
+        } else {
+            transport = PlainTransport(socket: socket, host: hostLabel)
+        }
+        try transport.write(head + request.body, deadline: deadline)
+        var reader = HTTPResponseReader(transport: transport, host: hostLabel, limit: maximumResponseSize, deadline: deadline)
+        let response = try reader.read(isHEAD: request.method.uppercased() == "HEAD")
+        transport.close()
+        return response
+    }
+
+    static func requestHead(_ request: HTTPRequest, url: HTTPURL, userAgent: String) throws -> [UInt8] {
+        let method = request.method.uppercased()
+        guard !method.isEmpty, method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
+            throw HTTPError.invalidHeader(name: "method", reason: "'\(request.method)' is not an HTTP method")
+        }
+        var given = Set<String>()
+        var lines = "\(method) \(url.target) HTTP/1.1\r\n"
+        var extra = ""
+        for (name, value) in request.headers {
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x3A }) else {
+                throw HTTPError.invalidHeader(name: String(name.prefix(40)), reason: "not a header name")
+            }
+            guard !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                throw HTTPError.invalidHeader(name: name, reason: "the value contains a line break")
+            }
+            let lower = name.lowercased()
+            if ["content-length", "transfer-encoding", "connection"].contains(lower) { continue }  // framing is ours
+            given.insert(lower)
+            extra += "\(name): \(value)\r\n"
+        }
+        if !given.contains("host") { lines += "Host: \(url.authority)\r\n" }
+        if !given.contains("user-agent") { lines += "User-Agent: \(userAgent)\r\n" }
+        if !given.contains("accept") { lines += "Accept: */*\r\n" }
+        lines += extra
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(method) {
+            lines += "Content-Length: \(request.body.count)\r\n"
+        }
+        lines += "Connection: close\r\n\r\n"
+        return Array(lines.utf8)
+    }
+}
+
+// MARK: Transports
+
+protocol HTTPTransport: AnyObject {
+    func write(_ bytes: [UInt8], deadline: Deadline) throws
+    /// Reads up to `count` bytes into `buffer`; 0 at end of stream.
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, deadline: Deadline) throws -> Int
+    func close()
+}
+
+final class PlainTransport: HTTPTransport {
+    let socket: TCPSocket
+    let host: String
+
+    init(socket: TCPSocket, host: String) {
+        self.socket = socket
+        self.host = host
+    }
+
+    func write(_ bytes: [UInt8], deadline: Deadline) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(socket.fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                guard try socket.wait(for: Int16(POLLOUT), deadline: deadline) else {
+                    throw HTTPError.timeout(host: host, phase: "sending the request", seconds: deadline.seconds)
+                }
+                continue
+            }
+            throw HTTPError.connect(host: host, detail: "sending the request: \(FileSystem.errorString(errno))")
+        }
+    }
+
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, deadline: Deadline) throws -> Int {
+        while true {
+            let n = recv(socket.fd, buffer, count, 0)
+            if n >= 0 { return n }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                guard try socket.wait(for: Int16(POLLIN), deadline: deadline) else {
+                    throw HTTPError.timeout(host: host, phase: "reading the response", seconds: deadline.seconds)
+                }
+                continue
+            }
+            throw HTTPError.connect(host: host, detail: "reading the response: \(FileSystem.errorString(errno))")
+        }
+    }
+
+    func close() {}
+}
+
+final class TLSTransport: HTTPTransport {
+    let connection: TLSConnection
+    let host: String
+
+    init(context: OpaquePointer, socket: TCPSocket, url: HTTPURL, trustOrigin: String, deadline: Deadline) throws {
+        host = url.authority
+        do {
+            connection = try TLSConnection(context: context, socket: socket, serverName: url.isIPAddress ? nil : url.host)
+        } catch {
+            throw HTTPError.tls(host: host, detail: "\(error)")
+        }
+        let ssl = connection.pointer
+        OpenSSLError.clear()
+        if url.isIPAddress {
+            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host) == 1 else {
+                throw HTTPError.setup(OpenSSLError.drain("setting the expected IP address").description)
+            }
+        } else {
+            guard SSL_set1_host(ssl, url.host) == 1 else {
+                throw HTTPError.setup(OpenSSLError.drain("setting the expected host name").description)
+            }
+        }
+        do {
+            try connection.handshake(deadline: deadline)
+        } catch let error as TLSError {
+            let verify = SSL_get_verify_result(ssl)
+            if verify != X509_V_OK {
+                let text = X509_verify_cert_error_string(verify).map { String(cString: $0) } ?? "error \(verify)"
+                let why: String
+                switch Int32(verify) {
+                case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
+                    why = "the certificate is not valid for \(url.host) (\(text))"
+                case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+                     X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+                    why = "the certificate is not trusted by \(trustOrigin) (\(text))"
+                default:
+                    why = "certificate verification failed: \(text)"
+                }
+                throw HTTPError.tls(host: host, detail: why)
+            }
+            switch error {
+            case .timeout(_, let phase, let s): throw HTTPError.timeout(host: host, phase: phase, seconds: s)
+            case .closed: throw HTTPError.tls(host: host, detail: "the server closed the connection during the handshake (not a TLS server?)")
+            case .handshake(_, let d): throw HTTPError.tls(host: host, detail: d)
+            default: throw HTTPError.tls(host: host, detail: error.description)
+            }
+        }
+    }
+
+    func write(_ bytes: [UInt8], deadline: Deadline) throws {
+        var sent = 0
+        while sent < bytes.count {
+            OpenSSLError.clear()
+            var written = 0
+            let rc = bytes.withUnsafeBytes { SSL_write_ex(connection.pointer, $0.baseAddress! + sent, bytes.count - sent, &written) }
+            if rc == 1 { sent += written; continue }
+            try wait(SSL_get_error(connection.pointer, rc), phase: "sending the request", deadline: deadline)
+        }
+    }
+
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, deadline: Deadline) throws -> Int {
+        while true {
+            OpenSSLError.clear()
+            errno = 0
+            var got = 0
+            let rc = SSL_read_ex(connection.pointer, buffer, count, &got)
+            if rc == 1 { return got }
+            let reason = SSL_get_error(connection.pointer, rc)
+            if reason == SSL_ERROR_ZERO_RETURN { return 0 }
+            if reason == SSL_ERROR_SYSCALL && errno == 0 { return 0 }
+            try wait(reason, phase: "reading the response", deadline: deadline)
+        }
+    }
+
+    private func wait(_ reason: Int32, phase: String, deadline: Deadline) throws {
+        switch reason {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            let events = Int16(reason == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)
+            guard try connection.socket.wait(for: events, deadline: deadline) else {
+                throw HTTPError.timeout(host: host, phase: phase, seconds: deadline.seconds)
+            }
+        case SSL_ERROR_SYSCALL:
+            throw HTTPError.connect(host: host, detail: "\(phase): \(FileSystem.errorString(errno))")
+        default:
+            let error = OpenSSLError.drain(phase)
+            throw HTTPError.tls(host: host, detail: "\(phase): \(error.entries.map(\.reason).filter { !$0.isEmpty }.last ?? "error \(reason)")")
+        }
+    }
+
+    func close() { connection.close() }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import CertsCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RenewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "renew",
+        abstract: "Renew ACME certificates that are due, repeating their recorded request (for cron).",
+        discussion: """
+        Each NAME (or every <store>/renewal/*.json with --all) is renewed when due: when the CA offers \
+        ACME Renewal Information (RFC 9773) and the suggested window has started; otherwise in the last third \
+        of the certificate's lifetime, or within --days of expiry. --force renews regardless; --dry-run only \
+        reports. A lock (<store>/renewal/.lock, flock) keeps two runs from renewing at once. After at least one \
+        renewal, --deploy-hook runs once with CERTS_RENEWED_NAMES (space-separated), CERTS_STORE and \
+        CERTS_LIVE_DIR. One line per certificate, then a summary. Exit 0 when nothing failed (renewed or not \
+        due); 1 when another run holds the lock or the deploy hook failed; otherwise the code of the first \
+        failure (4 the CA failed, 2 a bad configuration).
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Store names to renew.", valueName: "name"))
+    var names: [String] = []
+
+    @Flag(help: "Renew every certificate with a renewal configuration.")
+    var all = false
+
+    @Option(help: ArgumentHelp("Renew when at most this many days are left (instead of ARI / the last third).", valueName: "n"))
+    var days: Int?
+
+    @Flag(help: "Renew even when not due.")
+    var force = false
+
+    @Flag(name: .customLong("dry-run"), help: "Only report what is due; request nothing.")
+    var dryRun = false
+
+    @Option(name: .customLong("deploy-hook"), help: ArgumentHelp("Shell command run once after any renewal.", valueName: "command"))
+    var deployHook: String?
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Print progress on stderr.")
+    var verbose = false
+
+    @Flag(help: "Print the result as JSON (version 1).")
+    var json = false
+
+    struct Outcome {
+        let name: String
+        var status: String  // renewed, not-due, due (dry run), failed
+        var reason: String
+        var notAfter: Int64?
+        var error: CertsFailure?
+    }
+
+    func run() throws {
+        let certStore = CertificateStore(root: store.path)
+        guard all != !names.isEmpty else {
+            throw InputError.invalidValue(option: "renew", value: names.joined(separator: " "), reason: "give certificate names or --all (not both)")
+        }
+        if let days, days < 0 { throw InputError.invalidValue(option: "--days", value: String(days), reason: "must be 0 or more") }
+        let targets = all ? FileSystem.list("\(certStore.root)/renewal").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted() : names
+        for n in targets { try CertificateStore.validate(name: n) }
+
+        try FileSystem.makeDirectories("\(certStore.root)/renewal", mode: 0o755)
+        let lockPath = "\(certStore.root)/renewal/.lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw OutputError.cannotWrite(path: lockPath, reason: FileSystem.errorString(errno)) }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            Terminal.error("another certs renew is running (\(lockPath) is locked); nothing done")
+            Terminal.exit(Exit.negative)
+        }
+
+        let now = currentUnixTime()
+        var outcomes: [Outcome] = []
+        for name in targets {
+            outcomes.append(renewOne(name, store: certStore, now: now))
+            if !json { printLine(outcomes.last!) }
+        }
+
+        let renewed = outcomes.filter { $0.status == "renewed" }.map(\.name)
+        var hookError: String? = nil
+        if let deployHook, !renewed.isEmpty {
+            let r = try Subprocess.shell(deployHook, environment: ["CERTS_RENEWED_NAMES": renewed.joined(separator: " "), "CERTS_STORE": certStore.root,
+                                                                  "CERTS_LIVE_DIR": "\(certStore.root)/live"], timeout: 300)
+            if !r.succeeded { hookError = "the deploy hook failed: \(r.failureDetail)" }
+        }
+        let failed = outcomes.filter { $0.status == "failed" }
+        if json {
+            Terminal.out(JSON.object([
+                ("version", .int(1)),
+                ("dryRun", .bool(dryRun)),
+                ("certificates", .array(outcomes.map { o in
+                    .object([("name", .string(o.name)), ("status", .string(o.status)), ("reason", .string(o.reason)),
+                             ("notAfter", o.notAfter.map { .string(RFC3339.format($0)) } ?? .null)])
+                })),
+                ("renewed", .strings(renewed)),
+                ("deployHook", deployHook == nil || renewed.isEmpty ? .null : .string(hookError == nil ? "ok" : "failed")),
+            ]).rendered())
+        } else {
+            let due = outcomes.filter { $0.status == "due" }.count
+            Terminal.out("renewed \(renewed.count), \(dryRun ? "due \(due), " : "")not due \(outcomes.filter { $0.status == "not-due" }.count), failed \(failed.count)")
+        }
+        if let first = failed.first?.error {
+            if !json { Terminal.error(first.description) } else { Terminal.note("error: \(first.description)") }
+            Terminal.exit(Certs.code(for: first.kind))
+        }
+        if let hookError {
+            Terminal.error(hookError)
+            Terminal.exit(Exit.negative)
+        }
+    }
+
+    func printLine(_ o: Outcome) {
+        Terminal.out("\(o.name): \(o.status)\(o.reason.isEmpty ? "" : " (\(o.reason))")")
+    }
+
+    func renewOne(_ name: String, store certStore: CertificateStore, now: Int64) -> Outcome {
+        var outcome = Outcome(name: name, status: "failed", reason: "", notAfter: nil, error: nil)
+        do {
+            let config = try RenewalConfig.load(store: certStore, name: name)
+            let http = try acmeHTTPClient(caBundle: config.caBundle)
+            let certPath = certStore.paths(name).certificate
+            var decision: (due: Bool, reason: String) = (true, "no live certificate")
+            if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
+                outcome.notAfter = cert.notAfter
+                decision = try self.decide(cert, config: config, store: certStore, http: http, now: now)
+            }
+            if force { decision = (true, "--force") }
+            outcome.reason = decision.reason
+            guard decision.due else { outcome.status = "not-due"; return outcome }
+            if dryRun { outcome.status = "due"; return outcome }
+            var issuer = ACMEIssuer(store: certStore, http: http)
+            if verbose { issuer.log = { Terminal.note("certs: \(name): \($0)") } }
+            let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
+            let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
+                                                          keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain))
+            outcome.status = "renewed"
+            outcome.notAfter = result.certificate.notAfter
+            return outcome
+        } catch let failure as CertsFailure {
+            outcome.error = failure
+            outcome.reason = failure.description
+            return outcome
+        } catch {
+            outcome.error = ACMEError.invalidRequest("\(error)")
+            outcome.reason = "\(error)"
+            return outcome
+        }
+    }
+
+    /// --days, else ARI when the CA has it, else the last third of the lifetime.
+    func decide(_ cert: Certificate, config: RenewalConfig, store: CertificateStore, http: HTTPClient, now: Int64) throws -> (due: Bool, reason: String) {
+        let left = daysBetween(now, cert.notAfter)
+        if let days {
+            return (RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days), "\(left) days left, --days \(days)")
+        }
+        // ARI is advice: when the CA cannot be asked, the local rule decides (a CA outage must not
+        // turn a not-yet-due certificate into a failed cron run).
+        if let id = RenewalPolicy.ariCertificateID(cert),
+           let key = try? ACMEAccountStore(store: store).key(for: config.directoryURL, create: false).key,
+           let client = try? ACMEClient(directoryURL: config.directoryURL, accountKey: key, http: http) {
+            // RFC 9773 §4.2: a uniformly random moment in the suggested window.
+            if let info = try? client.renewalInfo(certificateID: id), let due = RenewalPolicy.ariDue(info.json, now: now, fraction: Double.random(in: 0...1)) {
+                return (due, due ? "the CA's renewal window (ARI) has started" : "before the CA's renewal window (ARI)")
+            }
+        }
+        let due = RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now)
+        return (due, "\(left) days left of \(cert.lifetime / 86400)")
+    }
+}

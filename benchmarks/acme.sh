@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# ACME issuance: the same certificate (2 names, HTTP-01 standalone, P-256 key) from a local Pebble
+# with `certs request` and with lego (Debian's `lego`), N times each, fresh store each time
+# (account creation included). Prints the median wall time of each and the ratio.
+#
+#   CERTS=/path/to/certs N=5 benchmarks/acme.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CERTS="${CERTS:-$ROOT/.build/release/certs}"
+N="${N:-5}"
+command -v pebble >/dev/null || { echo "acme.sh: needs pebble (apt-get install pebble)" >&2; exit 2; }
+command -v lego >/dev/null || { echo "acme.sh: needs lego (apt-get install lego)" >&2; exit 2; }
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/certs-acme-bench.XXXXXX")"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+cd "$WORK"
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+ACME=$(port); MGMT=$(port); HTTP=$(port); DNS=$(port); CTS=$(port); TLS=$(port)
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -subj /CN=bench-ca -days 2 \
+  -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pebble.key -out pebble.csr -subj /CN=localhost 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext
+openssl x509 -req -in pebble.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 2 -extfile ext -out pebble.pem 2>/dev/null
+cat > pebble.json <<JSON
+{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$MGMT", "certificate": "$WORK/pebble.pem",
+ "privateKey": "$WORK/pebble.key", "httpPort": $HTTP, "tlsPort": $TLS, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+JSON
+pebble-challtestsrv -dns01 "127.0.0.1:$DNS" -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv6 "" -defaultIPv4 127.0.0.1 \
+  -management "127.0.0.1:$CTS" >cts.log 2>&1 & PIDS+=($!)
+# Authorization reuse off, so every run validates its challenges.
+PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config pebble.json -dnsserver "127.0.0.1:$DNS" >pebble.log 2>&1 & PIDS+=($!)
+for _ in $(seq 1 100); do curl -s --cacert ca.pem "https://127.0.0.1:$ACME/dir" >/dev/null && break; sleep 0.1; done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+certs_times=(); lego_times=()
+for i in $(seq 1 "$N"); do
+  t0=$(now_ms)
+  "$CERTS" request "c$i.bench.test" "www.c$i.bench.test" --acme "https://127.0.0.1:$ACME/dir" --ca-bundle ca.pem --agree-tos \
+    --email ops@bench.test --standalone --http-port "$HTTP" --http-address 127.0.0.1 --store "$WORK/certs-$i" >/dev/null
+  certs_times+=($(( $(now_ms) - t0 )))
+  t0=$(now_ms)
+  LEGO_CA_CERTIFICATES="$WORK/ca.pem" lego --server "https://127.0.0.1:$ACME/dir" --accept-tos --email ops@bench.test \
+    --domains "l$i.bench.test" --domains "www.l$i.bench.test" --key-type ec256 --http --http.port "127.0.0.1:$HTTP" \
+    --path "$WORK/lego-$i" run >lego-$i.log 2>&1 || { cat lego-$i.log >&2; exit 1; }
+  lego_times+=($(( $(now_ms) - t0 )))
+done
+c=$(printf '%s\n' "${certs_times[@]}" | median); l=$(printf '%s\n' "${lego_times[@]}" | median)
+echo "issue 2-name certificate from Pebble (HTTP-01 standalone, new account), median of $N:"
+echo "  certs request: ${c} ms   (runs: ${certs_times[*]})"
+echo "  lego run:      ${l} ms   (runs: ${lego_times[*]})"
+awk -v c="$c" -v l="$l" 'BEGIN { if (c > 0) printf "  lego / certs = %.2fx\n", l / c }'
