@@ -74,17 +74,30 @@ struct RequestCommandTests {
         #expect(try parseJSONObject(s.read(accountFile))["url"] as? String == url)
     }
 
-    @Test func webrootServedByARealWebServerIssuesAndTheChallengeFileIsRemoved() throws {
+    @Test func webrootServedByARealNginxIssuesAndTheChallengeFileIsRemoved() throws {
         let pebble = try Pebble(), s = Scratch()
         try FileManager.default.createDirectory(atPath: s.file("www"), withIntermediateDirectories: true)
-        let web = try ServerProcess("/usr/bin/env", ["python3", "-m", "http.server", String(pebble.httpPort), "--directory", s.file("www"), "--bind", "127.0.0.1"],
-                                    log: s.file("http.log"))
-        defer { web.stop() }
-        #expect(Loopback.waitForListener(pebble.httpPort))
+        try FileManager.default.createDirectory(atPath: s.file("nginx/conf.d"), withIntermediateDirectories: true)
+        // The same challenge location `certs emit nginx` writes, on Pebble's HTTP-01 port.
+        _ = s.write("nginx/conf.d/acme.conf", """
+            server {
+                listen 127.0.0.1:\(pebble.httpPort);
+                server_name _;
+                location ^~ /.well-known/acme-challenge/ {
+                    root \(s.file("www"));
+                    default_type text/plain;
+                    access_log \(s.file("nginx/access.log"));
+                }
+                location / { return 404; }
+            }
+            """)
+        let nginx = try NginxServer(directory: s.file("nginx"), include: s.file("nginx/conf.d/*.conf"), waitFor: pebble.httpPort)
+        defer { nginx.stop() }
         let r = try request(pebble, s, ["web.example", "--agree-tos", "--webroot", s.file("www")])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("issued web.example"))
-        #expect(s.read("http.log").contains("/.well-known/acme-challenge/"))
+        #expect(s.read("nginx/access.log").contains("GET /.well-known/acme-challenge/"))
+        #expect(s.read("nginx/access.log").contains("\" 200 "))
         #expect(s.listing("www/.well-known/acme-challenge") == [])
         #expect(s.exists("store/live/web.example/fullchain.pem"))
     }
