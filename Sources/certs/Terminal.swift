@@ -15,8 +15,30 @@ enum Terminal {
 
     static func writeBytes(_ bytes: [UInt8]) { writeAll(1, bytes) }
 
+    /// One line, whatever the message quotes from the input: line breaks and other control
+    /// characters (a name with "\n" in a stack file, an escape sequence in a certificate field)
+    /// are shown escaped, so the error stays one line and cannot drive the terminal.
     static func error(_ message: String) {
-        writeAll(2, Array("error: \(message)\n".utf8))
+        writeAll(2, Array("error: \(escapingControls(message))\n".utf8))
+    }
+
+    static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) }) else {
+            return text
+        }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F, 0x80..<0xA0:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u{" + hex + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     static func note(_ message: String) {

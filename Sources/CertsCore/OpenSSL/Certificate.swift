@@ -30,7 +30,11 @@ public final class Certificate: @unchecked Sendable, Equatable, CustomStringConv
             let e = OpenSSLError.drain("reading a certificate")
             throw InputError.malformed(path: source, what: "certificate", detail: e.entries.last?.reason ?? "unreadable")
         }
-        return Certificate(owning: x)
+        let certificate = Certificate(owning: x)
+        guard certificate.hasDecodablePublicKey else {
+            throw InputError.malformed(path: source, what: "certificate", detail: "its public key cannot be decoded")
+        }
+        return certificate
     }
 
     /// A DER certificate, nil unless the whole buffer is exactly one.
@@ -88,8 +92,15 @@ public final class Certificate: @unchecked Sendable, Equatable, CustomStringConv
     public var lifetime: Int64 { notAfter - notBefore }
 
     public var publicKey: PublicKey {
-        // X509_get_pubkey returns a new reference.
-        PublicKey(owning: X509_get_pubkey(pointer))
+        // X509_get_pubkey returns a new reference, or NULL when the key bytes do not decode (a
+        // corrupted certificate from the wire): then an empty key that matches nothing.
+        PublicKey(owning: X509_get_pubkey(pointer) ?? EVP_PKEY_new())
+    }
+
+    /// False when OpenSSL cannot decode the certificate's public key (corrupted input).
+    public var hasDecodablePublicKey: Bool {
+        defer { OpenSSLError.clear() }
+        return X509_get0_pubkey(pointer) != nil
     }
 
     /// The signature algorithm's name, e.g. "ecdsa-with-SHA256", "sha256WithRSAEncryption", "ED25519".

@@ -19,6 +19,16 @@ public struct CryptoDocument {
 
     /// Parses `bytes`. `source` names the input in errors; `passphrase` opens encrypted keys and PKCS#12.
     public init(bytes: [UInt8], source: String, passphrase: Passphrase? = nil) throws {
+        try self.init(parsing: bytes, source: source, passphrase: passphrase)
+        // A certificate whose public key OpenSSL cannot decode parses as X509 but fails everything
+        // later (verification ends in an "internal error"): refuse it here, as malformed input.
+        for (index, certificate) in certificates.enumerated() where !certificate.hasDecodablePublicKey {
+            let which = certificates.count == 1 ? "its public key" : "the public key of certificate \(index + 1)"
+            throw InputError.malformed(path: source, what: "certificate", detail: "\(which) cannot be decoded")
+        }
+    }
+
+    private init(parsing bytes: [UInt8], source: String, passphrase: Passphrase?) throws {
         if bytes.isEmpty { throw InputError.empty(path: source) }
         if let blocks = try PEMBlock.split(bytes, source: source) {
             encoding = .pem
