@@ -44,3 +44,9 @@ let package = Package(
         .testTarget(name: "CertsCLITests", dependencies: ["CertsCore", "certs"]),
     ]
 )
+
+// The libFuzzer target over the parsing layer, only when asked for (scripts/fuzz sets CERTS_FUZZ=1
+// and builds it with -sanitize=fuzzer,address into its own scratch directory).
+if Context.environment["CERTS_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "CertsFuzz", dependencies: ["CertsCore"], path: "Fuzz/CertsFuzz"))
+}

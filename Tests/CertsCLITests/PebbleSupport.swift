@@ -54,7 +54,7 @@ final class Pebble {
             "-dns01", "127.0.0.1:\(dnsPort)", "-http01", "", "-https01", "", "-tlsalpn01", "",
             "-defaultIPv6", "", "-defaultIPv4", "127.0.0.1", "-management", "127.0.0.1:\(challtestPort)",
         ], log: "\(dir)/challtestsrv.log")
-        guard Loopback.waitForListener(challtestPort) else { throw HarnessError("pebble-challtestsrv did not start: \(scratch.read("challtestsrv.log"))") }
+        guard Loopback.waitForListener(challtestPort, timeout: 30) else { throw HarnessError("pebble-challtestsrv did not start: \(scratch.read("challtestsrv.log"))") }
 
         // /usr/bin/env execs pebble in place (same pid) with the extra variables.
         var env = ["PEBBLE_VA_NOSLEEP": "1"]
@@ -62,7 +62,7 @@ final class Pebble {
         server = try ServerProcess("/usr/bin/env", env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [
             "/usr/bin/pebble", "-config", "\(dir)/pebble-config.json", "-dnsserver", "127.0.0.1:\(dnsPort)",
         ], log: "\(dir)/pebble.log")
-        guard Loopback.waitForListener(acmePort), Loopback.waitForListener(managementPort) else {
+        guard Loopback.waitForListener(acmePort, timeout: 30), Loopback.waitForListener(managementPort, timeout: 30) else {
             throw HarnessError("pebble did not start: \(scratch.read("pebble.log"))")
         }
     }

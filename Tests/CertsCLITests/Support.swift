@@ -62,9 +62,26 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, enviro
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return RunResult(status: process.terminationStatus,
-                     stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self))
+    let result = RunResult(status: process.terminationStatus,
+                           stdout: String(decoding: outData, as: UTF8.self),
+                           stderr: String(decoding: errData, as: UTF8.self))
+    recordForSecretScan(executable: executable, arguments: arguments, result)
+    return result
+}
+
+/// With CERTS_TEST_OUTPUT_LOG set (scripts/test sets it), every `certs` run's arguments and output
+/// are appended there as a JSON line; scripts/scan-secrets then fails the run if any of it holds
+/// private-key material or a test passphrase.
+func recordForSecretScan(executable: String, arguments: [String], _ result: RunResult) {
+    guard let log = ProcessInfo.processInfo.environment["CERTS_TEST_OUTPUT_LOG"],
+          executable == certsBinary || arguments.contains(certsBinary) else { return }
+    let record: [String: Any] = ["args": arguments, "status": Int(result.status), "stdout": result.stdout, "stderr": result.stderr]
+    guard var line = try? JSONSerialization.data(withJSONObject: record) else { return }
+    line.append(0x0A)
+    let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    line.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }  // one write: O_APPEND keeps lines whole
 }
 
 /// The built `certs` binary, next to the test bundle in the build directory.
