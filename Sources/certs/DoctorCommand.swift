@@ -1,0 +1,99 @@
+import ArgumentParser
+import CertsCore
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Find deployment pitfalls before they bite; each finding says how to fix it.",
+        discussion: """
+        Checks the store's certificates for the stack's domains (key permissions and readability, cert/key match, \
+        missing intermediate or wrong order, names, expiry), the stack's init scripts (readable by the container \
+        user: 0644), ports, the compose files next to the stack (shared network, store mounted read-only, published \
+        port clashes, container IPs in environment) and the emitted nginx config (upstreams by container IP). \
+        Exit codes: 0 no error finding (warnings allowed), 1 an error finding, 2 unusable input. \
+        --json follows docs/json.md (version 1).
+        """
+    )
+
+    @Option(help: ArgumentHelp("The stack file (default ./stack.yaml; without one only the store is checked).", valueName: "file"))
+    var stack: String?
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("A compose file to check (repeatable; default: compose*.yaml next to the stack file).", valueName: "file"))
+    var compose: [String] = []
+
+    @Option(help: ArgumentHelp("The nginx directory holding conf.d/ (default: nginx next to the stack file).", valueName: "dir"))
+    var nginx: String?
+
+    @Option(name: .customLong("nginx-user"), help: ArgumentHelp("uid[:gid] nginx reads the keys as, when not root (e.g. 101:101).", valueName: "uid:gid"))
+    var nginxUser: String?
+
+    @Option(help: ArgumentHelp("Warn about certificates with fewer days left than this.", valueName: "days"))
+    var warn = 30
+
+    @Option(help: ArgumentHelp("Fail on certificates with fewer days left than this.", valueName: "days"))
+    var crit = 7
+
+    @Flag(help: "Print the findings as JSON.")
+    var json = false
+
+    func run() throws {
+        guard warn >= 0, crit >= 0, crit <= warn else {
+            throw InputError.invalidValue(option: "--crit", value: "\(crit)", reason: "use 0 ≤ --crit ≤ --warn")
+        }
+        var user: (uid: UInt32, gid: UInt32)?
+        if let nginxUser {
+            let parts = nginxUser.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                throw InputError.invalidValue(option: "--nginx-user", value: nginxUser, reason: "use numeric uid or uid:gid")
+            }
+            user = (uid, parts.count == 2 ? UInt32(parts[1])! : uid)
+        }
+        let stackPath = stack ?? "stack.yaml"
+        var loaded: Stack?
+        if stack != nil || FileSystem.exists(stackPath) { loaded = try Stack.load(path: stackPath) }
+        let base = stackDirectory(stackPath)
+        var composeFiles = compose
+        for f in composeFiles where !FileSystem.exists(f) { throw InputError.notFound(path: f) }
+        if composeFiles.isEmpty && loaded != nil {
+            composeFiles = FileSystem.list(base).sorted()
+                .filter { ($0.hasPrefix("compose") || $0.hasPrefix("docker-compose")) && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }
+                .map { base == "." ? $0 : "\(base)/\($0)" }
+        }
+        var nginxDir: String?
+        if let nginx {
+            guard FileSystem.isDirectory(nginx) else { throw InputError.notFound(path: nginx) }
+            nginxDir = FileSystem.isDirectory("\(nginx)/conf.d") ? "\(nginx)/conf.d" : nginx
+        } else if loaded != nil, FileSystem.isDirectory("\(base)/nginx/conf.d") {
+            nginxDir = "\(base)/nginx/conf.d"
+        }
+        let doctor = Doctor(stack: loaded, baseDirectory: base, store: CertificateStore(root: store.path), composeFiles: composeFiles,
+                            nginxDirectory: nginxDir, nginxUser: user, now: currentUnixTime(), warnDays: warn, critDays: crit)
+        let findings = doctor.run()
+        let errors = findings.filter { $0.severity == .error }.count
+        if json {
+            Terminal.out(JSON.object([
+                ("version", .int(1)),
+                ("ok", .bool(errors == 0)),
+                ("errors", .int(errors)),
+                ("warnings", .int(findings.count - errors)),
+                ("checked", .object([
+                    ("stack", .optional(loaded == nil ? nil : stackPath)),
+                    ("store", .string(store.path)),
+                    ("compose", .strings(composeFiles)),
+                    ("nginx", .optional(nginxDir)),
+                ])),
+                ("findings", .array(findings.map(\.json))),
+            ]).rendered())
+        } else if findings.isEmpty {
+            Terminal.out("ok: no problems found (\(composeFiles.count) compose file\(composeFiles.count == 1 ? "" : "s")\(nginxDir == nil ? "" : ", nginx config"), store \(store.path))")
+        } else {
+            for f in findings {
+                Terminal.out("\(f.severity.rawValue) [\(f.code)] \(f.location): \(f.message)\n  fix: \(f.fix)")
+            }
+            Terminal.out("\(errors) error\(errors == 1 ? "" : "s"), \(findings.count - errors) warning\(findings.count - errors == 1 ? "" : "s")")
+        }
+        if errors > 0 { throw ExitCode(Exit.negative) }
+    }
+}
