@@ -43,6 +43,9 @@ struct RenewCommand: ParsableCommand {
     @Flag(help: "Print progress on stderr.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take (default 30).", valueName: "seconds"))
+    var timeout: Double = 30
+
     @Flag(help: "Print the result as JSON (version 1).")
     var json = false
 
@@ -121,7 +124,7 @@ struct RenewCommand: ParsableCommand {
         var outcome = Outcome(name: name, status: "failed", reason: "", notAfter: nil, error: nil)
         do {
             let config = try RenewalConfig.load(store: certStore, name: name)
-            let http = try acmeHTTPClient(caBundle: config.caBundle)
+            let http = try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout)
             let certPath = certStore.paths(name).certificate
             var decision: (due: Bool, reason: String) = (true, "no live certificate")
             if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {

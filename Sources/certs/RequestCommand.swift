@@ -17,11 +17,14 @@ enum ACMEShortcut {
 }
 
 /// `--ca-bundle`: roots trusted for the ACME server's own HTTPS (nil: the system store).
-func acmeHTTPClient(caBundle: String?) throws -> HTTPClient {
-    guard let caBundle else { return try HTTPClient() }
+func acmeHTTPClient(caBundle: String?, timeout: Double = 30) throws -> HTTPClient {
+    guard timeout > 0, timeout <= 600 else {
+        throw InputError.invalidValue(option: "--timeout", value: String(timeout), reason: "give seconds between 0 and 600")
+    }
+    guard let caBundle else { return try HTTPClient(timeout: timeout) }
     let roots = try Certificate.parseAll(try FileSystem.read(caBundle), source: caBundle)
     guard !roots.isEmpty else { throw InputError.wrongContent(path: caBundle, expected: "CA certificates", found: "no certificate") }
-    return try HTTPClient(trust: try TrustStore.certificates(roots, origin: "--ca-bundle \(caBundle)"))
+    return try HTTPClient(trust: try TrustStore.certificates(roots, origin: "--ca-bundle \(caBundle)"), timeout: timeout)
 }
 
 struct RequestCommand: ParsableCommand {
@@ -72,6 +75,9 @@ struct RequestCommand: ParsableCommand {
 
     @Option(name: .customLong("ca-bundle"), help: ArgumentHelp("Trust these roots for the ACME server's HTTPS (default: the system store).", valueName: "file"))
     var caBundle: String?
+
+    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take, connect to last byte (default 30).", valueName: "seconds"))
+    var timeout: Double = 30
 
     @Option(name: .customLong("key-type"), help: ArgumentHelp("Certificate key type (default ec-p256).", valueName: "type"))
     var keyType: KeyType = .default
@@ -177,7 +183,7 @@ struct RequestCommand: ParsableCommand {
         let directoryURL = try ACMEShortcut.resolve(acmeValue)
         let eab = try externalAccountBinding()
         let bundle = caBundle ?? previous?.caBundle
-        var issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: bundle))
+        var issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: bundle, timeout: timeout))
         if verbose { issuer.log = { Terminal.note("certs: \($0)") } }
         let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: method, email: email, agreeToTerms: agreeTOS,
                                       externalAccountBinding: eab, keyType: keyType, reuseKey: reuseKey, name: name,

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""An HTTPS fault-injecting proxy on loopback in front of Pebble (stdlib only).
+
+    fault_proxy.py PORT UPSTREAM_PORT CERT KEY CA_BUNDLE RULES_JSON LOG
+
+Forwards every request to https://127.0.0.1:UPSTREAM_PORT with the Host header unchanged (Pebble
+builds its URLs from it, so the client keeps talking to the proxy). RULES_JSON is a list of
+{"method": "POST", "path": "/order-plz", "statuses": [500, 500], "retry_after": "2", "hang": false}:
+the first rule whose method and path prefix match and that still has statuses answers with the
+next one instead of forwarding (an ACME problem document), or with "hang" never answers.
+Each request is logged to LOG as "METHOD PATH STATUS" (or "hang").
+"""
+import http.client, http.server, json, signal, ssl, sys, threading, time
+
+port, upstream, cert, key, ca, rules_path, log_path = sys.argv[1:8]
+rules = json.load(open(rules_path))
+lock = threading.Lock()
+
+
+def log(line):
+    with lock, open(log_path, "a") as f:
+        f.write(line + "\n")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length) if length else b""
+        with lock:
+            rule = next((r for r in rules if r.get("method", self.command) == self.command
+                         and self.path.startswith(r["path"]) and (r.get("statuses") or r.get("hang"))), None)
+            status = rule["statuses"].pop(0) if rule and rule.get("statuses") else None
+        if rule and rule.get("hang"):
+            log("%s %s hang" % (self.command, self.path))
+            time.sleep(120)
+            return
+        if status is not None:
+            kind = "rateLimited" if status == 429 else "serverInternal"
+            problem = json.dumps({"type": "urn:ietf:params:acme:error:" + kind, "detail": "injected %d" % status}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/problem+json")
+            if rule.get("retry_after"):
+                self.send_header("Retry-After", rule["retry_after"])
+            self.send_header("Content-Length", str(len(problem)))
+            self.end_headers()
+            self.wfile.write(problem)
+            log("%s %s %d injected" % (self.command, self.path, status))
+            return
+        ctx = ssl.create_default_context(cafile=ca)
+        conn = http.client.HTTPSConnection("127.0.0.1", int(upstream), context=ctx, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
+        conn.request(self.command, self.path, body=body or None, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("connection", "content-length", "transfer-encoding"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        log("%s %s %d" % (self.command, self.path, resp.status))
+
+    do_GET = do_POST = do_HEAD = handle_any
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+server = Server(("127.0.0.1", int(port)), Handler)
+sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+sctx.load_cert_chain(cert, key)
+server.socket = sctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
