@@ -14,6 +14,11 @@ struct DeployCommand: ParsableCommand {
         (and reloads them again if nginx had taken the new ones).
         For nginx in a container: --test-command 'docker compose exec -T nginx nginx -t' \
         --reload-command 'docker compose exec -T nginx nginx -s reload'.
+        First run: when a domain has no certificate in the store yet (a fresh VM), deploy bootstraps \
+        it: an HTTP-only config that answers ACME challenges goes live first, the certificate is \
+        obtained (tls.source acme: over HTTP-01 through --webroot, recorded for `certs renew`; \
+        tls.source local: from the local CA), then the HTTPS config replaces it. --no-bootstrap \
+        turns this off.
         Exit codes: 0 deployed; 1 refused or failed, previous config in place; 2 bad input; \
         3 output not writable; 5 the rollback itself failed (check the nginx config now).
         """
@@ -52,6 +57,21 @@ struct DeployCommand: ParsableCommand {
     @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 (nginx built with OpenSSL 3.5+).")
     var postQuantum = false
 
+    @Flag(name: .customLong("no-bootstrap"), help: "Never obtain missing certificates; refuse instead.")
+    var noBootstrap = false
+
+    @Option(help: ArgumentHelp("Bootstrap: the ACME directory URL (default: tls.acme of the stack).", valueName: "url"))
+    var acme: String?
+
+    @Flag(name: .customLong("agree-tos"), help: "Bootstrap: accept the ACME CA's terms of service.")
+    var agreeTOS = false
+
+    @Option(name: .customLong("ca-bundle"), help: ArgumentHelp("Bootstrap: roots trusted for the ACME server's HTTPS.", valueName: "file"))
+    var caBundle: String?
+
+    @Option(help: ArgumentHelp("Bootstrap: where challenge files go on this machine (default: nginx.webroot of the stack).", valueName: "dir"))
+    var webroot: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -73,7 +93,9 @@ struct DeployCommand: ParsableCommand {
         options.probeAddress = noProbe ? nil : probeAddress
         options.criticalDays = crit
         options.target = .init(nginxVersion: try EmitNginx.parseVersion(nginxVersion), postQuantumKeyExchange: postQuantum)
-        let report = try Deployer(stack: stack, store: certStore, trust: trustStore, options: options).run(now: currentUnixTime(), dryRun: dryRun)
+        var deployer = Deployer(stack: stack, store: certStore, trust: trustStore, options: options)
+        if !noBootstrap { deployer.obtainCertificates = { try obtain($0, stack: stack, store: certStore) } }
+        let report = try deployer.run(now: currentUnixTime(), dryRun: dryRun)
 
         if json {
             Terminal.out(report.json.rendered())
@@ -91,6 +113,43 @@ struct DeployCommand: ParsableCommand {
             let failed = report.steps.first { !$0.ok }!
             Terminal.error("deploy \(report.rolledBack ? "failed and was rolled back" : "refused"): \(failed.name): \(failed.detail)")
             throw ExitCode(Exit.negative)
+        }
+    }
+
+    /// The first-run bootstrap: certificates for domains that have none, by the stack's tls.source.
+    func obtain(_ domains: [Stack.Domain], stack: Stack, store certStore: CertificateStore) throws -> [String] {
+        let now = currentUnixTime()
+        switch stack.tls.source {
+        case .local:
+            let ca = try LocalCA.open(store: store.path)
+            return try domains.map { domain in
+                let key = try PrivateKey.generate(stack.tls.keyType)
+                let names = try domain.allNames.map { try GeneralName(parsing: $0) }
+                let cert = try ca.issue(names: names, key: key, notBefore: now - 60, notAfter: now + 90 * 86400)
+                _ = try certStore.install(name: domain.certificate, key: key, certificate: cert, chain: [ca.intermediate])
+                return "issued by the local CA until \(RFC3339.format(cert.notAfter))"
+            }
+        case .acme:
+            guard let acmeValue = acme ?? stack.tls.acme else {
+                throw InputError.invalidValue(option: "--acme", value: "", reason: "no certificate yet and no ACME directory: set tls.acme in the stack or give --acme")
+            }
+            let directoryURL = try ACMEShortcut.resolve(acmeValue)
+            let challengeDirectory = absolutePath(webroot ?? stack.nginx.webroot)
+            try FileSystem.makeDirectories(challengeDirectory)
+            let issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: caBundle))
+            return try domains.map { domain in
+                let ids = try domain.allNames.map { try ACMEIdentifier(parsing: $0) }
+                let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: .webroot(challengeDirectory), email: stack.tls.email,
+                                              agreeToTerms: agreeTOS, keyType: stack.tls.keyType, name: domain.certificate)
+                let result = try issuer.issue(request)
+                try RenewalConfig(name: domain.certificate, directoryURL: directoryURL, names: ids.map(\.value), method: .webroot(challengeDirectory),
+                                  keyType: stack.tls.keyType, reuseKey: false, email: stack.tls.email, account: result.accountURL,
+                                  preferredChain: nil, caBundle: caBundle.map(absolutePath)).save(store: certStore)
+                return "issued over ACME until \(RFC3339.format(result.certificate.notAfter)); `certs renew` keeps it current"
+            }
+        case .bought:
+            throw InputError.invalidValue(option: "tls.source", value: "bought",
+                                          reason: "no certificate for \(domains.map(\.certificate).joined(separator: ", ")) yet: install the one your CA issued with certs install")
         }
     }
 }

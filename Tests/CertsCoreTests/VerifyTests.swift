@@ -176,10 +176,14 @@ struct VerifyPKI {
         #expect(purpose.first?.message.contains("serverAuth") == true)
     }
 
-    @Test func keyEnciphermentOnAnECKeyIsAKeyUsageError() throws {
-        let bad = try pki.makeLeaf { $0.keyUsage = "critical,digitalSignature,keyEncipherment" }
-        let r = try verify([bad, pki.intermediate])
-        #expect(error(r, "key-usage")?.message.contains("keyEncipherment") == true, "\(r.codes)")
+    @Test func keyEnciphermentOnAnECKeyIsAKeyUsageWarningNotAnError() throws {
+        let odd = try pki.makeLeaf { $0.keyUsage = "critical,digitalSignature,keyEncipherment" }
+        let r = try verify([odd, pki.intermediate])
+        #expect(warning(r, "key-usage")?.message.contains("keyEncipherment") == true, "\(r.codes)")
+        #expect(r.valid, "\(r.codes)")
+        let bad = try pki.makeLeaf { $0.keyUsage = "critical,keyEncipherment" }
+        let refused = try verify([bad, pki.intermediate])
+        #expect(!refused.valid && refused.errors.contains { $0.message.contains("digitalSignature") }, "\(refused.errors)")
     }
 
     @Test func rsaLeafNeedsSignatureOrEncipherment() throws {

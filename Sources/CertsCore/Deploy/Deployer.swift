@@ -60,6 +60,10 @@ public struct Deployer {
     public let trust: TrustStore
     public var options: Options
 
+    /// Obtains the certificates of domains that have none yet (ACME over the webroot nginx now
+    /// serves, or the local CA). Set by the caller; nil turns the first-run bootstrap off.
+    public var obtainCertificates: ((_ domains: [Stack.Domain]) throws -> [String])?
+
     public init(stack: Stack, store: CertificateStore, trust: TrustStore, options: Options) {
         self.stack = stack
         self.store = store
@@ -67,10 +71,36 @@ public struct Deployer {
         self.options = options
     }
 
-    /// Runs the deploy at time `now`.
-    public func run(now: Int64, dryRun: Bool = false) throws -> Report {
+    /// The domains whose certificate is not in the store at all (a fresh VM's first deploy).
+    public func domainsWithoutCertificate() -> [Stack.Domain] {
+        var seen = Set<String>()
+        return stack.domains.filter { !FileSystem.exists(store.paths($0.certificate).fullchain) && seen.insert($0.certificate).inserted }
+    }
+
+    /// Runs the deploy at time `now`. With `obtainCertificates` set and certificates missing, it
+    /// first bootstraps: HTTP-only config for those domains (test, swap, reload), then obtains
+    /// them over that config, then goes on with the full HTTPS deploy below.
+    public func run(now start: Int64, dryRun: Bool = false) throws -> Report {
+        var now = start
         var report = Report()
         report.dryRun = dryRun
+        let missing = domainsWithoutCertificate()
+        if let obtainCertificates, !missing.isEmpty, !dryRun {
+            let pending = Set(missing.map(\.certificate))
+            let files = NginxEmitter(stack: stack, target: options.target, pendingCertificates: pending).files()
+            guard try apply(files, step: "bootstrap: HTTP for \(missing.map(\.name).joined(separator: ", "))", into: &report) else { return report }
+            do {
+                let details = try obtainCertificates(missing)
+                now = max(now, currentUnixTime())  // the new certificates start after `start`
+                for (domain, detail) in zip(missing, details + Array(repeating: "", count: max(0, missing.count - details.count))) {
+                    report.add("obtain \(domain.certificate)", true, detail.isEmpty ? "certificate obtained" : detail)
+                }
+            } catch {
+                // The HTTP-only config stays: it is what nginx runs now, and it is valid.
+                report.add("obtain \(missing.map(\.certificate).joined(separator: ", "))", false, "\(error)")
+                return report
+            }
+        }
         var ocsp: Set<String> = []
         var leaves: [String: Certificate] = [:]
         for domain in stack.domains {
@@ -85,7 +115,7 @@ public struct Deployer {
 
         let files = NginxEmitter(stack: stack, target: options.target, ocspCertificates: ocsp).files()
         let plan = try makePlan(files)
-        report.changed = plan.changes.map(\.path)
+        report.changed += plan.changes.map(\.path).filter { !report.changed.contains($0) }
         report.diff = plan.changes.map { LineDiff.unified(old: $0.old ?? "", new: $0.new ?? "", oldName: "a/\($0.path)", newName: "b/\($0.path)") }.joined()
         if dryRun {
             report.add("plan", true, plan.changes.isEmpty ? "nginx config unchanged" : "\(plan.changes.count) file(s) would change")
@@ -126,6 +156,28 @@ public struct Deployer {
             }
         }
         return report
+    }
+
+    /// Plan, swap, test and reload `files` (the bootstrap's HTTP-only config); rolls back and
+    /// returns false on failure.
+    func apply(_ files: [(path: String, contents: String)], step: String, into report: inout Report) throws -> Bool {
+        let plan = try makePlan(files)
+        let backup = try swapIn(plan)
+        report.changed += plan.changes.map(\.path).filter { !report.changed.contains($0) }
+        let test = try Subprocess.shell(options.testCommand, timeout: options.commandTimeout)
+        guard test.succeeded else {
+            report.add(step, false, "`\(options.testCommand)` failed: \(test.failureDetail)")
+            rollBack(backup, reload: false, into: &report)
+            return false
+        }
+        let reload = try Subprocess.shell(options.reloadCommand, timeout: options.commandTimeout)
+        guard reload.succeeded else {
+            report.add(step, false, "`\(options.reloadCommand)` failed: \(reload.failureDetail)")
+            rollBack(backup, reload: false, into: &report)
+            return false
+        }
+        report.add(step, true, "nginx serves ACME challenges over HTTP")
+        return true
     }
 
     struct CertificateOutcome {

@@ -27,10 +27,15 @@ public struct NginxEmitter: Sendable {
     /// (Let's Encrypt ended OCSP in 2025, and stapling without a URL only logs errors).
     public var ocspCertificates: Set<String>
 
-    public init(stack: Stack, target: Target = Target(), ocspCertificates: Set<String> = []) {
+    /// Store names whose certificate does not exist yet (the first deploy on a fresh VM): their
+    /// domains get only the HTTP server, answering ACME challenges, until it is obtained.
+    public var pendingCertificates: Set<String>
+
+    public init(stack: Stack, target: Target = Target(), ocspCertificates: Set<String> = [], pendingCertificates: Set<String> = []) {
         self.stack = stack
         self.target = target
         self.ocspCertificates = ocspCertificates
+        self.pendingCertificates = pendingCertificates
     }
 
     /// Relative path → contents. `conf.d/00-certs-common.conf` holds http-level settings;
@@ -94,6 +99,7 @@ public struct NginxEmitter: Sendable {
     func upstreamName(_ service: String, _ port: Int) -> String { "certs_\(service.replacing("-", with: "_"))_\(port)" }
 
     func server(for domain: Stack.Domain) -> String {
+        if pendingCertificates.contains(domain.certificate) { return bootstrapServer(for: domain) }
         let names = domain.allNames.joined(separator: " ")
         let n = stack.nginx
         let live = "\(n.certificates)/live/\(domain.certificate)"
@@ -161,6 +167,35 @@ public struct NginxEmitter: Sendable {
         }
         s += "}\n"
         return s
+    }
+
+    /// HTTP only, for a domain whose certificate is still to be obtained: nginx can start and
+    /// answer the CA's HTTP-01 challenges; everything else gets a 503 until HTTPS is in place.
+    func bootstrapServer(for domain: Stack.Domain) -> String {
+        let n = stack.nginx
+        return Self.header + """
+
+        # \(domain.name): no certificate yet. `certs deploy` serves ACME challenges over HTTP, obtains
+        # the certificate, then replaces this file with the HTTPS configuration.
+        server {
+            listen \(n.httpPort);
+            listen [::]:\(n.httpPort);
+            server_name \(domain.allNames.joined(separator: " "));
+
+            location ^~ /.well-known/acme-challenge/ {
+                root \(n.webroot);
+                default_type text/plain;
+                try_files $uri =404;
+            }
+
+            location / {
+                default_type text/plain;
+                add_header Retry-After 120 always;
+                return 503 "HTTPS for \(domain.name) is being set up\\n";
+            }
+        }
+
+        """
     }
 
     func location(_ route: Stack.Route) -> String {

@@ -108,9 +108,10 @@ public struct ChainVerifier {
                                   connection: served.map { ConnectionSummary($0.chain) })
     }
 
+    /// One finding per problem and certificate; a warning never hides an error with the same code.
     static func deduplicated(_ findings: [Finding]) -> [Finding] {
         var out: [Finding] = []
-        for f in findings where !out.contains(where: { $0.code == f.code && $0.subjectKey == f.subjectKey && ($0.subjectKey != nil || $0.message == f.message) }) {
+        for f in findings where !out.contains(where: { $0.code == f.code && $0.severity == f.severity && $0.subjectKey == f.subjectKey && ($0.subjectKey != nil || $0.message == f.message) }) {
             out.append(f)
         }
         return out

@@ -102,7 +102,9 @@ struct KeyUsagePolicy: ServerCertificatePolicy {
         case .ec, .ed25519, .ed448:
             if usage.contains("keyEncipherment") || usage.contains("dataEncipherment") {
                 let bit = usage.contains("keyEncipherment") ? "keyEncipherment" : "dataEncipherment"
-                findings.append(Finding("key-usage", "the leaf's keyUsage (\(listed)) includes \(bit), which an \(algorithm.family) key cannot do (only RSA keys encrypt); use digitalSignature", about: c.leaf))
+                // A warning, not an error: TLS clients ignore the bit, and CAs still issue it
+                // (Pebble does; the CA/B Forum forbade it for ECDSA only in 2023).
+                findings.append(.warning("key-usage", "the leaf's keyUsage (\(listed)) includes \(bit), which an \(algorithm.family) key cannot do (only RSA keys encrypt); clients ignore it, but ask the CA for digitalSignature only", about: c.leaf))
             }
             if !usage.contains("digitalSignature") {
                 findings.append(Finding("key-usage", "the leaf's keyUsage (\(listed)) lacks digitalSignature, which an \(algorithm.family) key needs to sign the TLS handshake", about: c.leaf))
