@@ -17,6 +17,9 @@ struct RenewCommand: ParsableCommand {
         CERTS_LIVE_DIR. One line per certificate, then a summary. Exit 0 when nothing failed (renewed or not \
         due); 1 when another run holds the lock or the deploy hook failed; otherwise the code of the first \
         failure (4 the CA failed, 2 a bad configuration).
+        Run without a terminal (cron, systemd), renew waits a random 0…--random-delay seconds (default \
+        480, or CERTS_RANDOM_DELAY) before its first renewal, so that many machines with the same \
+        schedule do not reach the CA at the same second; nothing is waited for when nothing is due.
         """
     )
 
@@ -48,6 +51,24 @@ struct RenewCommand: ParsableCommand {
 
     @Flag(help: "Print the result as JSON (version 1).")
     var json = false
+
+    @Option(name: .customLong("random-delay"), help: ArgumentHelp("Longest random wait before the first renewal when not run from a terminal (default 480; 0: none).", valueName: "seconds"))
+    var randomDelay: Double?
+
+    /// Set once the random delay has been waited (or skipped) in this run.
+    nonisolated(unsafe) static var delayDecided = false
+
+    /// Before the first real renewal of a non-interactive run: a random wait (cron jitter).
+    func waitRandomDelayOnce() {
+        guard !Self.delayDecided else { return }
+        Self.delayDecided = true
+        guard isatty(STDIN_FILENO) == 0 else { return }
+        let limit = randomDelay ?? Terminal.environment("CERTS_RANDOM_DELAY").flatMap(Double.init) ?? 480
+        guard limit > 0 else { return }
+        let seconds = Double.random(in: 0..<limit)
+        if verbose { Terminal.note("certs: waiting \(Int(seconds)) s before renewing (random delay up to \(Int(limit)) s; --random-delay 0 turns it off)") }
+        pause(seconds)
+    }
 
     struct Outcome {
         let name: String
@@ -135,11 +156,13 @@ struct RenewCommand: ParsableCommand {
             outcome.reason = decision.reason
             guard decision.due else { outcome.status = "not-due"; return outcome }
             if dryRun { outcome.status = "due"; return outcome }
+            waitRandomDelayOnce()
             var issuer = ACMEIssuer(store: certStore, http: http)
             if verbose { issuer.log = { Terminal.note("certs: \(name): \($0)") } }
             let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
             let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
-                                                          keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain))
+                                                          keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
+                                                          profile: config.profile))
             outcome.status = "renewed"
             outcome.notAfter = result.certificate.notAfter
             return outcome

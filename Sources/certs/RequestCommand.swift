@@ -76,6 +76,9 @@ struct RequestCommand: ParsableCommand {
     @Option(name: .customLong("ca-bundle"), help: ArgumentHelp("Trust these roots for the ACME server's HTTPS (default: the system store).", valueName: "file"))
     var caBundle: String?
 
+    @Option(help: ArgumentHelp("A certificate profile the CA lists in its directory (e.g. shortlived, tlsserver).", valueName: "name"))
+    var profile: String?
+
     @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take, connect to last byte (default 30).", valueName: "seconds"))
     var timeout: Double = 30
 
@@ -187,11 +190,11 @@ struct RequestCommand: ParsableCommand {
         if verbose { issuer.log = { Terminal.note("certs: \($0)") } }
         let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: method, email: email, agreeToTerms: agreeTOS,
                                       externalAccountBinding: eab, keyType: keyType, reuseKey: reuseKey, name: name,
-                                      preferredChain: preferredChain, dnsPropagationWait: dnsWait)
+                                      preferredChain: preferredChain, dnsPropagationWait: dnsWait, profile: profile ?? previous?.profile)
         let result = try issuer.issue(request)
         let config = RenewalConfig(name: name, directoryURL: directoryURL, names: ids.map(\.value), method: method, keyType: keyType,
                                    reuseKey: reuseKey, email: email, account: result.accountURL, preferredChain: preferredChain,
-                                   caBundle: bundle.map(absolutePath))
+                                   caBundle: bundle.map(absolutePath), profile: profile ?? previous?.profile)
         try config.save(store: certStore)
         report(result, ids: ids, directoryURL: directoryURL, configPath: RenewalConfig.path(store: certStore, name: name))
     }

@@ -110,6 +110,9 @@ struct ACMEFaultTests {
             p.arguments = ["renew", "kill.example", "--force", "--store", s.file("store")]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
+            var env = ProcessInfo.processInfo.environment
+            env["CERTS_RANDOM_DELAY"] = "0"
+            p.environment = env
             try p.run()
             usleep(useconds_t(40_000 + step * 170_000))  // 40 ms … 1.23 s: from the account lookup to the final install
             kill(p.processIdentifier, SIGKILL)
@@ -123,5 +126,48 @@ struct ACMEFaultTests {
         try expectStoreConsistent(s, "kill.example")
         serials.insert(try openssl("x509", "-in", s.file("store/live/kill.example/cert.pem"), "-noout", "-serial").stdout)
         #expect(serials.count >= 2, "no renewal ever completed")
+    }
+
+    // MARK: Profiles and cron jitter (the lifecycle gaps)
+
+    @Test func aProfileTheDirectoryListsIsSentWithTheOrderAndRecordedForRenewal() throws {
+        let ca = try FaultyCA(rules: #"[{"method": "GET", "path": "/dir", "merge_meta": {"profiles": {"classic": "90 days", "shortlived": "6 days"}}}]"#)
+        let s = Scratch()
+        let r = try ca.request(s, ["profile.example"], ["--profile", "shortlived"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let orders = ca.requests.filter { $0.hasPrefix("POST /order-plz") }
+        #expect(orders.count == 1 && orders[0].contains(#""profile":"shortlived""#), "\(orders)")
+        #expect(s.read("store/renewal/profile.example.json").contains(#""profile": "shortlived""#))
+        // A renewal repeats the profile.
+        #expect(try certs("renew", "profile.example", "--force", "--store", s.file("store")).status == 0)
+        #expect(ca.requests.filter { $0.hasPrefix("POST /order-plz") && $0.contains(#""profile":"shortlived""#) }.count == 2)
+
+        let unknown = try ca.request(Scratch(), ["other.example"], ["--profile", "gold"])
+        #expect(unknown.status == 2, "\(unknown.stderr)")
+        #expect(unknown.stderrLines.last?.contains("the CA offers classic, shortlived") == true, "\(unknown.stderr)")
+    }
+
+    @Test func aProfileFromACAWithoutProfilesIsRefusedBeforeOrdering() throws {
+        let ca = try FaultyCA(rules: "[]"), s = Scratch()
+        let r = try ca.request(s, ["noprof.example"], ["--profile", "shortlived"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderrLines.last?.contains("offers no certificate profiles") == true, "\(r.stderr)")
+        #expect(ca.count("POST /order-plz") == 0)
+        #expect(!s.exists("store/live/noprof.example"))
+    }
+
+    @Test func renewFromCronWaitsARandomDelayOnlyWhenSomethingIsDue() throws {
+        let ca = try FaultyCA(rules: "[]"), s = Scratch()
+        #expect(try ca.request(s, ["jitter.example"]).status == 0)
+        // Not due: no wait, however long the delay may be.
+        let start = Date()
+        let idle = try certs(["renew", "jitter.example", "--store", s.file("store"), "--verbose", "--random-delay", "600"])
+        #expect(idle.status == 0, "\(idle.stderr)")
+        #expect(Date().timeIntervalSince(start) < 30 && !idle.stderr.contains("waiting"))
+        // Due (forced): one random wait below the limit, announced, before the request.
+        let forced = try certs(["renew", "jitter.example", "--force", "--store", s.file("store"), "--verbose"],
+                               environment: ["CERTS_RANDOM_DELAY": "2"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stderr.contains("before renewing (random delay up to 2 s"), "\(forced.stderr)")
     }
 }

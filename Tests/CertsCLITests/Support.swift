@@ -45,6 +45,8 @@ func run(_ executable: String, _ arguments: [String], cwd: String? = nil, enviro
     process.arguments = arguments
     if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     var env = ProcessInfo.processInfo.environment
+    // Tests run certs without a terminal, like cron: no random renewal delay unless a test asks.
+    env["CERTS_RANDOM_DELAY"] = env["CERTS_RANDOM_DELAY"] ?? "0"
     for (k, v) in environment { env[k] = v }
     process.environment = env
     let out = Pipe(), err = Pipe(), input = Pipe()

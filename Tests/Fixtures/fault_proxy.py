@@ -8,9 +8,11 @@ builds its URLs from it, so the client keeps talking to the proxy). RULES_JSON i
 {"method": "POST", "path": "/order-plz", "statuses": [500, 500], "retry_after": "2", "hang": false}:
 the first rule whose method and path prefix match and that still has statuses answers with the
 next one instead of forwarding (an ACME problem document), or with "hang" never answers.
-Each request is logged to LOG as "METHOD PATH STATUS" (or "hang").
+{"method": "GET", "path": "/dir", "merge_meta": {...}} adds fields to the directory's "meta"
+(e.g. the profiles Debian's Pebble 2.4 does not offer). Each request is logged to LOG as
+"METHOD PATH STATUS" (or "hang"), POSTs followed by their decoded JWS payload.
 """
-import http.client, http.server, json, signal, ssl, sys, threading, time
+import base64, http.client, http.server, json, signal, ssl, sys, threading, time
 
 port, upstream, cert, key, ca, rules_path, log_path = sys.argv[1:8]
 rules = json.load(open(rules_path))
@@ -34,7 +36,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             rule = next((r for r in rules if r.get("method", self.command) == self.command
                          and self.path.startswith(r["path"]) and (r.get("statuses") or r.get("hang"))), None)
+            merge = next((r["merge_meta"] for r in rules if r.get("merge_meta") and r.get("method", self.command) == self.command
+                          and self.path.startswith(r["path"])), None)
             status = rule["statuses"].pop(0) if rule and rule.get("statuses") else None
+        payload = ""
+        if self.command == "POST" and body:
+            try:
+                p64 = json.loads(body)["payload"]
+                payload = " " + base64.urlsafe_b64decode(p64 + "=" * (-len(p64) % 4)).decode("utf-8", "replace")
+            except Exception:
+                payload = " (not a JWS)"
         if rule and rule.get("hang"):
             log("%s %s hang" % (self.command, self.path))
             time.sleep(120)
@@ -57,6 +68,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=body or None, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        if merge is not None and resp.status == 200:
+            doc = json.loads(data)
+            doc.setdefault("meta", {}).update(merge)
+            data = json.dumps(doc).encode()
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "content-length", "transfer-encoding"):
@@ -65,7 +80,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        log("%s %s %d" % (self.command, self.path, resp.status))
+        log("%s %s %d%s" % (self.command, self.path, resp.status, payload))
 
     do_GET = do_POST = do_HEAD = handle_any
 

@@ -8,6 +8,8 @@ public struct ACMEDirectory: Sendable {
     public let renewalInfo: String?
     public let termsOfService: String?
     public let externalAccountRequired: Bool
+    /// Certificate profiles the CA offers (draft-ietf-acme-profiles): name and description, in order.
+    public let profiles: [(name: String, description: String)]
 
     public init(url: String, json: JSON) throws {
         func endpoint(_ name: String) throws -> String {
@@ -24,6 +26,11 @@ public struct ACMEDirectory: Sendable {
         renewalInfo = json["renewalInfo"]?.stringValue
         termsOfService = json["meta"]?["termsOfService"]?.stringValue
         externalAccountRequired = json["meta"]?["externalAccountRequired"]?.boolValue ?? false
+        if case .object(let entries)? = json["meta"]?["profiles"] {
+            profiles = entries.map { ($0.0, $0.1.stringValue ?? "") }
+        } else {
+            profiles = []
+        }
     }
 }
 
@@ -188,8 +195,20 @@ public final class ACMEClient {
 
     // MARK: orders
 
-    public func newOrder(_ identifiers: [ACMEIdentifier]) throws -> ACMEOrder {
-        let response = try post(directory.newOrder, payload: .object([("identifiers", .array(identifiers.map(\.json)))]), context: "creating the order")
+    /// A new order; `profile` selects one of the directory's profiles (checked before sending).
+    public func newOrder(_ identifiers: [ACMEIdentifier], profile: String? = nil) throws -> ACMEOrder {
+        var payload: [(String, JSON)] = [("identifiers", .array(identifiers.map(\.json)))]
+        if let profile {
+            let offered = directory.profiles.map(\.name)
+            guard !offered.isEmpty else {
+                throw ACMEError.invalidRequest("--profile \(profile): \(directory.url) offers no certificate profiles (its directory lists none)")
+            }
+            guard offered.contains(profile) else {
+                throw ACMEError.invalidRequest("--profile \(profile): the CA offers \(offered.joined(separator: ", "))")
+            }
+            payload.append(("profile", .string(profile)))
+        }
+        let response = try post(directory.newOrder, payload: .object(payload), context: "creating the order")
         guard let location = response.header("Location") else { throw ACMEError.protocolViolation("newOrder answer has no Location") }
         log("order: \(location)")
         return try ACMEOrder(url: location, json: try Self.parseJSON(response, url: location))

@@ -11,10 +11,13 @@ public struct IssuanceRequest {
     public var name: String
     public var preferredChain: String?
     public var dnsPropagationWait: Double
+    /// An ACME certificate profile the CA lists in its directory (e.g. "shortlived"), or nil.
+    public var profile: String?
 
     public init(directoryURL: String, identifiers: [ACMEIdentifier], method: ChallengeMethod, email: String? = nil, agreeToTerms: Bool = false,
                 externalAccountBinding: (keyID: String, macKey: [UInt8])? = nil, keyType: KeyType = .default, reuseKey: Bool = false,
-                name: String, preferredChain: String? = nil, dnsPropagationWait: Double = 0) {
+                name: String, preferredChain: String? = nil, dnsPropagationWait: Double = 0, profile: String? = nil) {
+        self.profile = profile
         self.directoryURL = directoryURL
         self.identifiers = identifiers
         self.method = method
@@ -155,14 +158,14 @@ public struct ACMEIssuer {
 
         let order: ACMEOrder
         do {
-            order = try client.newOrder(request.identifiers)
+            order = try client.newOrder(request.identifiers, profile: request.profile)
         } catch let p as ACMEProblem where p.shortType == "accountDoesNotExist" || (p.shortType == "unauthorized" && p.detail.lowercased().contains("account")) {
             // The stored account URL is unknown to the server (a reset test CA, a deactivated account): register the key again.
             log("the CA does not know the stored account; registering again")
             let contact = request.email.map { ["mailto:\($0)"] } ?? []
             let url = try client.registerAccount(contact: contact, agreeToTerms: request.agreeToTerms, externalAccountBinding: request.externalAccountBinding)
             try ACMEAccountStore(store: store).save(accountURL: url, directoryURL: request.directoryURL, contact: contact)
-            order = try client.newOrder(request.identifiers)
+            order = try client.newOrder(request.identifiers, profile: request.profile)
         }
         var cleanups: [() -> Void] = []
         defer { for c in cleanups.reversed() { c() } }

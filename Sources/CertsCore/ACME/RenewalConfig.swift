@@ -29,9 +29,11 @@ public struct RenewalConfig: Equatable {
     public var account: String?
     public var preferredChain: String?
     public var caBundle: String?
+    public var profile: String?
 
     public init(name: String, directoryURL: String, names: [String], method: ChallengeMethod, keyType: KeyType, reuseKey: Bool,
-                email: String?, account: String?, preferredChain: String?, caBundle: String?) {
+                email: String?, account: String?, preferredChain: String?, caBundle: String?, profile: String? = nil) {
+        self.profile = profile
         self.name = name
         self.directoryURL = directoryURL
         self.names = names
@@ -65,6 +67,7 @@ public struct RenewalConfig: Equatable {
             ("account", .optional(account)),
             ("preferredChain", .optional(preferredChain)),
             ("caBundle", .optional(caBundle)),
+            ("profile", .optional(profile)),
         ])
     }
 
@@ -92,7 +95,7 @@ public struct RenewalConfig: Equatable {
         guard let kt = json["keyType"]?.stringValue, let keyType = KeyType(rawValue: kt) else { throw bad("bad key_type") }
         self.init(name: name, directoryURL: acme, names: names, method: method, keyType: keyType, reuseKey: json["reuseKey"]?.boolValue ?? false,
                   email: json["email"]?.stringValue, account: json["account"]?.stringValue, preferredChain: json["preferredChain"]?.stringValue,
-                  caBundle: json["caBundle"]?.stringValue)
+                  caBundle: json["caBundle"]?.stringValue, profile: json["profile"]?.stringValue)
     }
 
     public static func load(store: CertificateStore, name: String) throws -> RenewalConfig {
