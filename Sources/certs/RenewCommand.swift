@@ -17,6 +17,10 @@ struct RenewCommand: ParsableCommand {
         CERTS_LIVE_DIR. One line per certificate, then a summary. Exit 0 when nothing failed (renewed or not \
         due); 1 when another run holds the lock or the deploy hook failed; otherwise the code of the first \
         failure (4 the CA failed, 2 a bad configuration).
+        Served = file: after the deploy hook (or with --probe-address), each renewed name is fetched over \
+        TLS with SNI (at --probe-address, default the name itself, port --probe-port) and must serve the \
+        new certificate; a server still serving the old one (nginx never reloaded, wrong file) makes the \
+        run fail with exit 1. --no-probe skips this.
         Run without a terminal (cron, systemd), renew waits a random 0…--random-delay seconds (default \
         480, or CERTS_RANDOM_DELAY) before its first renewal, so that many machines with the same \
         schedule do not reach the CA at the same second; nothing is waited for when nothing is due.
@@ -51,6 +55,15 @@ struct RenewCommand: ParsableCommand {
 
     @Flag(help: "Print the result as JSON (version 1).")
     var json = false
+
+    @Option(name: .customLong("probe-address"), help: ArgumentHelp("Where to fetch the served certificate after renewing (default: each name itself).", valueName: "ip"))
+    var probeAddress: String?
+
+    @Option(name: .customLong("probe-port"), help: ArgumentHelp("Port of that TLS server (default 443).", valueName: "port"))
+    var probePort: UInt16 = 443
+
+    @Flag(name: .customLong("no-probe"), help: "Do not check that the server serves the renewed certificate.")
+    var noProbe = false
 
     @Option(name: .customLong("random-delay"), help: ArgumentHelp("Longest random wait before the first renewal when not run from a terminal (default 480; 0: none).", valueName: "seconds"))
     var randomDelay: Double?
@@ -111,6 +124,20 @@ struct RenewCommand: ParsableCommand {
                                                                   "CERTS_LIVE_DIR": "\(certStore.root)/live"], timeout: 300)
             if !r.succeeded { hookError = "the deploy hook failed: \(r.failureDetail)" }
         }
+        // Served = file: the renewal only counts once the server hands out the new certificate.
+        var probes: [(name: String, host: String, problem: String?)] = []
+        if !noProbe, !renewed.isEmpty, hookError == nil, deployHook != nil || probeAddress != nil {
+            for name in renewed {
+                guard let config = try? RenewalConfig.load(store: certStore, name: name),
+                      let leaf = try? Certificate.parseAll(try FileSystem.read(certStore.paths(name).certificate), source: name).first else { continue }
+                for host in config.names where !host.hasPrefix("*.") {
+                    let problem = ServedCertificateProbe(address: probeAddress ?? host, port: probePort).problem(name: host, expected: leaf)
+                    probes.append((name, host, problem))
+                    if !json { Terminal.out("\(name): \(host) \(problem == nil ? "serves the renewed certificate" : "does NOT serve the renewed certificate")") }
+                }
+            }
+        }
+        let probeFailure = probes.first { $0.problem != nil }
         let failed = outcomes.filter { $0.status == "failed" }
         if json {
             Terminal.out(JSON.object([
@@ -122,6 +149,9 @@ struct RenewCommand: ParsableCommand {
                 })),
                 ("renewed", .strings(renewed)),
                 ("deployHook", deployHook == nil || renewed.isEmpty ? .null : .string(hookError == nil ? "ok" : "failed")),
+                ("probes", .array(probes.map { p in
+                    .object([("name", .string(p.name)), ("host", .string(p.host)), ("ok", .bool(p.problem == nil)), ("detail", .optional(p.problem))])
+                })),
             ]).rendered())
         } else {
             let due = outcomes.filter { $0.status == "due" }.count
@@ -133,6 +163,10 @@ struct RenewCommand: ParsableCommand {
         }
         if let hookError {
             Terminal.error(hookError)
+            Terminal.exit(Exit.negative)
+        }
+        if let probeFailure, let problem = probeFailure.problem {
+            Terminal.error("renewed \(probeFailure.name), but the server does not serve it yet (was it reloaded?): \(problem)")
             Terminal.exit(Exit.negative)
         }
     }

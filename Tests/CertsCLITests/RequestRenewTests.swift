@@ -22,7 +22,7 @@ struct RequestRenewTests {
         #expect(!s.exists("hook-ran"))
 
         let hook = "echo \"$CERTS_RENEWED_NAMES|$CERTS_STORE|$CERTS_LIVE_DIR\" > \(s.file("hook.out"))"
-        let forced = try certs("renew", "one.example", "--force", "--store", s.file("store"), "--deploy-hook", hook, "--json")
+        let forced = try certs("renew", "one.example", "--force", "--store", s.file("store"), "--deploy-hook", hook, "--json", "--no-probe")
         #expect(forced.status == 0, "\(forced.stderr)")
         let json = try parseJSONObject(forced.stdout)
         #expect(json["renewed"] as? [String] == ["one.example"])

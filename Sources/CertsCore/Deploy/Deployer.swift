@@ -213,21 +213,8 @@ public struct Deployer {
     }
 
     func probe(address: String, name: String, expected: Certificate) -> String? {
-        let deadline = Subprocess.monotonicSeconds() + options.probeTimeout
-        var last = ""
-        let port = UInt16(stack.nginx.httpsPort)
-        repeat {
-            do {
-                let served = try TLSClient.fetch(host: address, port: port, sni: name, timeout: 5)
-                if served.leaf == expected { return nil }
-                let fp = served.leaf.fingerprint().prefix(8).hexString
-                last = "\(address):\(port) with SNI \(name) serves \(served.leaf.subject) (\(fp)…, until \(RFC3339.format(served.leaf.notAfter))), not the store's certificate (\(expected.fingerprint().prefix(8).hexString)…, until \(RFC3339.format(expected.notAfter)))"
-            } catch {
-                last = "\(address):\(port) with SNI \(name): \(error)"
-            }
-            pause(0.2)
-        } while Subprocess.monotonicSeconds() < deadline
-        return last
+        ServedCertificateProbe(address: address, port: UInt16(stack.nginx.httpsPort), timeout: options.probeTimeout)
+            .problem(name: name, expected: expected)
     }
 
     // MARK: Files
