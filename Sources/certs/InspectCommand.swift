@@ -26,6 +26,9 @@ struct InspectCommand: ParsableCommand {
         for file in files {
             let doc = try readDocument(file, passphrase: secret)
             reports.append(try Inspection(document: doc, source: file == "-" ? "stdin" : file, now: now))
+            if file != "-", !doc.privateKeys.isEmpty, let mode = FileSystem.mode(of: file), mode & 0o077 != 0 {
+                Terminal.note("warning: \(file) holds a private key and is readable by \(mode & 0o007 != 0 ? "everyone" : "its group") (mode \(String(mode & 0o777, radix: 8))): chmod 600 \(file)")
+            }
         }
         if json {
             let value = reports.count == 1 ? reports[0].json : .array(reports.map(\.json))
