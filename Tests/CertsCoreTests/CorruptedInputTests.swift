@@ -42,4 +42,16 @@ import Testing
         let other = try PrivateKey.generate(.ecP256)
         #expect(!other.matches(cert.publicKey))
     }
+
+    @Test func aFileWithMorePEMBlocksThanAnyBundleIsRefusedQuickly() throws {
+        let key = try PrivateKey.generate(.ecP256)
+        let now = currentUnixTime()
+        let pem = try CertificateBuilder(subject: DistinguishedName(commonName: "many.example"), publicKey: key.publicKey,
+                                         notBefore: now - 60, notAfter: now + 86400).sign(with: key).pem()
+        let many = Array([[UInt8]](repeating: pem, count: PEMBlock.maximumBlocks + 1).joined())
+        #expect(throws: InputError.self) { _ = try CryptoDocument(bytes: many, source: "many.pem") }
+        #expect(throws: InputError.self) { _ = try CertificateParser().certificates(in: many, source: "many.pem") }
+        let enough = Array([[UInt8]](repeating: pem, count: 150).joined())  // a CA bundle's size
+        #expect(try CryptoDocument(bytes: enough, source: "bundle.pem").certificates.count == 150)
+    }
 }

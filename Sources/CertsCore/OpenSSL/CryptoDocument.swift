@@ -181,6 +181,9 @@ struct PEMBlock {
     let text: [UInt8]
 
     /// Splits PEM input into blocks; nil when the input has no BEGIN line at all (treat as DER).
+    /// The most PEM blocks one input may hold (a CA bundle such as Mozilla's has about 150).
+    static let maximumBlocks = 1000
+
     static func split(_ bytes: [UInt8], source: String) throws -> [PEMBlock]? {
         let begin = Array("-----BEGIN ".utf8), end = Array("-----END ".utf8), dashes = Array("-----".utf8)
         guard let first = find(begin, in: bytes, from: 0) else { return nil }
@@ -201,6 +204,9 @@ struct PEMBlock {
                 throw InputError.malformed(path: source, what: "PEM", detail: "\"BEGIN \(label)\" is not closed before the next BEGIN line (the file is truncated?)")
             }
             blocks.append(PEMBlock(label: label, text: Array(bytes[start..<stop]) + [10]))
+            guard blocks.count <= maximumBlocks else {
+                throw InputError.malformed(path: source, what: "PEM", detail: "more than \(maximumBlocks) PEM blocks; no certificate file or bundle holds that many")
+            }
             index = stop
         }
         return blocks
