@@ -56,6 +56,9 @@ struct CSRNew: ParsableCommand {
     @Flag(help: "Replace existing output files.")
     var force = false
 
+    @Flag(help: "Print what was written as JSON (version 1).")
+    var json = false
+
     @Option(help: "Encoding of the CSR (and a new key): pem or der.")
     var format: OutputFormat = .pem
 
@@ -66,6 +69,7 @@ struct CSRNew: ParsableCommand {
         if keyOut != nil && newKey == nil { throw ValidationError("--key-out goes with --new-key") }
         if cn == nil && san.isEmpty { throw ValidationError("name the certificate with --cn and/or --san") }
         if let country, country.count != 2 { throw ValidationError("--c takes a two-letter country code (e.g. DE)") }
+        if json && out == "-" { throw ValidationError("--json and --out - would both write to stdout") }
     }
 
     func run() throws {
@@ -110,11 +114,15 @@ struct CSRNew: ParsableCommand {
                 }
                 throw error
             }
-            Terminal.note("wrote \(privateKey.algorithm) private key to \(keyPath) (mode 0600)")
+            if !json { Terminal.note("wrote \(privateKey.algorithm) private key to \(keyPath) (mode 0600)") }
         } else {
             try Output.write(csrPEM, to: out, mode: 0o644, force: force)
         }
-        if out != "-" {
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("csr", .string(out)), ("key", .optional(keyPath)),
+                                      ("keyType", .string(privateKey.algorithm.description)), ("subject", .string(subject.description)),
+                                      ("names", .strings(names.map(\.description)))]).rendered())
+        } else if out != "-" {
             Terminal.note("wrote CSR for \(names.map(\.description).joined(separator: ", ")) to \(out)")
         }
     }

@@ -43,6 +43,9 @@ struct EmitNginx: ParsableCommand {
     @Flag(help: "Replace files in the output directory that certs did not write.")
     var force = false
 
+    @Flag(help: "Print the files written as JSON (version 1).")
+    var json = false
+
     func run() throws {
         let stack = try stackOptions.load()
         let version = try Self.parseVersion(nginxVersion)
@@ -56,6 +59,7 @@ struct EmitNginx: ParsableCommand {
             }
         }
         let emitter = NginxEmitter(stack: stack, target: .init(nginxVersion: version, postQuantumKeyExchange: postQuantum), ocspCertificates: ocsp)
+        EmitReport.start(json: json)
         try FileSystem.makeDirectories("\(out)/conf.d")
         for file in emitter.files() {
             let path = "\(out)/\(file.path)"
@@ -66,9 +70,10 @@ struct EmitNginx: ParsableCommand {
                 }
             }
             try FileSystem.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, existing: .replace, sync: false)
-            Terminal.out("wrote \(path)")
+            EmitReport.wrote(path)
         }
         FileSystem.syncFileSystem(containing: "\(out)/conf.d")
+        EmitReport.finish("emit nginx")
     }
 
     static func parseVersion(_ text: String) throws -> (Int, Int, Int) {

@@ -25,6 +25,9 @@ struct KeyNew: ParsableCommand {
     @Flag(help: "Replace an existing file.")
     var force = false
 
+    @Flag(help: "Print what was written as JSON (version 1); never the key itself.")
+    var json = false
+
     @Option(help: "Encoding: pem (PKCS#8 PEM) or der (PKCS#8 DER).")
     var format: OutputFormat = .pem
 
@@ -36,6 +39,7 @@ struct KeyNew: ParsableCommand {
     func validate() throws {
         if encrypt && !passphrase.isSet { throw ValidationError("--encrypt needs --passphrase-file or --passphrase-env") }
         if !encrypt && passphrase.isSet { throw ValidationError("a passphrase was given without --encrypt") }
+        if json && out == "-" { throw ValidationError("--json and --out - would both write to stdout") }
     }
 
     func run() throws {
@@ -44,6 +48,12 @@ struct KeyNew: ParsableCommand {
         let key = try PrivateKey.generate(type)
         let encoded = format == .der ? try key.der(passphrase: secret) : try key.pem(passphrase: secret)
         try Output.write(encoded, to: out, mode: 0o600, force: force)
-        if out != "-" { Terminal.note("wrote \(type) private key to \(out) (mode 0600\(secret != nil ? ", encrypted" : ""))") }
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("key", .string(out)), ("type", .string(type.rawValue)),
+                                      ("format", .string(format == .der ? "der" : "pem")), ("encrypted", .bool(secret != nil)),
+                                      ("mode", .string("0600"))]).rendered())
+        } else if out != "-" {
+            Terminal.note("wrote \(type) private key to \(out) (mode 0600\(secret != nil ? ", encrypted" : ""))")
+        }
     }
 }

@@ -11,7 +11,25 @@ func writeGenerated(_ text: String, to path: String, header: String, mode: mode_
     let dir = FileSystem.directoryName(of: path)
     if !dir.isEmpty && dir != "." { try FileSystem.makeDirectories(dir) }
     try FileSystem.writeAtomically(Array(text.utf8), to: path, mode: mode, existing: .replace)
-    Terminal.out("wrote \(path)")
+    EmitReport.wrote(path)
+}
+
+/// What an emitter wrote: "wrote PATH" lines, or with --json one document at the end
+/// (`{"version": 1, "command": "emit nginx", "files": [...]}`, docs/json.md).
+enum EmitReport {
+    nonisolated(unsafe) static var json = false
+    nonisolated(unsafe) static var files: [String] = []
+
+    static func start(json: Bool) { self.json = json; files = [] }
+
+    static func wrote(_ path: String) {
+        if json { files.append(path) } else { Terminal.out("wrote \(path)") }
+    }
+
+    static func finish(_ command: String) {
+        guard json else { return }
+        Terminal.out(JSON.object([("version", .int(1)), ("command", .string(command)), ("files", .strings(files))]).rendered())
+    }
 }
 
 /// The directory of the stack file ("." for a bare name): relative paths in the stack are relative to it.
@@ -55,7 +73,12 @@ struct EmitCompose: ParsableCommand {
     @Flag(help: "Replace a file certs did not write.")
     var force = false
 
+    @Flag(help: "Print the files written as JSON (version 1).")
+    var json = false
+
     func run() throws {
+        EmitReport.start(json: json)
+        defer { EmitReport.finish("emit compose") }
         let stack = try stackOptions.load()
         var host = self.host
         if let h = host {
@@ -108,7 +131,12 @@ struct EmitCI: ParsableCommand {
     @Flag(help: "Replace a file certs did not write.")
     var force = false
 
+    @Flag(help: "Print the files written as JSON (version 1).")
+    var json = false
+
     func run() throws {
+        EmitReport.start(json: json)
+        defer { EmitReport.finish("emit ci") }
         guard provider == "github" else {
             throw InputError.invalidValue(option: "--provider", value: provider, reason: "supported: github")
         }
@@ -156,7 +184,12 @@ struct EmitK8s: ParsableCommand {
     @Flag(help: "Replace files certs did not write.")
     var force = false
 
+    @Flag(help: "Print the files written as JSON (version 1).")
+    var json = false
+
     func run() throws {
+        EmitReport.start(json: json)
+        defer { EmitReport.finish("emit k8s") }
         let stack = try stackOptions.load()
         if let namespace, KubernetesEmitter.resourceName(namespace) != namespace || namespace.contains(".") {
             throw InputError.invalidValue(option: "--namespace", value: namespace, reason: "use lower-case letters, digits and '-'")
