@@ -138,6 +138,13 @@ struct RenewCommand: ParsableCommand {
             }
         }
         let probeFailure = probes.first { $0.problem != nil }
+        let firstFailure = outcomes.first { $0.status == "failed" }.map { "\($0.name): \($0.error?.description ?? $0.reason)" }
+            ?? hookError ?? probeFailure.map { "\($0.host): \($0.problem ?? "")" }
+        if !dryRun {
+            // The heartbeat `certs check --renewal-max-age` reads: a cron job that stopped is caught.
+            do { try RenewalHeartbeat.record(store: certStore, now: currentUnixTime(), success: firstFailure == nil, error: firstFailure ?? "") }
+            catch { Terminal.note("warning: could not record the renewal heartbeat: \(error)") }
+        }
         let failed = outcomes.filter { $0.status == "failed" }
         if json {
             Terminal.out(JSON.object([

@@ -28,6 +28,9 @@ struct RequestRenewTests {
         #expect(json["renewed"] as? [String] == ["one.example"])
         #expect(s.read("hook.out") == "one.example|\(s.file("store"))|\(s.file("store"))/live\n")
         #expect(s.listing("store/archive/one.example") == ["0001", "0002"])
+        // Each run leaves its heartbeat for `certs check`.
+        let beat = try parseJSONObject(s.read("store/renewal/.heartbeat.json"))
+        #expect(beat["lastOutcome"] as? String == "success" && beat["lastSuccess"] as? String == beat["lastRun"] as? String, "\(beat)")
         #expect(s.listing("store/archive/two.example") == ["0001"])
     }
 
@@ -51,6 +54,10 @@ struct RequestRenewTests {
         #expect(r.status == 4, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("f.example: failed"))
         #expect(r.stdout.contains("failed 1"))
+        let beat = try parseJSONObject(s.read("store/renewal/.heartbeat.json"))
+        #expect(beat["lastOutcome"] as? String == "failure", "\(beat)")
+        #expect(beat["lastSuccess"] is NSNull, "a run that never succeeded has no last success: \(beat)")
+        #expect((beat["lastError"] as? String)?.hasPrefix("f.example: ") == true, "\(beat)")
     }
 
     @Test func aCAOutageDoesNotFailACertificateThatIsNotDue() throws {
