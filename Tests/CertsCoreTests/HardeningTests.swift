@@ -85,3 +85,34 @@ import Testing
         #expect(output.contains("RSS growth over 10,000 rounds"), "the loop did not run: \(output.suffix(1000))")
     }
 }
+
+/// `verifyAll` on many threads (64+ files): the workers share one verifier and its name cache,
+/// which once was not locked and crashed `certs verify` and `certs check` on big trees of chains
+/// with distinct intermediates (every chain adds cache entries while others read).
+@Suite struct ParallelVerificationTests {
+    @Test func manyThreadsGiveTheSameReportsAsOneThread() throws {
+        let pki = try VerifyPKI()
+        let now = VerifyPKI.now
+        var inputs: [ChainVerifier.FileInput] = []
+        for i in 0..<2000 {
+            let caKey = try PrivateKey.generate(.ecP256)
+            var b = CertificateBuilder(subject: DistinguishedName(commonName: "Intermediate \(i)", organization: "Verify"), publicKey: caKey.publicKey,
+                                       notBefore: now - 86400, notAfter: now + 86400 * 30)
+            b.isCA = true
+            b.pathLength = 0
+            b.issuer = pki.root
+            let intermediate = try b.sign(with: pki.rootKey)
+            let leaf = try CertificateBuilder.server(names: [.dns("w\(i).example.test")], publicKey: pki.leafKey.publicKey, notBefore: now - 60,
+                                                     notAfter: now + 86400, issuer: intermediate).sign(with: caKey)
+            inputs.append(ChainVerifier.FileInput(source: "chain\(i).pem", certificates: i % 4 == 0 ? [leaf] : [leaf, intermediate]))
+        }
+        for _ in 0..<3 {
+            let verifier = try pki.verifier(host: nil)  // a fresh, empty name cache each round
+            let parallel = try verifier.verifyAll(inputs, workers: 8)
+            #expect(parallel.count == 2000)
+            #expect(parallel.filter(\.valid).count == 1500, "chains with their intermediate verify, bare leaves do not")
+            let serial = try pki.verifier(host: nil).verifyAll(Array(inputs.suffix(63)))  // below 64: one thread
+            #expect(parallel.suffix(63).map { $0.chain.map(\.subject) } == serial.map { $0.chain.map(\.subject) })
+        }
+    }
+}

@@ -1,4 +1,7 @@
 import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Verifies TLS server certificate chains: OpenSSL's path validation (`X509_verify_cert` with the
 /// TLS server purpose, host or IP matching and a fixed validation time), then the Web PKI checks
@@ -392,13 +395,26 @@ struct ChainShape {
 
 /// Caches the RFC 4514 text of issuer certificates' names for the life of a verifier. Entries hold
 /// their certificate, so an `X509 *` address is never reused while it is a key.
+/// Shared by the worker threads of `verifyAll`, so every access holds the lock.
 final class NameCache: @unchecked Sendable {
     private var entries: [OpaquePointer: (certificate: Certificate, subject: String, issuer: String)] = [:]
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    init() { pthread_mutex_init(lock, nil) }
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
 
     func text(_ cert: Certificate) -> (subject: String, issuer: String) {
-        if let e = entries[cert.pointer] { return (e.subject, e.issuer) }
+        pthread_mutex_lock(lock)
+        let cached = entries[cert.pointer]
+        pthread_mutex_unlock(lock)
+        if let cached { return (cached.subject, cached.issuer) }
         let e = (certificate: cert, subject: cert.subject.description, issuer: cert.issuer.description)
+        pthread_mutex_lock(lock)
         if entries.count < 10_000 { entries[cert.pointer] = e }
+        pthread_mutex_unlock(lock)
         return (e.subject, e.issuer)
     }
 }
