@@ -5,7 +5,7 @@ struct EmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emit",
         abstract: "Write deploy files from the stack file.",
-        subcommands: [EmitNginx.self, EmitCompose.self, EmitCI.self, EmitK8s.self]
+        subcommands: [EmitNginx.self, EmitCron.self, EmitSystemd.self, EmitCompose.self, EmitCI.self, EmitK8s.self]
     )
 }
 

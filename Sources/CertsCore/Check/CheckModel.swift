@@ -1,0 +1,259 @@
+/// The monitoring-plugin verdicts `certs check` reports, in Nagios/Icinga exit-code order.
+public enum CheckStatus: Int, Sendable, Comparable, CaseIterable {
+    case ok = 0, warning = 1, critical = 2, unknown = 3
+
+    public var name: String {
+        switch self {
+        case .ok: return "OK"
+        case .warning: return "WARNING"
+        case .critical: return "CRITICAL"
+        case .unknown: return "UNKNOWN"
+        }
+    }
+
+    public init?(name: String) {
+        guard let s = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = s
+    }
+
+    /// How bad, for the overall verdict: CRITICAL > UNKNOWN > WARNING > OK.
+    public var severity: Int {
+        switch self {
+        case .ok: return 0
+        case .warning: return 1
+        case .unknown: return 2
+        case .critical: return 3
+        }
+    }
+
+    public static func < (a: CheckStatus, b: CheckStatus) -> Bool { a.severity < b.severity }
+}
+
+/// `--warn 30` (days left) or `--warn 33%` (percentage of the certificate's lifetime left).
+public enum Threshold: Sendable, Equatable, CustomStringConvertible {
+    case days(Int)
+    case percent(Int)
+
+    public init(parsing text: String, option: String) throws {
+        let t = text.trimmingSpaces
+        if t.hasSuffix("%"), let p = Int(t.dropLast()), (0...100).contains(p) {
+            self = .percent(p)
+        } else if let d = Int(t), d >= 0, d <= 3650 {
+            self = .days(d)
+        } else {
+            throw InputError.invalidValue(option: option, value: text, reason: "use days left (30) or a percentage of the lifetime left (33%)")
+        }
+    }
+
+    /// True when a certificate valid from `notBefore` to `notAfter` has crossed it at `now`.
+    public func isCrossed(notBefore: Int64, notAfter: Int64, now: Int64) -> Bool {
+        let left = notAfter - now
+        switch self {
+        case .days(let d): return left < Int64(d) * 86400
+        case .percent(let p):
+            let lifetime = max(notAfter - notBefore, 1)
+            return left * 100 < Int64(p) * lifetime
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .days(let d): return String(d)
+        case .percent(let p): return "\(p)%"
+        }
+    }
+}
+
+public struct CheckThresholds: Sendable, Equatable {
+    public var warning: Threshold
+    public var critical: Threshold
+
+    public init(warning: Threshold = .days(30), critical: Threshold = .days(7)) {
+        self.warning = warning
+        self.critical = critical
+    }
+
+    /// The expiry verdict alone: expired or past `critical` is CRITICAL, past `warning` WARNING.
+    public func status(notBefore: Int64, notAfter: Int64, now: Int64) -> CheckStatus {
+        if notAfter <= now || critical.isCrossed(notBefore: notBefore, notAfter: notAfter, now: now) { return .critical }
+        if warning.isCrossed(notBefore: notBefore, notAfter: notAfter, now: now) { return .warning }
+        return .ok
+    }
+}
+
+/// Where a checked certificate came from.
+public enum CheckSourceKind: String, Sendable {
+    case file, store, endpoint
+}
+
+/// A problem beside expiry, with a stable code (docs/json.md) and a sentence.
+public struct CheckProblem: Sendable, Equatable {
+    public let code: String
+    public let message: String
+    public let status: CheckStatus
+
+    public init(_ code: String, _ message: String, status: CheckStatus) {
+        self.code = code
+        self.message = message
+        self.status = status
+    }
+}
+
+/// The facts about one certificate (or one endpoint that could not be reached).
+public struct CheckedCertificate: Sendable {
+    /// The path or `host:port` (with `@sni` when the SNI differs from the host).
+    public var source: String
+    public var kind: CheckSourceKind
+    /// The store name for store certificates and endpoints matched to one.
+    public var storeName: String?
+    public var subject: String = ""
+    public var commonName: String?
+    public var issuer: String = ""
+    public var issuerCommonName: String?
+    public var names: [String] = []
+    public var serial: String = ""
+    public var fingerprint: String = ""
+    public var notBefore: Int64 = 0
+    /// nil when there is no certificate (endpoint unreachable).
+    public var notAfter: Int64?
+    public var daysLeft: Int?
+    /// nil when not verified.
+    public var chainValid: Bool?
+    public var chainErrors: [String] = []
+    /// Endpoints: whether the leaf covers the SNI name.
+    public var hostnameMatch: Bool?
+    /// Endpoints with a store certificate: whether the server serves the store's current one.
+    public var servesCurrent: Bool?
+    /// Endpoints: the connection failure, when there is no certificate.
+    public var error: String?
+    /// Endpoints: consecutive failed runs including this one (from the state file).
+    public var consecutiveFailures: Int = 0
+    public var problems: [CheckProblem] = []
+    public var status: CheckStatus = .ok
+
+    public init(source: String, kind: CheckSourceKind) {
+        self.source = source
+        self.kind = kind
+    }
+
+    /// The key in the state file.
+    public var stateKey: String { "\(kind.rawValue):\(source)" }
+
+    public var json: JSON {
+        .object([
+            ("source", .string(source)),
+            ("kind", .string(kind.rawValue)),
+            ("status", .string(status.name)),
+            ("daysLeft", daysLeft.map { .int($0) } ?? .null),
+            ("notBefore", notAfter == nil ? .null : .string(RFC3339.format(notBefore))),
+            ("notAfter", notAfter.map { .string(RFC3339.format($0)) } ?? .null),
+            ("subject", notAfter == nil ? .null : .string(subject)),
+            ("issuer", notAfter == nil ? .null : .string(issuer)),
+            ("names", .strings(names)),
+            ("serial", notAfter == nil ? .null : .string(serial)),
+            ("sha256Fingerprint", notAfter == nil ? .null : .string(fingerprint)),
+            ("storeName", .optional(storeName)),
+            ("chainValid", chainValid.map { .bool($0) } ?? .null),
+            ("chainErrors", .strings(chainErrors)),
+            ("hostnameMatch", hostnameMatch.map { .bool($0) } ?? .null),
+            ("servesCurrent", servesCurrent.map { .bool($0) } ?? .null),
+            ("error", .optional(error)),
+            ("consecutiveFailures", .int(consecutiveFailures)),
+            ("problems", .array(problems.map { .object([("code", .string($0.code)), ("status", .string($0.status.name)), ("message", .string($0.message))]) })),
+        ])
+    }
+}
+
+/// The outcome of one `certs check` run.
+public struct CheckReport: Sendable {
+    public var at: Int64
+    public var thresholds: CheckThresholds
+    public var results: [CheckedCertificate]
+    /// Files in directories that held no certificate.
+    public var skipped: [String]
+
+    public init(at: Int64, thresholds: CheckThresholds, results: [CheckedCertificate], skipped: [String]) {
+        self.at = at
+        self.thresholds = thresholds
+        self.results = results
+        self.skipped = skipped
+    }
+
+    /// CRITICAL > UNKNOWN > WARNING > OK; no certificate at all is UNKNOWN.
+    public var status: CheckStatus {
+        if results.isEmpty { return .unknown }
+        return results.map(\.status).max() ?? .ok
+    }
+
+    public func count(_ s: CheckStatus) -> Int { results.filter { $0.status == s }.count }
+
+    /// Sorted for the table: no certificate first, then by days left, then by source.
+    public var sorted: [CheckedCertificate] {
+        results.sorted { a, b in
+            switch (a.notAfter, b.notAfter) {
+            case (nil, nil): return a.source < b.source
+            case (nil, _): return true
+            case (_, nil): return false
+            case let (x?, y?): return x != y ? x < y : a.source < b.source
+            }
+        }
+    }
+
+    public var soonest: CheckedCertificate? { sorted.first { $0.notAfter != nil } }
+
+    /// Nagios performance data: aggregate counts and the soonest expiry in days.
+    public var perfdata: String {
+        var parts = ["certificates=\(results.filter { $0.notAfter != nil }.count);;;0",
+                     "warning=\(count(.warning));;;0", "critical=\(count(.critical));;;0",
+                     "unknown=\(count(.unknown));;;0", "skipped=\(skipped.count);;;0"]
+        if let s = soonest, let d = s.daysLeft {
+            func t(_ x: Threshold) -> String { if case .days(let n) = x { return String(n) }; return "" }
+            parts.append("soonest_days_left=\(d);\(t(thresholds.warning));\(t(thresholds.critical))")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// `CERTS OK - 12 certificates, soonest expires in 41 days | perfdata`
+    public var summary: String {
+        let certCount = results.filter { $0.notAfter != nil }.count
+        var text = "CERTS \(status.name) - \(certCount) certificate\(certCount == 1 ? "" : "s")"
+        var notes: [String] = []
+        for s in [CheckStatus.critical, .warning, .unknown] where count(s) > 0 {
+            notes.append("\(count(s)) \(s.name.lowercased())")
+        }
+        if !notes.isEmpty { text += " (" + notes.joined(separator: ", ") + ")" }
+        if let s = soonest, let d = s.daysLeft, let notAfter = s.notAfter {
+            let ago = (at - notAfter) / 86400
+            text += notAfter <= at ? ", \(s.source) expired \(ago) day\(ago == 1 ? "" : "s") ago" :
+                ", soonest expires in \(d) day\(d == 1 ? "" : "s") (\(s.source))"
+        } else if results.isEmpty {
+            text += ", nothing to check"
+        }
+        if let failed = results.first(where: { $0.notAfter == nil }), let e = failed.error {
+            text += "; \(failed.source): \(e)"
+        }
+        if !skipped.isEmpty { text += ", \(skipped.count) non-certificate file\(skipped.count == 1 ? "" : "s") skipped" }
+        return text + " | " + perfdata
+    }
+
+    /// The `certs check --json` document (docs/json.md).
+    public func json(alerts: [JSON] = []) -> JSON {
+        .object([
+            ("version", .int(1)),
+            ("status", .string(status.name)),
+            ("exitCode", .int(status.rawValue)),
+            ("summary", .string(summary)),
+            ("at", .string(RFC3339.format(at))),
+            ("thresholds", .object([("warning", .string(thresholds.warning.description)), ("critical", .string(thresholds.critical.description))])),
+            ("counts", .object([
+                ("certificates", .int(results.filter { $0.notAfter != nil }.count)),
+                ("ok", .int(count(.ok))), ("warning", .int(count(.warning))),
+                ("critical", .int(count(.critical))), ("unknown", .int(count(.unknown))),
+                ("skipped", .int(skipped.count)),
+            ])),
+            ("results", .array(sorted.map(\.json))),
+            ("skipped", .strings(skipped)),
+            ("alerts", .array(alerts)),
+        ])
+    }
+}

@@ -1,0 +1,323 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An endpoint to check: where to connect, the SNI name to send, and the store certificate it
+/// should be serving (when known).
+public struct CheckEndpoint: Sendable, Equatable {
+    public let endpoint: Endpoint
+    /// The SNI name sent and matched against the certificate (nil: none, for an IP literal).
+    public let sni: String?
+    /// The store name whose current certificate the server should serve.
+    public var storeName: String?
+
+    public init(endpoint: Endpoint, sni: String? = nil, storeName: String? = nil) {
+        self.endpoint = endpoint
+        self.sni = sni ?? (endpoint.isIPAddress ? nil : endpoint.host)
+        self.storeName = storeName
+    }
+
+    /// Parses `HOST:PORT[@SNI]`, `[IPv6]:PORT[@SNI]`; the port defaults to 443.
+    public init(parsing text: String, option: String = "--endpoint") throws {
+        var main = text
+        var sni: String?
+        if let at = text.lastIndex(of: "@") {
+            main = String(text[..<at])
+            let name = String(text[text.index(after: at)...])
+            guard !name.isEmpty else { throw InputError.invalidValue(option: option, value: text, reason: "nothing after '@'; use HOST:PORT@SNI") }
+            sni = try HostName.validate(name)
+        }
+        self.init(endpoint: try Endpoint(parsing: main, defaultPort: 443, option: option), sni: sni)
+    }
+
+    /// `host:port`, or `host:port@sni` when the SNI is not the host.
+    public var label: String {
+        if let sni, sni != endpoint.host { return "\(endpoint)@\(sni)" }
+        return endpoint.description
+    }
+}
+
+/// Finds and examines certificates for `certs check`: files and directory trees, the store, and
+/// live TLS endpoints. Every verdict is a value; only "cannot read an explicitly named input" throws.
+public struct CheckScanner: Sendable {
+    public var thresholds: CheckThresholds
+    /// The time to judge at, Unix seconds.
+    public var now: Int64
+    public let trust: TrustStore
+    /// The store, for endpoints' `servesCurrent`.
+    public var store: CertificateStore?
+    /// Consecutive failed runs before an unreachable endpoint is CRITICAL rather than UNKNOWN.
+    public var failureLimit: Int = 2
+    /// Seconds per endpoint (resolve, connect and handshake together).
+    public var timeout: Double = 10
+    /// Endpoints checked at once.
+    public var concurrency: Int = 32
+    /// Files parsed and verified per batch: memory stays flat however many files there are.
+    public var batchSize: Int = 512
+
+    public init(thresholds: CheckThresholds, now: Int64, trust: TrustStore, store: CertificateStore? = nil) {
+        self.thresholds = thresholds
+        self.now = now
+        self.trust = trust
+        self.store = store
+    }
+
+    /// A file to check, with whether the user named it (then unreadable is an error) and its store name.
+    public struct FileInput: Sendable {
+        public let path: String
+        public let explicit: Bool
+        public let storeName: String?
+        public let kind: CheckSourceKind
+        public init(path: String, explicit: Bool, storeName: String? = nil, kind: CheckSourceKind = .file) {
+            self.path = path
+            self.explicit = explicit
+            self.storeName = storeName
+            self.kind = kind
+        }
+    }
+
+    /// Expands PATHs: files as given, directories recursively (hidden entries included, symlinks
+    /// followed, each directory once). A missing path is an input error.
+    public static func expand(_ paths: [String]) throws -> [FileInput] {
+        var out: [FileInput] = []
+        var seen = Set<[UInt64]>()
+        for path in paths {
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw FileSystem.inputError(path: path, errno: errno) }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                walk(path, into: &out, seen: &seen)
+            } else {
+                out.append(FileInput(path: path, explicit: true))
+            }
+        }
+        return out
+    }
+
+    static func walk(_ dir: String, into out: inout [FileInput], seen: inout Set<[UInt64]>) {
+        var st = stat()
+        guard stat(dir, &st) == 0, seen.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted else { return }
+        guard let d = opendir(dir) else { return }
+        var files: [String] = [], dirs: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            let path = dir.hasSuffix("/") ? dir + name : "\(dir)/\(name)"
+            var type = entry.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) || type == UInt8(DT_LNK) {
+                var s = stat()
+                guard stat(path, &s) == 0 else { continue }  // dangling symlink
+                type = (s.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : ((s.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0)
+            }
+            if type == UInt8(DT_DIR) { dirs.append(path) } else if type == UInt8(DT_REG) { files.append(path) }
+        }
+        closedir(d)
+        for f in files.sorted() { out.append(FileInput(path: f, explicit: false)) }
+        for sub in dirs.sorted() { walk(sub, into: &out, seen: &seen) }
+    }
+
+    /// The store's live certificates (`live/NAME/cert.pem` with `chain.pem`).
+    public static func storeInputs(_ store: CertificateStore) -> [FileInput] {
+        store.names().map { FileInput(path: store.paths($0).fullchain, explicit: true, storeName: $0, kind: .store) }
+    }
+
+    /// Checks files in batches: each file's first certificate is checked, the rest are its chain.
+    /// Returns the results and the files skipped for holding no certificate.
+    public func checkFiles(_ inputs: [FileInput]) throws -> (results: [CheckedCertificate], skipped: [String]) {
+        var results: [CheckedCertificate] = []
+        var skipped: [String] = []
+        results.reserveCapacity(inputs.count)
+        var start = 0
+        while start < inputs.count {
+            let batch = inputs[start..<min(start + batchSize, inputs.count)]
+            start += batchSize
+            let parser = CertificateParser()  // per batch: its cache would otherwise hold every leaf
+            var parsed: [(FileInput, [Certificate])] = []
+            for input in batch {
+                do {
+                    parsed.append((input, try parser.certificates(atPath: input.path)))
+                } catch {
+                    if input.explicit { throw error }
+                    skipped.append(input.path)
+                }
+            }
+            // A file whose first certificate is a CA (root.pem, chain.pem, a trust bundle) is checked
+            // for expiry only: the TLS-server chain checks are for leaves.
+            let leaves = parsed.filter { !$0.1[0].isCA }
+            let reports = try verifyInParallel(leaves.map { ChainVerifier.FileInput(source: $0.0.path, certificates: $0.1) })
+            var next = 0
+            for (input, certs) in parsed {
+                var r = CheckedCertificate(source: input.path, kind: input.kind)
+                r.storeName = input.storeName
+                var report: VerificationReport?
+                if !certs[0].isCA { report = reports[next]; next += 1 }
+                fill(&r, leaf: certs[0], report: report, chainStatus: .ok)
+                results.append(r)
+            }
+        }
+        return (results, skipped)
+    }
+
+    /// Verifies files on all cores with one `ChainVerifier` per thread: a verifier's name cache is
+    /// not safe to share between threads (so `verifyAll`, which shares one, is not used here).
+    func verifyInParallel(_ inputs: [ChainVerifier.FileInput]) throws -> [VerificationReport] {
+        let workers = inputs.count < 64 ? 1 : max(1, min(ChainVerifier.defaultWorkers, inputs.count / 32))
+        let slots = ReportSlots(count: inputs.count)
+        let trust = self.trust, now = self.now
+        runConcurrently(count: workers, width: workers) { worker in
+            let verifier = ChainVerifier(trust: trust, time: now)
+            var i = worker
+            while i < inputs.count {
+                slots.set(i, Result { try verifier.verify(fileCertificates: inputs[i].certificates, source: inputs[i].source) })
+                i += workers
+            }
+        }
+        return try slots.values.map { try $0!.get() }
+    }
+
+    /// Fills certificate facts, the expiry verdict and chain problems (`chainStatus` .ok: reported,
+    /// not raising the verdict — files are often checked apart from the chain they are served with).
+    func fill(_ r: inout CheckedCertificate, leaf: Certificate, report: VerificationReport?, chainStatus: CheckStatus) {
+        r.subject = leaf.subject.description
+        r.commonName = leaf.subject.commonName
+        r.issuer = leaf.issuer.description
+        r.issuerCommonName = leaf.issuer.commonName
+        r.names = leaf.subjectAlternativeNames.map(\.value)
+        r.serial = leaf.serialHex
+        let fp = leaf.fingerprint()
+        r.fingerprint = fp.hexString
+        r.notBefore = leaf.notBefore
+        r.notAfter = leaf.notAfter
+        r.daysLeft = daysBetween(now, leaf.notAfter)
+        r.status = thresholds.status(notBefore: leaf.notBefore, notAfter: leaf.notAfter, now: now)
+        if r.status != .ok {
+            let d = r.daysLeft ?? 0
+            r.problems.append(CheckProblem("expiry", d < 0 || leaf.notAfter <= now ? "expired on \(RFC3339.format(leaf.notAfter))" :
+                                            "expires in \(d) day\(d == 1 ? "" : "s") (\(RFC3339.format(leaf.notAfter)))", status: r.status))
+        }
+        guard let report else { return }
+        // The leaf's own expiry is the threshold's business; anything else wrong with the chain is a problem.
+        let chainErrors = report.errors.filter { !(["expired", "not-yet-valid"].contains($0.code) && $0.subjectKey == fp) }
+        r.chainErrors = report.errors.map(\.code)
+        r.chainValid = chainErrors.isEmpty
+        if r.kind == .endpoint {
+            r.hostnameMatch = !report.errors.contains { $0.code == "hostname-mismatch" }
+        }
+        for e in chainErrors {
+            let status: CheckStatus = e.code == "hostname-mismatch" ? .critical : chainStatus
+            r.problems.append(CheckProblem(e.code, e.message, status: status))
+            r.status = max(r.status, status)
+        }
+    }
+
+    /// The SHA-256 fingerprint of the store's current certificate NAME, nil when absent.
+    public func storeFingerprint(_ name: String) -> String? {
+        guard let store, let bytes = try? FileSystem.read(store.paths(name).certificate),
+              let cert = try? CryptoDocument(bytes: bytes, source: name).certificates.first else { return nil }
+        return cert.fingerprint().hexString
+    }
+
+    /// Checks endpoints concurrently (at most `concurrency` at once, each within `timeout`).
+    /// `previousFailures` maps a state key to the endpoint's consecutive failures before this run.
+    public func checkEndpoints(_ targets: [CheckEndpoint], previousFailures: [String: Int] = [:]) -> [CheckedCertificate] {
+        let expected = Dictionary(targets.compactMap { t in t.storeName.map { ($0, storeFingerprint($0)) } }, uniquingKeysWith: { a, _ in a })
+        let slots = EndpointSlots(count: targets.count)
+        let scanner = self
+        runConcurrently(count: targets.count, width: concurrency) { i in
+            slots.set(i, scanner.checkEndpoint(targets[i], expected: targets[i].storeName.flatMap { expected[$0] ?? nil },
+                                               previousFailures: previousFailures))
+        }
+        return slots.values.map { $0! }
+    }
+
+    func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int]) -> CheckedCertificate {
+        var r = CheckedCertificate(source: target.label, kind: .endpoint)
+        r.storeName = target.storeName
+        do {
+            let served = try TLSClient().fetch(target.endpoint, sni: target.sni, timeout: timeout)
+            let verifier = ChainVerifier(trust: trust, host: target.sni ?? target.endpoint.host, time: now)
+            // The store's chain explains an intermediate the server leaves out ("missing-intermediate").
+            let hints = target.storeName.flatMap { name in
+                store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) }
+            } ?? []
+            let report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
+            fill(&r, leaf: served.leaf, report: report, chainStatus: .critical)
+            if let expected {
+                r.servesCurrent = expected == r.fingerprint
+                if r.servesCurrent == false {
+                    let p = CheckProblem("stale-certificate", "serves a certificate other than the store's current \(target.storeName ?? "") (reload the server)", status: .warning)
+                    r.problems.append(p)
+                    r.status = max(r.status, .warning)
+                }
+            }
+        } catch {
+            r.error = "\(error)"
+            r.consecutiveFailures = (previousFailures[r.stateKey] ?? 0) + 1
+            let status: CheckStatus = r.consecutiveFailures >= failureLimit ? .critical : .unknown
+            r.problems.append(CheckProblem("unreachable", "\(error) (\(r.consecutiveFailures) failed run\(r.consecutiveFailures == 1 ? "" : "s") in a row)", status: status))
+            r.status = status
+        }
+        return r
+    }
+}
+
+private final class ReportSlots: @unchecked Sendable {
+    private(set) var values: [Result<VerificationReport, Error>?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: Result<VerificationReport, Error>) {
+        values.withUnsafeMutableBufferPointer { $0[index] = value }
+    }
+}
+
+private final class EndpointSlots: @unchecked Sendable {
+    private(set) var values: [CheckedCertificate?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: CheckedCertificate) {
+        values.withUnsafeMutableBufferPointer { $0[index] = value }
+    }
+}
+
+/// Runs `body(0..<count)` on `width` threads of its own (blocking network I/O must not wait for
+/// a CPU-sized pool). Indices are handed out under a lock; returns when all are done.
+func runConcurrently(count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    guard count > 0 else { return }
+    let threads = max(1, min(width, count))
+    if threads == 1 { for i in 0..<count { body(i) }; return }
+    let counter = SharedCounter(limit: count)
+    final class Work: @unchecked Sendable {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+    var ids: [pthread_t] = []
+    for _ in 0..<threads {
+        let work = Work { while let i = counter.next() { body(i) } }
+        var tid = pthread_t()
+        let context = Unmanaged.passRetained(work).toOpaque()
+        let rc = pthread_create(&tid, nil, { raw in
+            let w = Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue()
+            w.run()
+            return nil
+        }, context)
+        if rc == 0 { ids.append(tid) } else {
+            Unmanaged<Work>.fromOpaque(context).release()
+            work.run()  // no thread: do the work here
+        }
+    }
+    for tid in ids { pthread_join(tid, nil) }
+}
+
+private final class SharedCounter: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var value = 0
+    private let limit: Int
+    init(limit: Int) { self.limit = limit; pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func next() -> Int? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}

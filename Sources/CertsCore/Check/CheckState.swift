@@ -1,0 +1,142 @@
+
+/// What `certs check` remembers between runs (`--state FILE`, JSON, written atomically 0600):
+/// the level each certificate last alerted at, consecutive endpoint failures, and a heartbeat
+/// (the last run's time and outcome, the last successful run's time).
+public struct CheckState: Sendable {
+    public struct Entry: Sendable, Equatable {
+        /// The level last alerted (or OK: nothing outstanding).
+        public var alerted: CheckStatus
+        /// Consecutive failed runs (endpoints).
+        public var failures: Int
+        public var fingerprint: String
+        public init(alerted: CheckStatus, failures: Int, fingerprint: String) {
+            self.alerted = alerted
+            self.failures = failures
+            self.fingerprint = fingerprint
+        }
+    }
+
+    public var entries: [String: Entry] = [:]
+    public var lastRun: Int64?
+    public var lastStatus: CheckStatus?
+    /// "success" or why not ("alert-failed").
+    public var lastOutcome: String?
+    public var lastSuccess: Int64?
+
+    public init() {}
+
+    /// Reads the state file; a missing file is a first run (empty state).
+    public static func load(path: String) throws -> CheckState {
+        guard FileSystem.exists(path) else { return CheckState() }
+        let bytes = try FileSystem.read(path)
+        let json: JSON
+        do { json = try JSONParser.parse(bytes) } catch {
+            throw InputError.malformed(path: path, what: "state file", detail: "\(error)")
+        }
+        guard json["version"]?.intValue == 1 else {
+            throw InputError.malformed(path: path, what: "state file", detail: "not a certs check state file (version 1)")
+        }
+        var state = CheckState()
+        state.lastRun = json["lastRun"]?["at"]?.stringValue.flatMap(RFC3339.parse)
+        state.lastStatus = json["lastRun"]?["status"]?.stringValue.flatMap(CheckStatus.init(name:))
+        state.lastOutcome = json["lastRun"]?["outcome"]?.stringValue
+        state.lastSuccess = json["lastSuccess"]?.stringValue.flatMap(RFC3339.parse)
+        for item in json["entries"]?.arrayValue ?? [] {
+            guard let key = item["key"]?.stringValue else { continue }
+            state.entries[key] = Entry(alerted: item["alerted"]?.stringValue.flatMap(CheckStatus.init(name:)) ?? .ok,
+                                       failures: Int(item["failures"]?.intValue ?? 0),
+                                       fingerprint: item["fingerprint"]?.stringValue ?? "")
+        }
+        return state
+    }
+
+    public var json: JSON {
+        .object([
+            ("version", .int(1)),
+            ("lastRun", lastRun.map { at in .object([("at", .string(RFC3339.format(at))), ("status", .optional(lastStatus?.name)),
+                                                    ("outcome", .optional(lastOutcome))]) } ?? .null),
+            ("lastSuccess", lastSuccess.map { .string(RFC3339.format($0)) } ?? .null),
+            ("entries", .array(entries.keys.sorted().map { key in
+                let e = entries[key]!
+                return .object([("key", .string(key)), ("alerted", .string(e.alerted.name)),
+                                ("failures", .int(e.failures)), ("fingerprint", .string(e.fingerprint))])
+            })),
+        ])
+    }
+
+    public func save(path: String) throws {
+        try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: path, mode: 0o600, existing: .replace)
+    }
+
+    /// Consecutive failures per key before this run, for `CheckScanner.checkEndpoints`.
+    public var previousFailures: [String: Int] { entries.mapValues(\.failures) }
+
+    /// The alerts this run owes: one when a certificate's level changes (OK→WARNING, WARNING→CRITICAL,
+    /// …) and one on recovery to OK. An UNKNOWN (an endpoint that failed fewer than the limit of
+    /// runs in a row) changes nothing. Without a previous entry the previous level is OK.
+    public func alerts(for report: CheckReport) -> [AlertEvent] {
+        report.sorted.compactMap { r in
+            let previous = entries[r.stateKey]?.alerted ?? .ok
+            let level = r.status == .unknown ? previous : r.status
+            guard level != previous else { return nil }
+            return AlertEvent(kind: level == .ok ? .recovery : .problem, status: level, previous: previous, result: r, at: report.at)
+        }
+    }
+
+    /// The state after this run: `delivered` holds the keys whose alert went out (an undelivered
+    /// alert keeps the old level, so the next run tries again).
+    public func updated(with report: CheckReport, events: [AlertEvent], delivered: Set<String>, outcome: String) -> CheckState {
+        var next = CheckState()
+        let pending = Set(events.map(\.result.stateKey)).subtracting(delivered)
+        for r in report.results {
+            let previous = entries[r.stateKey]?.alerted ?? .ok
+            let level = r.status == .unknown ? previous : r.status
+            next.entries[r.stateKey] = Entry(alerted: pending.contains(r.stateKey) ? previous : level,
+                                             failures: r.consecutiveFailures, fingerprint: r.fingerprint)
+        }
+        next.lastRun = report.at
+        next.lastStatus = report.status
+        next.lastOutcome = outcome
+        next.lastSuccess = outcome == "success" ? report.at : lastSuccess
+        return next
+    }
+}
+
+/// One alert: a certificate crossed into a worse (or better) level, or recovered.
+public struct AlertEvent: Sendable {
+    public enum Kind: String, Sendable { case problem, recovery }
+    public let kind: Kind
+    public let status: CheckStatus
+    public let previous: CheckStatus
+    public let result: CheckedCertificate
+    public let at: Int64
+
+    /// One line for people: "CRITICAL: example.com (certs/live/example.com/fullchain.pem) expires in 3 days".
+    public var text: String {
+        let r = result
+        let who = r.commonName ?? r.names.first ?? r.source
+        let whereText = who == r.source ? "" : " (\(r.source))"
+        let head = kind == .recovery ? "RECOVERED (was \(previous.name))" : "\(status.name) (was \(previous.name))"
+        var detail: String
+        if let d = r.daysLeft, let na = r.notAfter {
+            detail = d < 0 || na <= at ? "expired on \(RFC3339.format(na))" : "expires in \(d) day\(d == 1 ? "" : "s") (\(RFC3339.format(na)))"
+        } else {
+            detail = r.error ?? "no certificate"
+        }
+        let extra = r.problems.filter { $0.code != "expiry" && $0.status != .ok }.map(\.message)
+        if !extra.isEmpty { detail += "; " + extra.joined(separator: "; ") }
+        return "certs check \(head): \(who)\(whereText) \(detail)"
+    }
+
+    public var json: JSON {
+        .object([
+            ("text", .string(text)),
+            ("version", .int(1)),
+            ("event", .string(kind.rawValue)),
+            ("status", .string(status.name)),
+            ("previousStatus", .string(previous.name)),
+            ("at", .string(RFC3339.format(at))),
+            ("certificate", result.json),
+        ])
+    }
+}

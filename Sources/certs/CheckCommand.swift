@@ -1,0 +1,251 @@
+import ArgumentParser
+import CertsCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check certificate expiry for monitoring and cron: files, directories, the store, endpoints; alert once per change.",
+        discussion: """
+        Inputs: PATHs (files; directories are scanned recursively, and files in them that hold no \
+        certificate are skipped and counted), the store's live certificates (when --store is given, \
+        or when there is no other input), the stack file's domains (--stack: each name is checked \
+        as an endpoint with that SNI, at --connect-to or NAME:443), and --endpoint HOST:PORT[@SNI] \
+        ([::1]:443 for IPv6). Each file's first certificate is checked; the rest are its chain. \
+        Endpoints are checked concurrently (--concurrency), each within --timeout.
+
+        Verdicts: CRITICAL when expired or within --crit, WARNING within --warn (days, or a \
+        percentage of the lifetime left such as 33%, for short-lived certificates). A served chain \
+        that does not verify is CRITICAL, as is a served certificate that does not cover its SNI \
+        name; an endpoint serving another certificate than the store's current one is WARNING. For \
+        files, chain problems are reported (NOTES, chainValid) without changing the verdict, and \
+        files whose first certificate is a CA are checked for expiry only. The trust roots are --trust, else the system's plus the local CA's.
+
+        An endpoint that cannot be reached is UNKNOWN; with --state it becomes CRITICAL after \
+        --failures consecutive failed runs (default 2). With --state FILE each certificate alerts \
+        (--alert webhook=URL, --alert command=CMD) once when its level changes and once when it \
+        recovers, never again while it stays the same (without --state, every run alerts for every \
+        certificate that is not OK). An alert that cannot be delivered is reported on stderr and \
+        retried on the next run. Alert commands run with /bin/sh -c and get \
+        CERTS_ALERT_EVENT (problem|recovery), CERTS_ALERT_STATUS, CERTS_ALERT_PREVIOUS_STATUS, \
+        CERTS_ALERT_SOURCE, CERTS_ALERT_KIND (file|store|endpoint), CERTS_ALERT_SUBJECT, \
+        CERTS_ALERT_NAMES, CERTS_ALERT_NOT_AFTER, CERTS_ALERT_DAYS_LEFT, CERTS_ALERT_FINGERPRINT \
+        and CERTS_ALERT_MESSAGE. Webhooks get a JSON POST with a Slack/Mattermost "text" field.
+
+        Output: the first line is a Nagios/Icinga summary with performance data, then a table \
+        sorted by days left; --format json (docs/json.md) or prometheus (node_exporter textfile \
+        format; with --output FILE it is written atomically).
+
+        Exit codes (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — \
+        also for bad usage, unreadable named inputs and unreachable endpoints (below the failure \
+        limit). An option given without its value is reported by the parser with exit 2.
+        """
+    )
+
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Certificate files and directories.", valueName: "path"))
+    var inputs: [String] = []
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Check every domain of this stack file as an endpoint.", valueName: "file"))
+    var stack: String?
+
+    @Option(name: .customLong("connect-to"), help: ArgumentHelp("With --stack: connect here instead of NAME:443 (SNI stays the domain name).", valueName: "host:port"))
+    var connectTo: String?
+
+    @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI]. Repeatable.", valueName: "host:port"))
+    var endpoint: [String] = []
+
+    @Option(help: ArgumentHelp("WARNING threshold: days left, or a percentage of the lifetime left (33%).", valueName: "days|pct%"))
+    var warn = "30"
+
+    @Option(help: ArgumentHelp("CRITICAL threshold: days left, or a percentage of the lifetime left (10%).", valueName: "days|pct%"))
+    var crit = "7"
+
+    @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
+    var trust: [String] = []
+
+    @Option(help: ArgumentHelp("Seconds per endpoint for connect and handshake (default 10).", valueName: "seconds"))
+    var timeout = "10"
+
+    @Option(help: ArgumentHelp("Endpoints checked at once (default 32).", valueName: "n"))
+    var concurrency = "32"
+
+    @Option(help: ArgumentHelp("Consecutive failed runs before an unreachable endpoint is CRITICAL (default 2; needs --state).", valueName: "n"))
+    var failures = "2"
+
+    @Option(help: ArgumentHelp("State file: alert levels, endpoint failures and the last run (JSON, mode 0600).", valueName: "file"))
+    var state: String?
+
+    @Option(help: ArgumentHelp("Send alerts on changes: webhook=URL or command=CMD. Repeatable.", valueName: "target"))
+    var alert: [String] = []
+
+    @Option(help: ArgumentHelp("Output format: text, json or prometheus.", valueName: "format"))
+    var format = "text"
+
+    @Flag(help: "Same as --format json.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Judge at this time instead of now (Unix seconds or RFC 3339); for testing and what-if checks.", valueName: "time"))
+    var at: String?
+
+    func run() throws {
+        do {
+            try check()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            let message: String
+            if let f = error as? CertsFailure { message = f.description }
+            else if let v = error as? ValidationError { message = v.message }
+            else { message = "\(error)" }
+            if output == nil, effectiveFormat == "text" { Terminal.out("CERTS UNKNOWN - \(Terminal.escapingControls(message))") }
+            Terminal.error(message)
+            throw ExitCode(Int32(CheckStatus.unknown.rawValue))
+        }
+    }
+
+    var effectiveFormat: String { json ? "json" : format }
+
+    func check() throws {
+        // Usage first: bad usage is UNKNOWN (3), the monitoring convention.
+        if let unknown = inputs.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
+            throw ValidationError("unknown option '\(unknown)'")
+        }
+        guard ["text", "json", "prometheus"].contains(effectiveFormat) else {
+            throw InputError.invalidValue(option: "--format", value: format, reason: "use text, json or prometheus")
+        }
+        let thresholds = CheckThresholds(warning: try Threshold(parsing: warn, option: "--warn"),
+                                         critical: try Threshold(parsing: crit, option: "--crit"))
+        guard let timeoutSeconds = Double(timeout), timeoutSeconds > 0, timeoutSeconds <= 600 else {
+            throw InputError.invalidValue(option: "--timeout", value: timeout, reason: "seconds between 0 and 600")
+        }
+        guard let width = Int(concurrency), (1...1024).contains(width) else {
+            throw InputError.invalidValue(option: "--concurrency", value: concurrency, reason: "a number from 1 to 1024")
+        }
+        guard let failureLimit = Int(failures), (1...100).contains(failureLimit) else {
+            throw InputError.invalidValue(option: "--failures", value: failures, reason: "a number from 1 to 100")
+        }
+        if connectTo != nil && stack == nil { throw ValidationError("--connect-to needs --stack") }
+        let targets = try alert.map { try AlertTarget(parsing: $0) }
+        let now = try at.map { try parseTime($0, option: "--at") } ?? currentUnixTime()
+        let connectEndpoint = try connectTo.map { try Endpoint(parsing: $0, defaultPort: 443, option: "--connect-to") }
+        var endpoints = try endpoint.map { try CheckEndpoint(parsing: $0) }
+        let certStore = CertificateStore(root: store.path)
+        for i in endpoints.indices {
+            if let sni = endpoints[i].sni, FileSystem.exists(certStore.paths(sni).certificate) { endpoints[i].storeName = sni }
+        }
+        if let stack {
+            let loaded = try Stack.load(path: stack)
+            for domain in loaded.domains {
+                for name in domain.allNames {
+                    endpoints.append(CheckEndpoint(endpoint: connectEndpoint ?? Endpoint(host: name, port: 443), sni: name, storeName: domain.certificate))
+                }
+            }
+        }
+        let checkStore = store.store != nil || (inputs.isEmpty && endpoints.isEmpty)
+        if checkStore, !FileSystem.isDirectory("\(certStore.root)/live") {
+            throw InputError.notFound(path: "\(certStore.root)/live")
+        }
+        let previous = try state.map { try CheckState.load(path: $0) } ?? CheckState()
+        if let output { try Output.ensureWritable(output, force: true) }
+
+        var scanner = CheckScanner(thresholds: thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
+        scanner.timeout = timeoutSeconds
+        scanner.concurrency = width
+        scanner.failureLimit = failureLimit
+
+        var files = try CheckScanner.expand(inputs)
+        if checkStore { files += CheckScanner.storeInputs(certStore) }
+        let (fileResults, skipped) = try scanner.checkFiles(files)
+        let endpointResults = scanner.checkEndpoints(endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
+        let report = CheckReport(at: now, thresholds: thresholds, results: fileResults + endpointResults, skipped: skipped)
+
+        // Alerts: one per level change (per run without --state), delivered to every target.
+        let events = previous.alerts(for: report)
+        var delivered = Set<String>()
+        var alertJSON: [JSON] = []
+        var failed = false
+        let alerter = targets.isEmpty ? nil : try Alerter(targets: targets)
+        for event in events {
+            let problems = alerter?.deliver(event) ?? []
+            if problems.isEmpty { delivered.insert(event.result.stateKey) } else { failed = true }
+            for p in problems { Terminal.error("alert not delivered: \(p)") }
+            alertJSON.append(.object([("event", .string(event.kind.rawValue)), ("status", .string(event.status.name)),
+                                      ("previousStatus", .string(event.previous.name)), ("source", .string(event.result.source)),
+                                      ("delivered", .bool(alerter != nil && problems.isEmpty)), ("text", .string(event.text))]))
+        }
+        let outcome = failed ? "alert-failed" : "success"
+        let next = previous.updated(with: report, events: events, delivered: delivered, outcome: outcome)
+        if let state { try next.save(path: state) }
+
+        let text: String
+        switch effectiveFormat {
+        case "json": text = report.json(alerts: alertJSON).rendered() + "\n"
+        case "prometheus": text = CheckPrometheus.render(report, lastSuccess: next.lastSuccess)
+        default: text = CheckText.render(report, colour: output == nil && Terminal.stdoutIsTTY)
+        }
+        if let output {
+            try FileSystem.writeAtomically(Array(text.utf8), to: output, mode: 0o644, existing: .replace)
+        } else {
+            Terminal.writeBytes(Array(text.utf8))
+        }
+        throw ExitCode(Int32(report.status.rawValue))
+    }
+
+    func loadTrust(_ certStore: CertificateStore) throws -> TrustStore {
+        if !trust.isEmpty {
+            let parser = CertificateParser()
+            let roots = try trust.flatMap { try parser.certificates(atPath: $0) }
+            return try TrustStore.certificates(roots, origin: "--trust " + trust.joined(separator: ", "))
+        }
+        let localRoot = "\(LocalCA.directory(inStore: certStore.root))/root.pem"
+        let extra = FileSystem.exists(localRoot) ? ((try? CertificateParser().certificates(atPath: localRoot)) ?? []) : []
+        return try TrustStore.system(adding: extra, origin: "the system trust store and \(localRoot)")
+    }
+}
+
+/// The human-readable table. May change between versions; the JSON may not.
+enum CheckText {
+    static func render(_ report: CheckReport, colour: Bool) -> String {
+        var lines = [report.summary]
+        let rows = report.sorted
+        guard !rows.isEmpty else { return lines.joined(separator: "\n") + "\n" }
+        let header = ["STATUS", "DAYS", "NOT AFTER", "NAME", "SOURCE", "NOTES"]
+        var table: [[String]] = rows.map { r in
+            let notes = r.problems.filter { $0.code != "expiry" }.map(\.code)
+            return [r.status.name, r.daysLeft.map { String($0) } ?? "-", r.notAfter.map { String(RFC3339.format($0).prefix(10)) } ?? "-",
+                    Terminal.escapingControls(r.commonName ?? r.names.first ?? "-"), Terminal.escapingControls(r.source),
+                    notes.isEmpty ? (r.error.map { Terminal.escapingControls($0) } ?? "") : notes.joined(separator: ",")]
+        }
+        table.insert(header, at: 0)
+        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
+        for (i, row) in table.enumerated() {
+            var cells: [String] = []
+            for (c, cell) in row.enumerated() {
+                let padded = c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
+                if colour, i > 0, c == 0 { cells.append(paint(padded, rows[i - 1].status)) } else { cells.append(padded) }
+            }
+            var line = cells.joined(separator: "  ")
+            while line.hasSuffix(" ") { line.removeLast() }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func paint(_ text: String, _ status: CheckStatus) -> String {
+        let code: String
+        switch status {
+        case .ok: code = "32"
+        case .warning: code = "33"
+        case .critical: code = "31"
+        case .unknown: code = "35"
+        }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+}

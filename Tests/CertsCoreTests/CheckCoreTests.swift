@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+@testable import CertsCore
+
+/// A temporary store with a real local CA (OpenSSL keys and signatures).
+final class CheckCoreStore {
+    let root: String
+    let ca: LocalCA
+    let now: Int64 = 1_790_000_000
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.path + "/certs-check-core-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        ca = try LocalCA.create(store: root, now: now - 86400)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    @discardableResult
+    func issue(_ name: String, days: Int64, from start: Int64? = nil) throws -> Certificate {
+        let key = try PrivateKey.generate(.ecP256)
+        let begin = start ?? now - 60
+        let cert = try ca.issue(names: [.dns(name)], key: key, notBefore: begin, notAfter: begin + days * 86400)
+        _ = try CertificateStore(root: root).install(name: name, key: key, certificate: cert, chain: [ca.intermediate])
+        return cert
+    }
+
+    func scanner(at time: Int64? = nil, thresholds: CheckThresholds = CheckThresholds()) throws -> CheckScanner {
+        let trust = try TrustStore.certificates([ca.root], origin: "test root")
+        return CheckScanner(thresholds: thresholds, now: time ?? now, trust: trust, store: CertificateStore(root: root))
+    }
+}
+
+@Suite struct CheckCoreTests {
+    @Test func daysThresholdsGiveOKWarningCriticalAndExpired() {
+        let t = CheckThresholds()
+        let now: Int64 = 1_790_000_000
+        func status(daysLeft: Double) -> CheckStatus {
+            t.status(notBefore: now - 86400, notAfter: now + Int64(daysLeft * 86400), now: now)
+        }
+        #expect(status(daysLeft: 90) == .ok)
+        #expect(status(daysLeft: 30) == .ok)
+        #expect(status(daysLeft: 29.9) == .warning)
+        #expect(status(daysLeft: 7) == .warning)
+        #expect(status(daysLeft: 6.9) == .critical)
+        #expect(status(daysLeft: 0) == .critical)
+        #expect(status(daysLeft: -3) == .critical)
+    }
+
+    @Test func percentageThresholdsFollowTheCertificatesLifetime() throws {
+        let t = CheckThresholds(warning: try Threshold(parsing: "33%", option: "--warn"), critical: try Threshold(parsing: "10%", option: "--crit"))
+        let start: Int64 = 1_790_000_000, life: Int64 = 6 * 86400  // a 6-day certificate
+        #expect(t.status(notBefore: start, notAfter: start + life, now: start + 3 * 86400) == .ok)       // 50% left
+        #expect(t.status(notBefore: start, notAfter: start + life, now: start + 5 * 86400) == .warning)  // 17% left
+        #expect(t.status(notBefore: start, notAfter: start + life, now: start + life - 3600) == .critical)
+        #expect(throws: InputError.self) { try Threshold(parsing: "120%", option: "--warn") }
+        #expect(throws: InputError.self) { try Threshold(parsing: "-1", option: "--warn") }
+        #expect(try Threshold(parsing: " 14 ", option: "--warn") == .days(14))
+    }
+
+    @Test func filesAreCheckedAtTheGivenTimeAndNonCertificatesSkipped() throws {
+        let s = try CheckCoreStore()
+        try s.issue("a.test", days: 90)
+        try s.issue("b.test", days: 20)
+        let inputs = try CheckScanner.expand(["\(s.root)/live"])
+        let scan = try s.scanner().checkFiles(inputs)
+        let byPath = Dictionary(uniqueKeysWithValues: scan.results.map { ($0.source, $0) })
+        #expect(byPath["\(s.root)/live/a.test/fullchain.pem"]?.status == .ok)
+        #expect(byPath["\(s.root)/live/a.test/fullchain.pem"]?.chainValid == true)
+        #expect(byPath["\(s.root)/live/b.test/fullchain.pem"]?.status == .warning)
+        #expect(byPath["\(s.root)/live/a.test/cert.pem"]?.chainErrors == ["unknown-issuer"], "a lone leaf: reported")
+        #expect(byPath["\(s.root)/live/a.test/cert.pem"]?.status == .ok, "… but files' chain problems do not change the verdict")
+        #expect(byPath["\(s.root)/live/a.test/chain.pem"]?.chainValid == nil, "a CA file is checked for expiry only")
+        #expect(scan.skipped.sorted() == ["\(s.root)/live/a.test/privkey.pem", "\(s.root)/live/b.test/privkey.pem"])
+        // 80 days later a.test is within 30 days; b.test has expired.
+        let later = try s.scanner(at: s.now + 80 * 86400).checkFiles(inputs)
+        let report = CheckReport(at: s.now + 80 * 86400, thresholds: CheckThresholds(), results: later.results, skipped: later.skipped)
+        #expect(report.status == .critical)
+        #expect(report.summary.hasPrefix("CERTS CRITICAL - 6 certificates"), "\(report.summary)")
+        #expect(report.summary.contains("expired 60 days ago"), "\(report.summary)")
+        #expect(report.sorted.first?.commonName == "b.test")
+    }
+
+    @Test func batchesKeepResultsInOrderWhateverTheBatchSize() throws {
+        let s = try CheckCoreStore()
+        for i in 0..<5 { try s.issue("n\(i).test", days: Int64(10 + i * 10)) }
+        let inputs = try CheckScanner.expand(["\(s.root)/live", "\(s.root)/archive"])
+        var small = try s.scanner()
+        small.batchSize = 3
+        let a = try small.checkFiles(inputs), b = try s.scanner().checkFiles(inputs)
+        #expect(a.results.map(\.source) == b.results.map(\.source))
+        #expect(a.results.map(\.status) == b.results.map(\.status))
+        #expect(a.skipped == b.skipped)
+    }
+
+    @Test func manyFilesAreVerifiedInParallelWithoutSharingAVerifier() throws {
+        let s = try CheckCoreStore()
+        try s.issue("many.test", days: 90)
+        let dir = "\(s.root)/many"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let pem = try Data(contentsOf: URL(fileURLWithPath: "\(s.root)/live/many.test/fullchain.pem"))
+        for i in 0..<1500 { try pem.write(to: URL(fileURLWithPath: "\(dir)/c\(i).pem")) }
+        let scan = try s.scanner().checkFiles(try CheckScanner.expand([dir]))
+        #expect(scan.results.count == 1500)
+        #expect(scan.results.allSatisfy { $0.chainValid == true && $0.status == .ok })
+    }
+
+    func result(_ source: String, _ status: CheckStatus, failures: Int = 0) -> CheckedCertificate {
+        var r = CheckedCertificate(source: source, kind: .file)
+        r.status = status
+        r.notAfter = 1_790_000_000
+        r.daysLeft = 10
+        r.consecutiveFailures = failures
+        return r
+    }
+
+    @Test func stateAlertsOncePerCrossingAndOnRecoveryAndSurvivesTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/certs-check-state-\(UUID().uuidString.prefix(8)).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var events: [[String]] = []
+        for (i, statuses) in [[CheckStatus.ok, .ok], [.warning, .ok], [.warning, .ok], [.critical, .unknown], [.critical, .critical], [.ok, .ok]].enumerated() {
+            let state = try CheckState.load(path: path)
+            let report = CheckReport(at: 1_790_000_000 + Int64(i) * 86400, thresholds: CheckThresholds(),
+                                     results: [result("a.pem", statuses[0]), result("b.pem", statuses[1])], skipped: [])
+            let owed = state.alerts(for: report)
+            events.append(owed.map { "\($0.result.source) \($0.kind.rawValue) \($0.status.name)" })
+            try state.updated(with: report, events: owed, delivered: Set(owed.map(\.result.stateKey)), outcome: "success").save(path: path)
+        }
+        #expect(events == [[], ["a.pem problem WARNING"], [], ["a.pem problem CRITICAL"], ["b.pem problem CRITICAL"],
+                           ["a.pem recovery OK", "b.pem recovery OK"]])
+        let last = try CheckState.load(path: path)
+        let expectedLastRun: Int64 = 1_790_432_000
+        #expect(last.lastRun == expectedLastRun)
+        #expect(last.lastSuccess == last.lastRun)
+        #expect(last.lastStatus == .ok)
+    }
+
+    @Test func anUndeliveredAlertIsOwedAgainNextRun() throws {
+        let report = CheckReport(at: 1_790_000_000, thresholds: CheckThresholds(), results: [result("a.pem", .warning)], skipped: [])
+        let state = CheckState()
+        let owed = state.alerts(for: report)
+        #expect(owed.count == 1)
+        let next = state.updated(with: report, events: owed, delivered: [], outcome: "alert-failed")
+        #expect(next.alerts(for: report).count == 1)
+        #expect(next.lastSuccess == nil)
+        #expect(next.lastOutcome == "alert-failed")
+    }
+
+    @Test func malformedStateFileIsAnInputError() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/certs-check-bad-\(UUID().uuidString.prefix(8)).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "{\"version\": 7}".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: InputError.self) { try CheckState.load(path: path) }
+        try "not json".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: InputError.self) { try CheckState.load(path: path) }
+    }
+
+    @Test func prometheusEscapesLabelValues() {
+        var r = result("/etc/ssl/we\"ird\\name\n.pem", .ok)
+        r.commonName = "x"
+        let text = CheckPrometheus.render(CheckReport(at: 1_790_000_000, thresholds: CheckThresholds(), results: [r], skipped: []), lastSuccess: nil)
+        #expect(text.contains("filepath=\"/etc/ssl/we\\\"ird\\\\name\\n.pem\""), "\(text)")
+        #expect(!text.contains("certs_check_last_success_timestamp_seconds"))
+        #expect(text.contains("certs_check_last_run_timestamp_seconds 1790000000\n"))
+    }
+
+    @Test func endpointSyntaxAcceptsIPv6AndAnSNISuffix() throws {
+        let a = try CheckEndpoint(parsing: "[::1]:8443@example.test")
+        #expect(a.endpoint.host == "::1" && a.endpoint.port == 8443 && a.sni == "example.test")
+        #expect(a.label == "[::1]:8443@example.test")
+        let b = try CheckEndpoint(parsing: "example.test")
+        #expect(b.endpoint.port == 443 && b.sni == "example.test" && b.label == "example.test:443")
+        let c = try CheckEndpoint(parsing: "127.0.0.1:443")
+        #expect(c.sni == nil)
+        #expect(throws: InputError.self) { try CheckEndpoint(parsing: "127.0.0.1:443@") }
+    }
+
+    @Test func cronMinuteIsSeededAndTheCommandIsQuotedForTheShell() {
+        #expect(ScheduleEmitter.minute(seed: 42) == ScheduleEmitter.minute(seed: 42))
+        let minutes = Set((0..<200).map { ScheduleEmitter.minute(seed: UInt64($0)) })
+        #expect(minutes.allSatisfy { (0...59).contains($0) })
+        #expect(minutes.count > 40, "seeds spread over the hour")
+        let e = ScheduleEmitter(executable: "/usr/bin/certs", store: "/srv/my store", checkArguments: ["--warn", "33%", "--alert", "command=echo 'hi'"])
+        let line = e.cronLine(minute: 7)
+        #expect(line.hasPrefix("7 3 * * * /usr/bin/certs renew --all --store '/srv/my store'; /usr/bin/certs check --store '/srv/my store' --state '/srv/my store/check-state.json' --warn 33\\% "), "\(line)")
+        #expect(line.hasSuffix("'command=echo '\\''hi'\\'''"), "\(line)")
+    }
+}
