@@ -91,6 +91,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
     var output: String?
 
+    @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("WARNING when the store's last successful certs renew run is older than this many hours (default 48).", valueName: "hours"))
+    var renewalMaxAge = "48"
+
     @Option(help: ArgumentHelp("Judge at this time instead of now (Unix seconds or RFC 3339); for testing and what-if checks.", valueName: "time"))
     var at: String?
 
@@ -132,6 +135,9 @@ struct CheckCommand: ParsableCommand {
             throw InputError.invalidValue(option: "--failures", value: failures, reason: "a number from 1 to 100")
         }
         if connectTo != nil && stack == nil { throw ValidationError("--connect-to needs --stack") }
+        guard let maxAgeHours = Int64(renewalMaxAge), (1...87_600).contains(maxAgeHours) else {
+            throw InputError.invalidValue(option: "--renewal-max-age", value: renewalMaxAge, reason: "hours from 1 to 87600")
+        }
         let targets = try alert.map { try AlertTarget(parsing: $0) }
         let now = try at.map { try parseTime($0, option: "--at") } ?? currentUnixTime()
         let connectEndpoint = try connectTo.map { try Endpoint(parsing: $0, defaultPort: 443, option: "--connect-to") }
@@ -164,7 +170,17 @@ struct CheckCommand: ParsableCommand {
         if checkStore { files += CheckScanner.storeInputs(certStore) }
         let (fileResults, skipped) = try scanner.checkFiles(files)
         let endpointResults = scanner.checkEndpoints(endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
-        let report = CheckReport(at: now, thresholds: thresholds, results: fileResults + endpointResults, skipped: skipped)
+        var report = CheckReport(at: now, thresholds: thresholds, results: fileResults + endpointResults, skipped: skipped)
+        if checkStore {
+            // The heartbeat of certs renew: the cron job that quietly stopped is caught here.
+            let beat = try RenewalHeartbeat.load(store: certStore)
+            let hasRenewals = FileSystem.list("\(certStore.root)/renewal").contains { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            if let r = CheckedCertificate.renewalHeartbeat(beat, source: RenewalHeartbeat.path(store: certStore), hasRenewals: hasRenewals,
+                                                            now: now, maxAge: maxAgeHours * 3600) {
+                report.results.append(r)
+            }
+            report.renewal = beat
+        }
 
         // Alerts: one per level change (per run without --state), delivered to every target.
         let events = previous.alerts(for: report)

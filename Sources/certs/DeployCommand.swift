@@ -75,7 +75,11 @@ struct DeployCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: ArgumentHelp("When the deploy fails: alert webhook=URL or command=CMD, as certs check does. Repeatable.", valueName: "target"))
+    var alert: [String] = []
+
     func run() throws {
+        let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
         let stack = try stackOptions.load()
         let certStore = CertificateStore(root: store.path)
         let trustStore: TrustStore
@@ -104,6 +108,13 @@ struct DeployCommand: ParsableCommand {
                 Terminal.out("\(step.ok ? "ok  " : "FAIL") \(step.name): \(step.detail)")
             }
             if dryRun && !report.diff.isEmpty { Terminal.writeBytes(Array(report.diff.utf8)) }
+        }
+        if !report.success || report.rollbackFailed, !alertTargets.isEmpty, !dryRun {
+            let failed = report.steps.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }
+            let state = report.rollbackFailed ? "the rollback failed too: check nginx now" : report.rolledBack ? "rolled back, the previous config serves" : "nothing changed"
+            let event = AlertEvent.failure(of: .deploy, source: stackOptions.stack, names: stack.domains.map(\.name),
+                                           message: (failed + [state]).joined(separator: "; "), at: currentUnixTime())
+            for problem in (try Alerter(targets: alertTargets)).deliver(event) { Terminal.note("warning: alert not delivered: \(problem)") }
         }
         if report.rollbackFailed {
             Terminal.error("deploy failed and the rollback failed too: check \(out)/conf.d and nginx now")

@@ -65,6 +65,9 @@ struct RenewCommand: ParsableCommand {
     @Flag(name: .customLong("no-probe"), help: "Do not check that the server serves the renewed certificate.")
     var noProbe = false
 
+    @Option(help: ArgumentHelp("When the run fails (a renewal, the deploy hook, or the served-certificate check): alert webhook=URL or command=CMD, as certs check does. Repeatable.", valueName: "target"))
+    var alert: [String] = []
+
     @Option(name: .customLong("random-delay"), help: ArgumentHelp("Longest random wait before the first renewal when not run from a terminal (default 480; 0: none).", valueName: "seconds"))
     var randomDelay: Double?
 
@@ -97,6 +100,7 @@ struct RenewCommand: ParsableCommand {
             throw InputError.invalidValue(option: "renew", value: names.joined(separator: " "), reason: "give certificate names or --all (not both)")
         }
         if let days, days < 0 { throw InputError.invalidValue(option: "--days", value: String(days), reason: "must be 0 or more") }
+        let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
         let targets = all ? FileSystem.list("\(certStore.root)/renewal").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted() : names
         for n in targets { try CertificateStore.validate(name: n) }
 
@@ -144,6 +148,15 @@ struct RenewCommand: ParsableCommand {
             // The heartbeat `certs check --renewal-max-age` reads: a cron job that stopped is caught.
             do { try RenewalHeartbeat.record(store: certStore, now: currentUnixTime(), success: firstFailure == nil, error: firstFailure ?? "") }
             catch { Terminal.note("warning: could not record the renewal heartbeat: \(error)") }
+        }
+        if firstFailure != nil, !alertTargets.isEmpty {
+            // Failures alert too, not only expiry: everything that went wrong, in one message.
+            let messages = outcomes.filter { $0.status == "failed" }.map { "\($0.name): \($0.error?.description ?? $0.reason)" }
+                + [hookError].compactMap { $0 } + probes.compactMap { p in p.problem.map { "\(p.host): \($0)" } }
+            let event = AlertEvent.failure(of: .renewal, source: RenewalHeartbeat.path(store: certStore),
+                                           names: outcomes.filter { $0.status == "failed" }.map(\.name) + probes.filter { $0.problem != nil }.map(\.name),
+                                           message: messages.joined(separator: "; "), at: currentUnixTime())
+            for problem in (try Alerter(targets: alertTargets)).deliver(event) { Terminal.note("warning: alert not delivered: \(problem)") }
         }
         let failed = outcomes.filter { $0.status == "failed" }
         if json {

@@ -34,7 +34,8 @@ struct ServedCertificateTests {
 
         func renew(hook: String) throws -> RunResult {
             try certs(["renew", "served.example", "--force", "--store", s.file("store"), "--deploy-hook", hook,
-                       "--probe-address", "127.0.0.1", "--probe-port", String(httpsPort), "--json"])
+                       "--probe-address", "127.0.0.1", "--probe-port", String(httpsPort), "--json",
+                       "--alert", "command=printf '%s\\n' \"$CERTS_ALERT_MESSAGE\" >> \(s.file("alerts.txt"))"])
         }
     }
 
@@ -48,10 +49,14 @@ struct ServedCertificateTests {
         let json = try parseJSONObject(skipped.stdout)
         let probes = json["probes"] as? [[String: Any]] ?? []
         #expect(probes.count == 1 && probes.first?["ok"] as? Bool == false, "\(probes)")
+        // ... and alerted, once, saying what the server serves instead.
+        let alerts = site.s.read("alerts.txt").split(separator: "\n")
+        #expect(alerts.count == 1 && alerts[0].hasPrefix("certs renew FAILED: served.example: ") && alerts[0].contains("not the store's certificate"), "\(alerts)")
 
         let reloaded = try site.renew(hook: site.reload)
         #expect(reloaded.status == 0, "\(reloaded.stdout)\n\(reloaded.stderr)")
         let ok = (try parseJSONObject(reloaded.stdout))["probes"] as? [[String: Any]] ?? []
         #expect(ok.count == 1 && ok.first?["ok"] as? Bool == true, "\(ok)")
+        #expect(site.s.read("alerts.txt").split(separator: "\n").count == 1, "a successful run does not alert")
     }
 }

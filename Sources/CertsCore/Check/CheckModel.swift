@@ -84,6 +84,10 @@ public struct CheckThresholds: Sendable, Equatable {
 /// Where a checked certificate came from.
 public enum CheckSourceKind: String, Sendable {
     case file, store, endpoint
+    /// The heartbeat of `certs renew` (<store>/renewal/.heartbeat.json), or a failed renew run.
+    case renewal
+    /// A failed `certs deploy`.
+    case deploy
 }
 
 /// A problem beside expiry, with a stable code (docs/json.md) and a sentence.
@@ -139,6 +143,38 @@ public struct CheckedCertificate: Sendable {
     /// The key in the state file.
     public var stateKey: String { "\(kind.rawValue):\(source)" }
 
+    /// The renewal heartbeat as a check result: WARNING when no `certs renew` run succeeded within
+    /// `maxAge` seconds (the cron job that quietly stopped), or when the last run failed; nil when
+    /// the store has nothing to renew. `beat` nil with renewal configurations: renew never ran.
+    public static func renewalHeartbeat(_ beat: RenewalHeartbeat?, source: String, hasRenewals: Bool, now: Int64, maxAge: Int64) -> CheckedCertificate? {
+        guard beat != nil || hasRenewals else { return nil }
+        var r = CheckedCertificate(source: source, kind: .renewal)
+        r.commonName = "certs renew"
+        func ago(_ t: Int64) -> String {
+            let s = max(0, now - t)
+            return s >= 2 * 86400 ? "\(s / 86400) days ago" : s >= 7200 ? "\(s / 3600) hours ago" : "\(s / 60) minutes ago"
+        }
+        guard let beat else {
+            r.status = .warning
+            r.error = "certs renew has never run for this store (no heartbeat); schedule it: certs emit cron / certs emit systemd"
+            r.problems = [CheckProblem("renewal-never-ran", r.error!, status: .warning)]
+            return r
+        }
+        let lastRun = "last run \(ago(beat.lastRun)): \(beat.lastOutcome)\(beat.lastError.isEmpty ? "" : ", \(beat.lastError)")"
+        if let success = beat.lastSuccess, now - success <= maxAge {
+            if beat.lastOutcome != "success" {
+                r.status = .warning
+                r.error = "the last certs renew run failed (\(lastRun))"
+                r.problems = [CheckProblem("renewal-failed", r.error!, status: .warning)]
+            }
+        } else {
+            r.status = .warning
+            r.error = "no successful certs renew run for \(maxAge / 3600) hours (last success: \(beat.lastSuccess.map(ago) ?? "never"); \(lastRun)): is its cron job or timer still running?"
+            r.problems = [CheckProblem("renewal-stale", r.error!, status: .warning)]
+        }
+        return r
+    }
+
     public var json: JSON {
         .object([
             ("source", .string(source)),
@@ -171,6 +207,8 @@ public struct CheckReport: Sendable {
     public var results: [CheckedCertificate]
     /// Files in directories that held no certificate.
     public var skipped: [String]
+    /// The renewal heartbeat, when the store has one (for the Prometheus metrics).
+    public var renewal: RenewalHeartbeat?
 
     public init(at: Int64, thresholds: CheckThresholds, results: [CheckedCertificate], skipped: [String]) {
         self.at = at

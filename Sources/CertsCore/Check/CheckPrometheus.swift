@@ -35,6 +35,13 @@ public enum CheckPrometheus {
                report.sorted.map { ([("source", $0.source), ("source_kind", $0.kind.rawValue)], String($0.status.rawValue)) })
         family("certs_check_exit_code", "The run's exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).", [([], String(report.status.rawValue))])
         family("certs_check_last_run_timestamp_seconds", "When this check ran, Unix seconds.", [([], String(report.at))])
+        if let beat = report.renewal {
+            family("certs_renew_last_run_timestamp_seconds", "When certs renew last ran, Unix seconds.", [([], String(beat.lastRun))])
+            family("certs_renew_last_run_success", "1 when the last certs renew run succeeded.", [([], beat.lastOutcome == "success" ? "1" : "0")])
+            if let s = beat.lastSuccess {
+                family("certs_renew_last_success_timestamp_seconds", "The last certs renew run that succeeded, Unix seconds.", [([], String(s))])
+            }
+        }
         if let lastSuccess {
             family("certs_check_last_success_timestamp_seconds", "The last run that read every input and delivered every alert.", [([], String(lastSuccess))])
         }

@@ -111,6 +111,25 @@ public struct AlertEvent: Sendable {
     public let result: CheckedCertificate
     public let at: Int64
 
+    public init(kind: Kind, status: CheckStatus, previous: CheckStatus, result: CheckedCertificate, at: Int64) {
+        self.kind = kind
+        self.status = status
+        self.previous = previous
+        self.result = result
+        self.at = at
+    }
+
+    /// The alert for a failed run of `certs renew` or `certs deploy`: what failed, in words,
+    /// with the output lines that matter (a hook's stderr, nginx -t's complaint).
+    public static func failure(of command: CheckSourceKind, source: String, names: [String], message: String, at: Int64) -> AlertEvent {
+        var r = CheckedCertificate(source: source, kind: command)
+        r.commonName = command == .deploy ? "certs deploy" : "certs renew"
+        r.names = names
+        r.error = message
+        r.status = .critical
+        return AlertEvent(kind: .problem, status: .critical, previous: .ok, result: r, at: at)
+    }
+
     /// One line for people: "CRITICAL: example.com (certs/live/example.com/fullchain.pem) expires in 3 days".
     public var text: String {
         let r = result
@@ -125,7 +144,11 @@ public struct AlertEvent: Sendable {
         }
         let extra = r.problems.filter { $0.code != "expiry" && $0.status != .ok }.map(\.message)
         if !extra.isEmpty { detail += "; " + extra.joined(separator: "; ") }
-        return "certs check \(head): \(who)\(whereText) \(detail)"
+        switch r.kind {
+        case .deploy: return "certs deploy FAILED: \(detail)"
+        case .renewal where kind == .problem && status == .critical: return "certs renew FAILED: \(detail)"
+        default: return "certs check \(head): \(who)\(whereText) \(detail)"
+        }
     }
 
     public var json: JSON {
