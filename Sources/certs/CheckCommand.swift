@@ -16,13 +16,18 @@ struct CheckCommand: ParsableCommand {
         ([::1]:443 for IPv6). Each file's first certificate is checked; the rest are its chain. \
         Endpoints are checked concurrently (--concurrency), each within --timeout.
 
-        Verdicts: CRITICAL when expired or within --crit, WARNING within --warn (days, or a \
-        percentage of the lifetime left such as 33%, for short-lived certificates). A served chain \
+        Verdicts: CRITICAL when expired or within --crit, WARNING within --warn: days left, a \
+        percentage of the lifetime left, or both (the default, 30,33% and 7,10%: the classic 30 and 7 \
+        days for 90-day and 1-year certificates, a third and a tenth of the lifetime for short-lived \
+        ones, so a 6-day certificate is not WARNING from birth). A served chain \
         that does not verify is CRITICAL, as is a served certificate that does not cover its SNI \
         name; an endpoint serving another certificate than the store's current one is WARNING. For \
         files, chain problems are reported (NOTES, chainValid) without changing the verdict, and \
         files whose first certificate is a CA are checked for expiry only. The trust roots are --trust, else the system's plus the local CA's.
 
+        With the store checked, renew's heartbeat is too: WARNING when no certs renew run succeeded \
+        within --renewal-max-age hours (48), when its last run failed, or when it never ran although \
+        the store has renewal configurations.
         An endpoint that cannot be reached is UNKNOWN; with --state it becomes CRITICAL after \
         --failures consecutive failed runs (default 2). With --state FILE each certificate alerts \
         (--alert webhook=URL, --alert command=CMD) once when its level changes and once when it \
@@ -58,11 +63,11 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI]. Repeatable.", valueName: "host:port"))
     var endpoint: [String] = []
 
-    @Option(help: ArgumentHelp("WARNING threshold: days left, or a percentage of the lifetime left (33%).", valueName: "days|pct%"))
-    var warn = "30"
+    @Option(help: ArgumentHelp("WARNING threshold: days left (30), a percentage of the lifetime left (33%), or both, whichever comes later (default 30,33%).", valueName: "days|pct%|days,pct%"))
+    var warn = "30,33%"
 
-    @Option(help: ArgumentHelp("CRITICAL threshold: days left, or a percentage of the lifetime left (10%).", valueName: "days|pct%"))
-    var crit = "7"
+    @Option(help: ArgumentHelp("CRITICAL threshold, same forms (default 7,10%).", valueName: "days|pct%|days,pct%"))
+    var crit = "7,10%"
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []

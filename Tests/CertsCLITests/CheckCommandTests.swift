@@ -17,8 +17,10 @@ final class CheckFixture {
         }
     }
 
+    /// A 90-day certificate (the usual ACME lifetime) with `days` left.
     func issue(_ name: String, days: Int) throws {
-        try expectOK(certs("ca", "issue", "--store", store, name, "--days", String(days)))
+        let start = Date(timeIntervalSince1970: TimeInterval(now - Int64(90 - days) * 86400 - 60))
+        try expectOK(certs("ca", "issue", "--store", store, name, "--days", "90", "--valid-from", ISO8601DateFormatter().string(from: start)))
     }
 
     func live(_ name: String, _ file: String = "fullchain.pem") -> String { "\(store)/live/\(name)/\(file)" }
@@ -146,10 +148,13 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
     }
 
     @Test func percentageOfLifetimeThresholdsSuitShortLivedCertificates() throws {
-        let f = try CheckFixture(names: [("short.test", 3)], expired: false)
+        let f = try CheckFixture(names: [], expired: false)
+        f.expectOK(try certs("ca", "issue", "--store", f.store, "short.test", "--days", "3"))
         let path = f.live("short.test")
-        // 3-day certificate, just issued: 100% left. Days thresholds would call it CRITICAL.
-        #expect(try certs("check", path).status == 2)
+        // 3-day certificate, just issued: 100% left. Days thresholds would call it CRITICAL; the
+        // default (30,33% / 7,10%) and pure percentages see a healthy certificate.
+        #expect(try certs("check", "--warn", "30", "--crit", "7", path).status == 2)
+        #expect(try certs("check", path).status == 0)
         #expect(try certs("check", "--warn", "33%", "--crit", "10%", path).status == 0)
         let dayTwo = String(f.now + 2 * 86400 + 3600)  // about 30% left
         #expect(try certs("check", "--warn", "33%", "--crit", "10%", "--at", dayTwo, path).status == 1)

@@ -25,7 +25,7 @@ final class CheckCoreStore {
         return cert
     }
 
-    func scanner(at time: Int64? = nil, thresholds: CheckThresholds = CheckThresholds()) throws -> CheckScanner {
+    func scanner(at time: Int64? = nil, thresholds: CheckThresholds = CheckThresholds(warning: .days(30), critical: .days(7))) throws -> CheckScanner {
         let trust = try TrustStore.certificates([ca.root], origin: "test root")
         return CheckScanner(thresholds: thresholds, now: time ?? now, trust: trust, store: CertificateStore(root: root))
     }
@@ -33,7 +33,7 @@ final class CheckCoreStore {
 
 @Suite struct CheckCoreTests {
     @Test func daysThresholdsGiveOKWarningCriticalAndExpired() {
-        let t = CheckThresholds()
+        let t = CheckThresholds(warning: .days(30), critical: .days(7))
         let now: Int64 = 1_790_000_000
         func status(daysLeft: Double) -> CheckStatus {
             t.status(notBefore: now - 86400, notAfter: now + Int64(daysLeft * 86400), now: now)
@@ -56,6 +56,28 @@ final class CheckCoreStore {
         #expect(throws: InputError.self) { try Threshold(parsing: "120%", option: "--warn") }
         #expect(throws: InputError.self) { try Threshold(parsing: "-1", option: "--warn") }
         #expect(try Threshold(parsing: " 14 ", option: "--warn") == .days(14))
+    }
+
+    @Test func defaultThresholdsKeepThirtyAndSevenDaysButScaleForShortLivedCertificates() throws {
+        let t = CheckThresholds()
+        #expect(t.warning.description == "30,33%" && t.critical.description == "7,10%")
+        let start: Int64 = 1_790_000_000
+        func status(lifetimeDays: Int64, daysLeft: Double) -> CheckStatus {
+            let end = start + lifetimeDays * 86400
+            return t.status(notBefore: start, notAfter: end, now: end - Int64(daysLeft * 86400))
+        }
+        // 90-day and 398-day certificates: the classic 30 / 7 days.
+        #expect(status(lifetimeDays: 90, daysLeft: 31) == .ok && status(lifetimeDays: 90, daysLeft: 29) == .warning)
+        #expect(status(lifetimeDays: 90, daysLeft: 6.5) == .critical)
+        #expect(status(lifetimeDays: 398, daysLeft: 29) == .warning && status(lifetimeDays: 398, daysLeft: 8) == .warning)
+        // 47-day certificates (2029's cap): a third is 15.7 days, a tenth 4.7.
+        #expect(status(lifetimeDays: 47, daysLeft: 20) == .ok && status(lifetimeDays: 47, daysLeft: 15) == .warning)
+        #expect(status(lifetimeDays: 47, daysLeft: 6) == .warning && status(lifetimeDays: 47, daysLeft: 4) == .critical)
+        // A fresh 6-day certificate is OK, not WARNING from birth.
+        #expect(status(lifetimeDays: 6, daysLeft: 5.5) == .ok && status(lifetimeDays: 6, daysLeft: 1.5) == .warning)
+        #expect(status(lifetimeDays: 6, daysLeft: 0.5) == .critical)
+        #expect(try Threshold(parsing: "14,25%", option: "--warn") == .lifetime(days: 14, percent: 25))
+        #expect(throws: InputError.self) { try Threshold(parsing: "14,25", option: "--warn") }
     }
 
     @Test func filesAreCheckedAtTheGivenTimeAndNonCertificatesSkipped() throws {

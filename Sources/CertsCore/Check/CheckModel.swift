@@ -29,19 +29,30 @@ public enum CheckStatus: Int, Sendable, Comparable, CaseIterable {
     public static func < (a: CheckStatus, b: CheckStatus) -> Bool { a.severity < b.severity }
 }
 
-/// `--warn 30` (days left) or `--warn 33%` (percentage of the certificate's lifetime left).
+/// `--warn 30` (days left), `--warn 33%` (percentage of the certificate's lifetime left), or
+/// `--warn 30,33%`: both, so whichever comes later — 30 days for a 90-day or 1-year certificate,
+/// a third of the lifetime for short-lived ones (2 days of a 6-day certificate). The defaults
+/// (30,33% and 7,10%) keep the classic 30/7 days and scale down as lifetimes shrink to 47 days.
 public enum Threshold: Sendable, Equatable, CustomStringConvertible {
     case days(Int)
     case percent(Int)
+    case lifetime(days: Int, percent: Int)
+
+    public static let defaultWarning = Threshold.lifetime(days: 30, percent: 33)
+    public static let defaultCritical = Threshold.lifetime(days: 7, percent: 10)
 
     public init(parsing text: String, option: String) throws {
         let t = text.trimmingSpaces
-        if t.hasSuffix("%"), let p = Int(t.dropLast()), (0...100).contains(p) {
+        let parts = t.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+        if parts.count == 2, case .days(let d)? = try? Threshold(parsing: parts[0], option: option),
+           case .percent(let p)? = try? Threshold(parsing: parts[1], option: option) {
+            self = .lifetime(days: d, percent: p)
+        } else if t.hasSuffix("%"), let p = Int(t.dropLast()), (0...100).contains(p) {
             self = .percent(p)
         } else if let d = Int(t), d >= 0, d <= 3650 {
             self = .days(d)
         } else {
-            throw InputError.invalidValue(option: option, value: text, reason: "use days left (30) or a percentage of the lifetime left (33%)")
+            throw InputError.invalidValue(option: option, value: text, reason: "use days left (30), a percentage of the lifetime left (33%), or both (30,33%)")
         }
     }
 
@@ -53,6 +64,9 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
         case .percent(let p):
             let lifetime = max(notAfter - notBefore, 1)
             return left * 100 < Int64(p) * lifetime
+        case .lifetime(let d, let p):
+            return Threshold.days(d).isCrossed(notBefore: notBefore, notAfter: notAfter, now: now)
+                && Threshold.percent(p).isCrossed(notBefore: notBefore, notAfter: notAfter, now: now)
         }
     }
 
@@ -60,6 +74,7 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .days(let d): return String(d)
         case .percent(let p): return "\(p)%"
+        case .lifetime(let d, let p): return "\(d),\(p)%"
         }
     }
 }
@@ -68,7 +83,7 @@ public struct CheckThresholds: Sendable, Equatable {
     public var warning: Threshold
     public var critical: Threshold
 
-    public init(warning: Threshold = .days(30), critical: Threshold = .days(7)) {
+    public init(warning: Threshold = .defaultWarning, critical: Threshold = .defaultCritical) {
         self.warning = warning
         self.critical = critical
     }
@@ -245,7 +260,12 @@ public struct CheckReport: Sendable {
                      "warning=\(count(.warning));;;0", "critical=\(count(.critical));;;0",
                      "unknown=\(count(.unknown));;;0", "skipped=\(skipped.count);;;0"]
         if let s = soonest, let d = s.daysLeft {
-            func t(_ x: Threshold) -> String { if case .days(let n) = x { return String(n) }; return "" }
+            func t(_ x: Threshold) -> String {
+                switch x {
+                case .days(let n), .lifetime(let n, _): return String(n)
+                case .percent: return ""
+                }
+            }
             parts.append("soonest_days_left=\(d);\(t(thresholds.warning));\(t(thresholds.critical))")
         }
         return parts.joined(separator: " ")
