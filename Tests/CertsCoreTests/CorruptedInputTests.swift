@@ -31,7 +31,10 @@ import Testing
                 #expect(error.description.contains("public key cannot be decoded"), "\(error)")
             }
         }
-        #expect(throws: InputError.self) { _ = try CertificateParser().certificates(in: bad.pem, source: "bad.pem") }
+        // The batch parser (verify, check) does not decode keys up front; the verifier names it.
+        let parsed = try CertificateParser().certificates(in: bad.pem, source: "bad.pem")
+        let verifier = ChainVerifier(trust: try TrustStore.certificates([], origin: "none"), host: nil, time: currentUnixTime(), key: nil)
+        #expect(throws: InputError.self) { _ = try verifier.verify(fileCertificates: parsed, source: "bad.pem") }
     }
 
     @Test func thePublicKeyOfSuchACertificateFromTheWireIsEmptyNotACrash() throws {

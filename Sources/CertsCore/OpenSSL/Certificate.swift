@@ -30,11 +30,7 @@ public final class Certificate: @unchecked Sendable, Equatable, CustomStringConv
             let e = OpenSSLError.drain("reading a certificate")
             throw InputError.malformed(path: source, what: "certificate", detail: e.entries.last?.reason ?? "unreadable")
         }
-        let certificate = Certificate(owning: x)
-        guard certificate.hasDecodablePublicKey else {
-            throw InputError.malformed(path: source, what: "certificate", detail: "its public key cannot be decoded")
-        }
-        return certificate
+        return Certificate(owning: x)
     }
 
     /// A DER certificate, nil unless the whole buffer is exactly one.

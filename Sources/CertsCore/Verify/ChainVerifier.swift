@@ -181,6 +181,13 @@ public struct ChainVerifier {
         OpenSSLError.clear()
         let result = withExtendedLifetime((collector, untrusted)) { X509_verify_cert(ctx) }
         if result < 0 {
+            // A certificate whose key does not decode (corrupted input) ends OpenSSL's path building
+            // with an internal error: say which one it is. (Not checked up front: decoding every
+            // leaf's key would cost more than verifying the chain.)
+            if let bad = ([leaf] + untrusted).first(where: { !$0.hasDecodablePublicKey }) {
+                OpenSSLError.clear()
+                throw InputError.malformed(path: "certificate \"\(bad.subject)\"", what: "certificate", detail: "its public key cannot be decoded")
+            }
             throw OpenSSLError.drain("verifying the chain")
         }
         OpenSSLError.clear()
