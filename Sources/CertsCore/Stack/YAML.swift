@@ -41,6 +41,7 @@ public enum YAMLReader {
         guard yaml_parser_initialize(&parser) == 1 else { throw StackError(source: source, mark: nil, message: "cannot start the YAML parser") }
         defer { yaml_parser_delete(&parser) }
         return try bytes.withUnsafeBufferPointer { buffer -> YAMLNode? in
+            try checkDepth(buffer, source: source)
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var document = yaml_document_t()
             guard yaml_parser_load(&parser, &document) == 1 else {
@@ -53,6 +54,37 @@ public enum YAMLReader {
             guard let root = yaml_document_get_root_node(&document) else { return nil }
             var budget = maximumNodes
             return try convert(root, document: &document, depth: 0, budget: &budget, source: source)
+        }
+    }
+
+    /// Streams the events once and refuses a document nested deeper than `maximumDepth` before
+    /// it is loaded: libyaml's scanner costs O(depth) per token, so loading 20,000 nested `[`
+    /// first took seconds (minutes on a loaded machine) for a file refused anyway.
+    static func checkDepth(_ buffer: UnsafeBufferPointer<UInt8>, source: String) throws {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw StackError(source: source, mark: nil, message: "cannot start the YAML parser") }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+        var depth = 0
+        while true {
+            var event = yaml_event_t()
+            // A syntax error is reported by the full load, with its context.
+            guard yaml_parser_parse(&parser, &event) == 1 else { return }
+            defer { yaml_event_delete(&event) }
+            switch event.type {
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                depth += 1
+                if depth > maximumDepth + 1 {
+                    let mark = YAMLNode.Mark(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
+                    throw StackError(source: source, mark: mark, message: "nested deeper than \(maximumDepth) levels")
+                }
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                depth -= 1
+            case YAML_STREAM_END_EVENT:
+                return
+            default:
+                break
+            }
         }
     }
 
