@@ -207,10 +207,19 @@ struct KeyIdentifierPolicy: ServerCertificatePolicy {
 /// The root (the self-signed anchor) has a critical basicConstraints, a subjectKeyIdentifier, no
 /// extendedKeyUsage, and an authorityKeyIdentifier, if any, with a keyIdentifier (BR 7.1.2.1.2,
 /// 7.1.2.1.3). Web PKI only: RFC 5280 6.1.1 (d) uses only a trust anchor's name and key.
+///
+/// Errors for a private anchor (`--trust`, the local CA). For a root of the system store,
+/// warnings: browsers' root programs still ship a few older roots that predate these rules (in
+/// Debian's store in 2026: 3 with a non-critical basicConstraints, 2 without subjectKeyIdentifier,
+/// among them Go Daddy Class 2 and Starfield Class 2), and browsers accept their chains.
 struct RootProfilePolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
         guard c.webPKI, let root = c.root else { return .meets }
         let what = "the root \(Describe.quoted(root))"
+        let severity: Finding.Severity = c.systemTrust ? .warning : .error
+        func Finding(_ code: String, _ message: String, about cert: Certificate) -> CertsCore.Finding {
+            CertsCore.Finding(code, message + (c.systemTrust ? "; only a warning because the system trust store ships this root and browsers accept it" : ""), severity: severity, about: cert)
+        }
         var findings: [Finding] = []
         if let bc = root.rawExtension(NID_basic_constraints) {
             if !bc.critical {

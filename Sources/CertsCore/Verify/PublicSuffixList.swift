@@ -68,7 +68,7 @@ public struct PublicSuffixList: Sendable {
 enum Punycode {
     static func toASCII(_ domain: String) -> String? {
         var out: [String] = []
-        for label in domain.split(separator: ".", omittingEmptySubsequences: false) {
+        for label in domain.lowercased().split(separator: ".", omittingEmptySubsequences: false) {
             if label.unicodeScalars.allSatisfy(\.isASCII) { out.append(String(label)); continue }
             guard let encoded = encode(Array(label.unicodeScalars.map(\.value))) else { return nil }
             out.append("xn--" + encoded)
