@@ -42,7 +42,8 @@ extension Certificate {
     /// The authorityKeyIdentifier extension: present, and whether it carries a keyIdentifier.
     var authorityKeyIdentifierShape: (present: Bool, hasKeyIdentifier: Bool) {
         guard X509_get_ext_by_NID(pointer, NID_authority_key_identifier, -1) >= 0 else { return (false, false) }
-        return (true, authorityKeyIdentifier != nil)
+        // OpenSSL's cached copy (decoded once per certificate by its extension cache).
+        return (true, X509_get0_authority_key_id(pointer) != nil)
     }
 
     var hasSubjectKeyIdentifier: Bool { X509_get_ext_by_NID(pointer, NID_subject_key_identifier, -1) >= 0 }

@@ -14,7 +14,7 @@ struct CommonNameInSANPolicy: ServerCertificatePolicy {
         let names = c.leaf.subjectCommonNames
         guard !names.isEmpty else { return .meets }
         var sans: [String] = []
-        for name in c.leaf.subjectAlternativeNames {
+        for name in c.leafNames {
             switch name {
             case .dns(let v), .ip(let v): sans.append(v)  // .ip is inet_ntop's canonical text
             default: break
@@ -46,7 +46,7 @@ struct CommonNameInSANPolicy: ServerCertificatePolicy {
 /// RFC 5280 verifiers, OpenSSL's included, accept them).
 struct DNSNameSyntaxPolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
-        let bad = c.leaf.subjectAlternativeNames.compactMap { name -> String? in
+        let bad = c.leafNames.compactMap { name -> String? in
             if case .dns(let v) = name, v.contains("_") { return v }
             return nil
         }
@@ -70,7 +70,7 @@ struct WildcardOverPublicSuffixPolicy: ServerCertificatePolicy {
 
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
         guard c.webPKI else { return .meets }
-        let wildcards = c.leaf.subjectAlternativeNames.compactMap { name -> String? in
+        let wildcards = c.leafNames.compactMap { name -> String? in
             if case .dns(let v) = name, v.hasPrefix("*.") { return v }
             return nil
         }
@@ -187,7 +187,7 @@ struct KeyIdentifierPolicy: ServerCertificatePolicy {
         var findings: [Finding] = []
         let root = c.root
         for (index, cert) in c.chain.enumerated() where cert !== root {
-            let what = "\(c.role(index)) \(Describe.quoted(cert))"
+            var what: String { "\(c.role(index)) \(Describe.quoted(cert))" }
             let aki = cert.authorityKeyIdentifierShape
             if !aki.present {
                 if !cert.isSelfSigned {
@@ -215,7 +215,7 @@ struct KeyIdentifierPolicy: ServerCertificatePolicy {
 struct RootProfilePolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
         guard c.webPKI, let root = c.root else { return .meets }
-        let what = "the root \(Describe.quoted(root))"
+        var what: String { "the root \(Describe.quoted(root))" }
         let severity: Finding.Severity = c.systemTrust ? .warning : .error
         func Finding(_ code: String, _ message: String, about cert: Certificate) -> CertsCore.Finding {
             CertsCore.Finding(code, message + (c.systemTrust ? "; only a warning because the system trust store ships this root and browsers accept it" : ""), severity: severity, about: cert)
@@ -257,7 +257,7 @@ struct NameConstraintsPolicy: ServerCertificatePolicy {
         for index in 1..<max(1, judged) {
             let cert = c.chain[index]
             guard let nc = cert.nameConstraints else { continue }
-            let what = "\(c.role(index)) \(Describe.quoted(cert))"
+            var what: String { "\(c.role(index)) \(Describe.quoted(cert))" }
             if let malformed = nc.malformed {
                 findings.append(Finding("name-constraints-malformed", "\(what)'s nameConstraints cannot be read (\(malformed))", about: cert))
                 continue

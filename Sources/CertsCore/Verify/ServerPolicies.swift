@@ -46,6 +46,20 @@ struct PolicyContext {
 
     var webPKI: Bool { policy.isWebPKI }
 
+    /// The leaf's subjectAltNames, decoded once for all the policies that read them.
+    var leafNames: [GeneralName] { memo.leafNames(leaf) }
+    private let memo = Memo()
+
+    private final class Memo {
+        private var names: [GeneralName]?
+        func leafNames(_ leaf: Certificate) -> [GeneralName] {
+            if let names { return names }
+            let decoded = leaf.subjectAlternativeNames
+            names = decoded
+            return decoded
+        }
+    }
+
     /// The certificates whose own signature matters: all but a self-signed top (its signature is
     /// never relied on; the trust store vouches for the key itself).
     var signedCertificates: [Certificate] {
@@ -96,7 +110,7 @@ enum ServerPolicies {
 /// Clients match names against subjectAltName only; a name only in the subject CN matches nothing.
 struct SubjectAlternativeNamePolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
-        let names = c.leaf.subjectAlternativeNames.filter {
+        let names = c.leafNames.filter {
             if case .dns = $0 { return true }
             if case .ip = $0 { return true }
             return false
