@@ -436,6 +436,22 @@ enum OddKeys {
         #expect(try reread(good[0]).authorityInfoAccess.caIssuers == ["http://ca.example.test/i.der"])
     }
 
+    @Test func extensionDERReadersSurviveTruncatedAndRandomInput() throws {
+        let aia: [UInt8] = [0x30, 0x0f, 0x30, 0x0d, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02, 0x86, 0x01, 0x78]
+        let nc: [UInt8] = [0x30, 0x0a, 0xa0, 0x08, 0x30, 0x06, 0x82, 0x04, 0x74, 0x65, 0x73, 0x74]
+        #expect(NameConstraintsShape(der: nc, critical: true).dnsBases == ["test"])
+        #expect(NameConstraintsShape(der: nc, critical: true).permitted == 1)
+        #expect(AuthorityInfoAccessShape.defect(aia) == nil)
+        for n in 0..<aia.count { #expect(AuthorityInfoAccessShape.defect(Array(aia.prefix(n))) != nil, "prefix \(n)") }
+        for n in 0..<nc.count { #expect(NameConstraintsShape(der: Array(nc.prefix(n)), critical: true).malformed != nil, "prefix \(n)") }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = AuthorityInfoAccessShape.defect([0x30, UInt8(bytes.count)] + bytes)
+            _ = NameConstraintsShape(der: [0x30, UInt8(bytes.count)] + bytes, critical: false)
+        }
+    }
+
     // MARK: Lifetimes (SC-081v3)
 
     func lifetimeFindings(from notBefore: Int64, days: Int64, seconds: Int64 = 0, system: Bool, policy: VerificationPolicy = .webpki) throws -> [Finding] {
