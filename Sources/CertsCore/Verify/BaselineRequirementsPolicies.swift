@@ -206,7 +206,8 @@ struct KeyIdentifierPolicy: ServerCertificatePolicy {
 
 /// The root (the self-signed anchor) has a critical basicConstraints, a subjectKeyIdentifier, no
 /// extendedKeyUsage, and an authorityKeyIdentifier, if any, with a keyIdentifier (BR 7.1.2.1.2,
-/// 7.1.2.1.3). Web PKI only: RFC 5280 6.1.1 (d) uses only a trust anchor's name and key.
+/// 7.1.2.1.3). Web PKI only: RFC 5280 6.1.1 (d) uses only a trust anchor's name and key. A root
+/// EKU that still allows serverAuth is only a warning (browsers treat it as a restriction).
 ///
 /// Errors for a private anchor (`--trust`, the local CA). For a root of the system store,
 /// warnings: browsers' root programs still ship a few older roots that predate these rules (in
@@ -229,7 +230,14 @@ struct RootProfilePolicy: ServerCertificatePolicy {
             findings.append(Finding("root-basic-constraints", "\(what) has no basicConstraints (CA/B Forum BR 7.1.2.1.2 requires a critical CA:TRUE)", about: root))
         }
         if let eku = root.extendedKeyUsage {
-            findings.append(Finding("root-has-eku", "\(what) carries an extendedKeyUsage (\(eku.joined(separator: ", "))); a root must not (CA/B Forum BR 7.1.2.1.2)", about: root))
+            let listed = "\(what) carries an extendedKeyUsage (\(eku.joined(separator: ", "))); a root must not (CA/B Forum BR 7.1.2.1.2)"
+            if eku.contains("serverAuth") || eku.contains("anyExtendedKeyUsage") {
+                // Test and private CAs do this (Pebble's root lists serverAuth, clientAuth), and
+                // browsers accept their chains: the EKU only restricts, and serverAuth is allowed.
+                findings.append(.warning("root-has-eku", listed + "; browsers read it as a restriction that still allows TLS servers", about: root))
+            } else {
+                findings.append(Finding("root-has-eku", listed + ", and this one does not even allow serverAuth, so clients that honour it refuse every server certificate below it", about: root))
+            }
         }
         if !root.hasSubjectKeyIdentifier {
             findings.append(Finding("missing-ski", "\(what) has no subjectKeyIdentifier (CA/B Forum BR 7.1.2.1.2)", about: root))
