@@ -86,7 +86,7 @@ public struct ChainVerifier {
         let chain = path.chain.isEmpty ? [leaf] : path.chain
 
         var findings = pathFindings(path.issues, chain: chain)
-        let policy = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: chain, time: time, key: key, policy: policy, systemTrust: trust.isSystem))
+        let policy = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: chain, time: time, key: key, policy: self.policy, systemTrust: trust.isSystem))
         // OpenSSL's purpose error on the leaf says less than the policies that explain it.
         if policy.contains(where: { ["wrong-purpose", "key-usage"].contains($0.code) && $0.severity == .error }) {
             findings.removeAll { $0.code == "wrong-purpose" && $0.subjectKey == leaf.fingerprint() }
