@@ -9,8 +9,13 @@ struct VerifyCommand: ParsableCommand {
         Each LEAF file may be a full chain: its first certificate is the leaf, the rest are the chain \
         presented with it (plus --chain). Several files are verified independently, one report each. \
         Checks OpenSSL's path validation for a TLS server (trust, expiry, host name or IP in the SANs, \
-        purpose) and what the Web PKI adds (SAN present, leaf not a CA, serverAuth, key usage, key size, \
-        SHA-1, validity length, chain order and extra certificates).
+        purpose) and what the Web PKI adds and OpenSSL does not check (--policy webpki, the default): SAN \
+        present and the CN one of them, leaf not a CA, extendedKeyUsage serverAuth (present, not critical, \
+        no anyExtendedKeyUsage), key usage, RSA/ECDSA key sizes, no DSA, SHA-1, serial numbers, key \
+        identifiers, the root's profile, name constraints, authorityInfoAccess, no underscores, no \
+        wildcard over a public suffix, lifetime by issuance date (an error under the system roots, a \
+        warning under --trust), chain order and extra certificates. --policy rfc5280 keeps only RFC \
+        5280's rules. docs/verification.md lists every rule and its source.
 
         With --connect HOST:PORT, makes a TLS handshake without verifying, then verifies the served \
         chain the same way, reports an omitted intermediate and, with --expect-cert, whether the server \
@@ -57,6 +62,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --connect: seconds to wait for the connection and handshake.", valueName: "seconds"))
     var timeout: Double = 10
 
+    @Option(help: ArgumentHelp("The rule book: webpki (RFC 5280 and the CA/Browser Forum rules browsers apply) or rfc5280 (RFC 5280 only, for private PKIs). See docs/verification.md.", valueName: "webpki|rfc5280"))
+    var policy: VerificationPolicy = .webpki
+
     @Flag(help: "Print JSON: {\"version\": 1, \"results\": [...]}.")
     var json = false
 
@@ -93,13 +101,13 @@ struct VerifyCommand: ParsableCommand {
             if let sni { _ = try HostName.validate(sni) }
             let expected = try expectCert.map { try certificates(in: $0, parser: parser)[0] }
             let served = try TLSClient().fetch(endpoint, sni: sni, timeout: timeout)
-            let verifier = ChainVerifier(trust: trustStore, host: host ?? sni ?? endpoint.host, time: time, key: privateKey)
+            let verifier = ChainVerifier(trust: trustStore, host: host ?? sni ?? endpoint.host, time: time, key: privateKey, policy: policy)
             reports.append(try verifier.verify(served: served, hints: chainCertificates, hintOrigin: chainOrigin,
                                                expected: expected, expectedOrigin: expectCert ?? "--expect-cert"))
         } else {
             // Read every input first: an unreadable file is a usage error (exit 2) before any verdict.
             let inputs = try leaves.map { path in (path == "-" ? "stdin" : path, try certificates(in: path, parser: parser)) }
-            let verifier = ChainVerifier(trust: trustStore, host: host, time: time, key: privateKey)
+            let verifier = ChainVerifier(trust: trustStore, host: host, time: time, key: privateKey, policy: policy)
             reports = try verifier.verifyAll(inputs.map { ChainVerifier.FileInput(source: $0.0, certificates: $0.1) },
                                              extraChain: chainCertificates, extraOrigin: chainOrigin)
         }
@@ -159,3 +167,5 @@ enum VerifyText {
         return lines.joined(separator: "\n")
     }
 }
+
+extension VerificationPolicy: ExpressibleByArgument {}

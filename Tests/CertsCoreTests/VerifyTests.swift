@@ -194,12 +194,14 @@ struct VerifyPKI {
         #expect(error(try verify([bad, pki.intermediate]), "key-usage")?.message.contains("RSA") == true)
     }
 
-    @Test func validityOver398DaysIsAWarningNotAnError() throws {
+    @Test func overlongValidityIsAWarningNotAnErrorUnderAPrivateAnchor() throws {
         let long = try pki.makeLeaf(days: 825)
         let r = try verify([long, pki.intermediate])
         #expect(r.valid, "\(r.errors)")
         #expect(warning(r, "validity-too-long")?.message.contains("825 days") == true, "\(r.warnings)")
-        #expect(warning(try verify([try pki.makeLeaf(days: 398), pki.intermediate]), "validity-too-long") == nil)
+        // Issued 2026-05-27: since 2026-03-15 the limit is 200 days (SC-081v3), no longer 398.
+        #expect(warning(try verify([try pki.makeLeaf(days: 398), pki.intermediate]), "validity-too-long") != nil)
+        #expect(warning(try verify([try pki.makeLeaf(days: 200), pki.intermediate]), "validity-too-long") == nil)
     }
 
     @Test func sha1SignedLeafIsRejected() throws {

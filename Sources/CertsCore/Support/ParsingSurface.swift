@@ -21,6 +21,13 @@ public enum ParsingSurface {
                 _ = certificate.notAfter
                 _ = certificate.signatureAlgorithm
             }
+            // The Web PKI rules read extensions OpenSSL's decoder does not (nameConstraints, AIA
+            // DER, serial encoding, SAN forms): run them on whatever chain the input holds.
+            if let leaf = document.certificates.first {
+                for policy in VerificationPolicy.allCases {
+                    _ = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: document.certificates, time: 0, key: nil, policy: policy))
+                }
+            }
             for request in document.requests {
                 _ = request.subject.description
                 _ = request.subjectAlternativeNames
@@ -41,6 +48,9 @@ public enum ParsingSurface {
             _ = try? HostName.validate(text)
             _ = IPAddress.parse(text)
             _ = try? GeneralName(parsing: text)
+            _ = NameConstraintsShape(der: bytes, critical: true)
+            _ = AuthorityInfoAccessShape.defect(bytes)
+            _ = Punycode.toASCII(text)
         }
     }
 }

@@ -18,14 +18,17 @@ public struct ChainVerifier {
     public var time: Int64
     /// When set, the leaf's public key must be this key's.
     public var key: PrivateKey?
+    /// The rule book: Web PKI (RFC 5280 + CA/B Forum, the default) or RFC 5280 alone.
+    public var policy: VerificationPolicy = .webpki
     /// Subject/issuer text of issuers, which repeat in every chain of a run.
     let names = NameCache()
 
-    public init(trust: TrustStore, host: String? = nil, time: Int64, key: PrivateKey? = nil) {
+    public init(trust: TrustStore, host: String? = nil, time: Int64, key: PrivateKey? = nil, policy: VerificationPolicy = .webpki) {
         self.trust = trust
         self.host = host.map(Self.normalizeHost)
         self.time = time
         self.key = key
+        self.policy = policy
     }
 
     /// A certificate as the user presented it, with where it came from for messages.
@@ -83,7 +86,7 @@ public struct ChainVerifier {
         let chain = path.chain.isEmpty ? [leaf] : path.chain
 
         var findings = pathFindings(path.issues, chain: chain)
-        let policy = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: chain, time: time, key: key))
+        let policy = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: chain, time: time, key: key, policy: self.policy, systemTrust: trust.isSystem))
         // OpenSSL's purpose error on the leaf says less than the policies that explain it.
         if policy.contains(where: { ["wrong-purpose", "key-usage"].contains($0.code) && $0.severity == .error }) {
             findings.removeAll { $0.code == "wrong-purpose" && $0.subjectKey == leaf.fingerprint() }

@@ -22,12 +22,43 @@ enum PolicyVerdict {
     }
 }
 
-/// The chain under judgement: the leaf, the chain OpenSSL built (leaf first), and the request.
+/// The chain under judgement: the leaf, one candidate path (leaf first, as built), and the request.
 struct PolicyContext {
     let leaf: Certificate
     let chain: [Certificate]
     let time: Int64
     let key: PrivateKey?
+    /// Web PKI (RFC 5280 + CA/B Forum) or RFC 5280 alone.
+    let policy: VerificationPolicy
+    /// The path ends at a system root (`--system`): rules that are advice for a private anchor
+    /// (lifetimes) become errors.
+    let systemTrust: Bool
+
+    init(leaf: Certificate, chain: [Certificate], time: Int64, key: PrivateKey?,
+         policy: VerificationPolicy = .webpki, systemTrust: Bool = false) {
+        self.leaf = leaf
+        self.chain = chain
+        self.time = time
+        self.key = key
+        self.policy = policy
+        self.systemTrust = systemTrust
+    }
+
+    var webPKI: Bool { policy.isWebPKI }
+
+    /// The leaf's subjectAltNames, decoded once for all the policies that read them.
+    var leafNames: [GeneralName] { memo.leafNames(leaf) }
+    private let memo = Memo()
+
+    private final class Memo {
+        private var names: [GeneralName]?
+        func leafNames(_ leaf: Certificate) -> [GeneralName] {
+            if let names { return names }
+            let decoded = leaf.subjectAlternativeNames
+            names = decoded
+            return decoded
+        }
+    }
 
     /// The certificates whose own signature matters: all but a self-signed top (its signature is
     /// never relied on; the trust store vouches for the key itself).
@@ -35,18 +66,39 @@ struct PolicyContext {
         guard let top = chain.last, chain.count > 1, top.looksSelfSigned else { return chain }
         return Array(chain.dropLast())
     }
+
+    /// The self-signed trust anchor at the top of a path longer than the leaf, if any.
+    var root: Certificate? {
+        guard let top = chain.last, chain.count > 1, top.looksSelfSigned else { return nil }
+        return top
+    }
+
+    /// Role words for the certificate at `index` ("the leaf", "the intermediate", "the root").
+    func role(_ index: Int) -> String { Describe.role(index: index, of: chain) }
 }
 
 /// The policies `certs verify` applies, in reporting order.
 enum ServerPolicies {
     static let all: [any ServerCertificatePolicy] = [
         SubjectAlternativeNamePolicy(),
+        CommonNameInSANPolicy(),
+        DNSNameSyntaxPolicy(),
+        WildcardOverPublicSuffixPolicy(),
+        SubjectAlternativeNameCriticalityPolicy(),
         LeafIsNotCAPolicy(),
         ServerAuthPolicy(),
+        LeafExtendedKeyUsagePolicy(),
         KeyUsagePolicy(),
+        LeafKeyCertSignPolicy(),
         ValidityPeriodPolicy(),
         KeyStrengthPolicy(),
+        KeyAlgorithmPolicy(),
         SignatureAlgorithmPolicy(),
+        SerialNumberPolicy(),
+        KeyIdentifierPolicy(),
+        RootProfilePolicy(),
+        NameConstraintsPolicy(),
+        AuthorityInfoAccessPolicy(),
         KeyPairPolicy(),
     ]
 
@@ -58,7 +110,7 @@ enum ServerPolicies {
 /// Clients match names against subjectAltName only; a name only in the subject CN matches nothing.
 struct SubjectAlternativeNamePolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
-        let names = c.leaf.subjectAlternativeNames.filter {
+        let names = c.leafNames.filter {
             if case .dns = $0 { return true }
             if case .ip = $0 { return true }
             return false
@@ -69,10 +121,11 @@ struct SubjectAlternativeNamePolicy: ServerCertificatePolicy {
     }
 }
 
-/// A server certificate must not be a CA (CA/Browser Forum BR 7.1.2.7; clients such as Go reject it).
+/// A server certificate must not be a CA (CA/Browser Forum BR 7.1.2.7.8; clients such as Go
+/// reject it). Web PKI only: RFC 5280 lets a CA certificate be an end entity.
 struct LeafIsNotCAPolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
-        guard c.leaf.isCA else { return .meets }
+        guard c.webPKI, c.leaf.isCA else { return .meets }
         return .fails(Finding("leaf-is-ca", "the leaf \(Describe.quoted(c.leaf)) is a CA certificate (basicConstraints CA:TRUE); a server certificate must have CA:FALSE", about: c.leaf))
     }
 }
@@ -112,26 +165,47 @@ struct KeyUsagePolicy: ServerCertificatePolicy {
         case .other:
             break
         }
-        if usage.contains("keyCertSign") && !c.leaf.isCA {
-            findings.append(.warning("key-usage", "the leaf's keyUsage includes keyCertSign although it is not a CA", about: c.leaf))
-        }
         return findings.isEmpty ? .meets : .fails(findings)
     }
 }
 
-/// notBefore must precede notAfter; publicly-trusted server certificates may last at most 398 days.
+/// notBefore must precede notAfter, and a server certificate may last at most as long as the
+/// CA/B Forum allows for its issuance date (BR 6.3.2, ballot SC-081v3): 398 days, 200 days when
+/// issued (notBefore) from 2026-03-15, 100 from 2027-03-15, 47 from 2029-03-15.
+///
+/// An error under the system roots (browsers reject longer certificates), a warning under a
+/// private anchor (`--trust`, the local CA), where nothing enforces it. The length is
+/// notAfter - notBefore, as Chrome computes it (BR 6.3.2 adds the final second: a certificate
+/// exactly at the limit passes here and is one second over by the BR's count).
 struct ValidityPeriodPolicy: ServerCertificatePolicy {
-    static let maximumPublicLifetime: Int64 = 398 * 86400
+    /// (first notBefore, maximum days), latest first.
+    static let schedule: [(from: Int64, days: Int64)] = [
+        (RFC3339.daysFromCivil(2029, 3, 15) * 86400, 47),
+        (RFC3339.daysFromCivil(2027, 3, 15) * 86400, 100),
+        (RFC3339.daysFromCivil(2026, 3, 15) * 86400, 200),
+        (Int64.min, 398),
+    ]
+
+    /// The longest lifetime, in days, for a certificate whose notBefore is `notBefore`.
+    static func maximumDays(issuedAt notBefore: Int64) -> Int64 {
+        schedule.first { notBefore >= $0.from }!.days
+    }
 
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
         let leaf = c.leaf
         if leaf.notBefore > leaf.notAfter {
             return .fails(Finding("invalid-validity", "the leaf's notBefore (\(RFC3339.format(leaf.notBefore))) is after its notAfter (\(RFC3339.format(leaf.notAfter))): it is never valid", about: leaf))
         }
+        guard c.webPKI else { return .meets }
+        let limit = Self.maximumDays(issuedAt: leaf.notBefore)
         let lifetime = leaf.notAfter - leaf.notBefore
-        guard lifetime > Self.maximumPublicLifetime else { return .meets }
+        guard lifetime > limit * 86400 else { return .meets }
         let days = (lifetime + 86399) / 86400
-        return .fails(.warning("validity-too-long", "the leaf is valid for \(days) days; browsers reject publicly-trusted server certificates valid for more than 398 days", about: leaf))
+        let since = Self.schedule.first { leaf.notBefore >= $0.from }!.from
+        let when = since == Int64.min ? "" : " issued from \(RFC3339.format(since).prefix(10))"
+        let message = "the leaf is valid for \(days) days; browsers reject publicly-trusted server certificates\(when) valid for more than \(limit) days (CA/B Forum BR 6.3.2)"
+        if c.systemTrust { return .fails(Finding("validity-too-long", message, about: leaf)) }
+        return .fails(.warning("validity-too-long", message + "; only a warning because the root is a private anchor", about: leaf))
     }
 }
 

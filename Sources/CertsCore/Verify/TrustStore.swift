@@ -10,11 +10,16 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
     public let certificates: [Certificate]
     /// Where the roots came from, in words: "the system trust store", "--trust roots.pem".
     public let origin: String
+    /// True for the system's roots (`--system`, the default): the Web PKI, where the CA/B Forum's
+    /// rules are the browsers' rules. False for explicit anchors (`--trust`, the local CA), a
+    /// private PKI, where some of them are only advice (docs/verification.md).
+    public let isSystem: Bool
 
-    private init(pointer: OpaquePointer, certificates: [Certificate], origin: String) {
+    private init(pointer: OpaquePointer, certificates: [Certificate], origin: String, isSystem: Bool = false) {
         self.pointer = pointer
         self.certificates = certificates
         self.origin = origin
+        self.isSystem = isSystem
     }
 
     deinit { X509_STORE_free(pointer) }
@@ -28,7 +33,7 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
             X509_STORE_free(store)
             throw error
         }
-        return TrustStore(pointer: store, certificates: [], origin: "the system trust store")
+        return TrustStore(pointer: store, certificates: [], origin: "the system trust store", isSystem: true)
     }
 
     /// Exactly these certificates (usually self-signed roots) and nothing else.

@@ -20,6 +20,13 @@ public struct CertificateBuilder {
     public var serial: [UInt8]? = nil
     /// Digest override ("SHA1" to make a legacy fixture); by default the key type decides.
     public var digestName: String? = nil
+    /// Encodes `serial` as a negative INTEGER (a fixture for RFC 5280 4.1.2.2; CAs must not).
+    public var negativeSerial = false
+    /// Fixture extensions by OpenSSL short name, in its config syntax ("nameConstraints":
+    /// "critical,permitted;DNS:example.test"; "authorityInfoAccess": "DER:30:00" for raw DER).
+    /// Each replaces the profile's extension of that name or is added after them; an empty value
+    /// leaves the extension out.
+    public var extensionOverrides: [String: String] = [:]
 
     public init(subject: DistinguishedName, publicKey: PublicKey, notBefore: Int64, notAfter: Int64) {
         self.subject = subject
@@ -49,6 +56,7 @@ public struct CertificateBuilder {
         if serialBytes.first.map({ $0 & 0x80 != 0 }) == true { serialBytes.insert(0, at: 0) }
         let bn = try ossl("encoding the serial") { BN_bin2bn(serialBytes, Int32(serialBytes.count), nil) }
         defer { BN_free(bn) }
+        if negativeSerial { BN_set_negative(bn, 1) }
         let serialASN1 = try ossl("encoding the serial") { BN_to_ASN1_INTEGER(bn, nil) }
         defer { ASN1_INTEGER_free(serialASN1) }
         try osslCheck("setting the serial") { X509_set_serialNumber(x, serialASN1) }
@@ -64,7 +72,15 @@ public struct CertificateBuilder {
         try osslCheck("setting the public key") { X509_set_pubkey(x, publicKey.pointer) }
 
         let issuerPointer = issuer?.pointer ?? x
-        func add(_ nid: Int32, _ value: String) throws {
+        var overrides: [Int32: String] = [:]
+        for (name, value) in extensionOverrides {
+            let nid = OBJ_sn2nid(name)
+            guard nid != NID_undef else { throw InputError.invalidValue(option: "extension", value: name, reason: "not an OpenSSL extension name") }
+            overrides[nid] = value
+        }
+        func add(_ nid: Int32, _ profileValue: String) throws {
+            let value = overrides.removeValue(forKey: nid) ?? profileValue
+            guard !value.isEmpty else { return }
             let ext = try ossl("encoding extension \(String(cString: OBJ_nid2sn(nid)))") {
                 certs_make_extension(issuerPointer, x, nil, nid, value)
             }
@@ -84,6 +100,7 @@ public struct CertificateBuilder {
         if !subjectAlternativeNames.isEmpty {
             try add(NID_subject_alt_name, subjectAlternativeNames.map(\.description).joined(separator: ","))
         }
+        for (nid, value) in overrides.sorted(by: { $0.key < $1.key }) { try add(nid, value) }
 
         let digest: OpaquePointer?
         if let digestName {
