@@ -11,11 +11,12 @@ directory OUTDIR/NAME holding
     leaf.pem    the leaf first, then the chain as a server would send it (possibly none)
     roots.pem   the trust anchors
     case.json   {name, rule, source, expected: "valid"|"invalid", expect_warning?, forbid_warning?,
-                 host, at, note?}
+                 host, at, policy?, note?}
 
 `expect_warning` is a warning code the verdict must carry (the rule is a warning, not an error, for
 a private anchor); `forbid_warning` is the code the valid twin of such a rule must not carry.
-`at` is the Unix time to verify at. OUTDIR/index.json lists the case names in order.
+`at` is the Unix time to verify at; `policy`, when present, is the `certs verify --policy` the
+case is judged under (default: webpki, the CA/B Forum rules on top of RFC 5280). OUTDIR/index.json lists the case names in order.
 
 The structure is deterministic: EC, Ed25519 and DSA keys are derived from fixed numbers, the
 RSA-2049 key from fixed primes, serial numbers and times are fixed. Only RSA-2048 keys (random,
@@ -269,7 +270,7 @@ class Corpus:
         self.names = []
 
     def case(self, name, rule, source, expected, served, roots, host=HOST, at=AT, expect_warning=None,
-             forbid_warning=None, note=None):
+             forbid_warning=None, note=None, policy=None):
         assert name not in self.names, name
         assert expected in ("valid", "invalid")
         d = os.path.join(self.out, name)
@@ -285,6 +286,8 @@ class Corpus:
             meta["forbid_warning"] = forbid_warning
         if note:
             meta["note"] = note
+        if policy:
+            meta["policy"] = policy
         with open(os.path.join(d, "case.json"), "w") as f:
             json.dump(meta, f, indent=1, sort_keys=True)
             f.write("\n")
@@ -416,8 +419,8 @@ def build(out):
     # ---- Keys ---------------------------------------------------------------------------------
     L_ed = make("leaf-ed25519", ed25519_key("leaf"), I)
     c.twins("Ed25519 leaves are a warning: browsers do not accept them", "BR 6.1.5, 7.1.3.1 (RSA and ECDSA only)",
-            ("key-p256-leaf-valid", [L, I], [R], {"forbid_warning": "ed25519-leaf"}),
-            ("key-ed25519-leaf-warning", [L_ed, I], [R], {"expected": "valid", "expect_warning": "ed25519-leaf"}))
+            ("key-p256-leaf-valid", [L, I], [R], {"forbid_warning": "eddsa-leaf"}),
+            ("key-ed25519-leaf-warning", [L_ed, I], [R], {"expected": "valid", "expect_warning": "eddsa-leaf"}))
     L_rsa = make("leaf-rsa2048", rsa_2048_key(), I, ku=["digital_signature", "key_encipherment"])
     L_dsa = make("leaf-dsa", dsa_key("leaf"), I)
     c.twins("DSA keys are not allowed", "BR 6.1.5; 7.1.3.1",
@@ -513,9 +516,16 @@ def build(out):
     nc_example = x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.com")], excluded_subtrees=None)
     I_nc = make("Conformance Intermediate I1", kI, R, role="ca", pathlen=0, name_constraints=(nc_example, True))
     I_nc_noncrit = make("Conformance Intermediate I1", kI, R, role="ca", pathlen=0, name_constraints=(nc_example, False))
-    c.twins("name constraints are critical", src_nc,
-            ("nc-critical-valid", [L, I_nc], [R], {}),
-            ("nc-noncritical-invalid", [L, I_nc_noncrit], [R], {}))
+    # RFC 5280 requires critical name constraints; the BR (7.1.2.10.8, and the footnote to the old
+    # 7.1.2.2 (g)) let CAs leave them non-critical for old clients: a warning for the Web PKI.
+    c.twins("name constraints are critical (a warning for the Web PKI, whose BR allow non-critical)",
+            "RFC 5280 §4.2.1.10; BR 7.1.2.10.8",
+            ("nc-critical-valid", [L, I_nc], [R], {"forbid_warning": "name-constraints-not-critical"}),
+            ("nc-noncritical-warning", [L, I_nc_noncrit], [R], {
+                "expected": "valid", "expect_warning": "name-constraints-not-critical"}))
+    c.twins("name constraints are critical (RFC 5280 policy)", "RFC 5280 §4.2.1.10",
+            ("nc-critical-rfc5280-valid", [L, I_nc], [R], {"policy": "rfc5280"}),
+            ("nc-noncritical-rfc5280-invalid", [L, I_nc_noncrit], [R], {"policy": "rfc5280"}))
     c.twins("name constraints only in CA certificates", src_nc,
             ("nc-absent-in-leaf-valid", [L, I], [R], {}),
             ("nc-in-leaf-invalid", [make("leaf-nc", kL, I, name_constraints=(nc_example, True)), I], [R], {}))
@@ -547,10 +557,14 @@ def build(out):
              [make("wc-ok", kL, I, cn="*.example.co.uk", san=["*.example.co.uk"]), I], [R], {"host": "www.example.co.uk"}),
             ("wildcard-over-public-suffix-co-uk-invalid",
              [make("wc-couk", kL, I, cn="*.co.uk", san=["*.co.uk"]), I], [R], {"host": "example.co.uk"}))
-    c.case("wildcard-over-private-suffix-s3-invalid", "no wildcard directly over a public suffix (private section)",
-           "BR 3.2.2.6; Public Suffix List (private domains)", "invalid",
+    # The PSL's PRIVATE section is not a registry: Amazon's own S3 endpoints serve *.s3.amazonaws.com,
+    # BR 3.2.2.6 allows it to whoever controls the whole namespace, and Chromium matches it
+    # (it checks wildcards against the ICANN section only, EXCLUDE_PRIVATE_REGISTRIES).
+    c.case("wildcard-over-private-suffix-s3-valid", "a wildcard over a PRIVATE-section suffix is not over a registry",
+           "BR 3.2.2.6 (\"unless the Applicant proves its rightful control of the entire Domain Namespace\")", "valid",
            [make("wc-s3", kL, I, cn="*.s3.amazonaws.com", san=["*.s3.amazonaws.com"]), I], [R],
-           host="bucket.s3.amazonaws.com")
+           host="bucket.s3.amazonaws.com",
+           note="issue 13 lists *.s3.amazonaws.com as invalid; docs/verification-oracle.md argues why it is not")
 
     # ---- authorityInfoAccess --------------------------------------------------------------------
     src_aia = "RFC 5280 §4.2.2.1; BR 7.1.2.7.7"
@@ -565,9 +579,15 @@ def build(out):
     c.case("aia-access-description-without-location-invalid", "AIA with well-formed AccessDescriptions", src_aia,
            "invalid", [make("aia-noloc", kL, I, extra=[(aia_no_location, False)]), I], [R])
 
-    # ---- A CA certificate as the leaf -----------------------------------------------------------
-    c.case("leaf-is-ca-invalid", "a server certificate is not a CA (webpki policy)", "BR 7.1.2.7.8", "invalid",
-           [make("leaf-ca", kL, I, ca=True, ku=["digital_signature", "key_cert_sign"]), I], [R])
+    # ---- A CA certificate as the leaf; the policy differences ------------------------------------
+    L_ca = make("leaf-ca", kL, I, ca=True, ku=["digital_signature", "key_cert_sign"])
+    c.twins("a server certificate is not a CA (Web PKI only: RFC 5280 does not forbid it)",
+            "BR 7.1.2.7.8; RFC 5280 §4.2.1.9",
+            ("leaf-is-ca-rfc5280-valid", [L_ca, I], [R], {"policy": "rfc5280"}),
+            ("leaf-is-ca-invalid", [L_ca, I], [R], {}))
+    L_no_eku = make("eku-none-rfc5280", kL, I, eku=None)
+    c.case("eku-missing-rfc5280-valid", "leaf EKU present (Web PKI only: RFC 5280 §4.2.1.12 reads no EKU as any use)",
+           "RFC 5280 §4.2.1.12", "valid", [L_no_eku, I], [R], policy="rfc5280")
 
     with open(os.path.join(out, "index.json"), "w") as f:
         json.dump(c.names, f, indent=1)
