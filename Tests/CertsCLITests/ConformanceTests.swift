@@ -17,6 +17,7 @@ import Testing
         let name: String
         let directory: String
         let expected: String
+        let expectError: String?
         let expectWarning: String?
         let forbidWarning: String?
         let host: String
@@ -39,7 +40,7 @@ import Testing
             let dir = "\(out)/\(name)"
             let meta = try parseJSONObject(String(contentsOfFile: "\(dir)/case.json", encoding: .utf8))
             return Case(name: name, directory: dir, expected: try #require(meta["expected"] as? String),
-                        expectWarning: meta["expect_warning"] as? String, forbidWarning: meta["forbid_warning"] as? String,
+                        expectError: meta["expect_error"] as? String, expectWarning: meta["expect_warning"] as? String, forbidWarning: meta["forbid_warning"] as? String,
                         host: try #require(meta["host"] as? String), at: try #require(meta["at"] as? Int),
                         policy: meta["policy"] as? String)
         }
@@ -69,6 +70,8 @@ import Testing
                 wrong.append("\(c.name): exit \(r.status) disagrees with valid=\(valid)")
             } else if got != c.expected {
                 wrong.append("\(c.name): expected \(c.expected), got \(shown)")
+            } else if let code = c.expectError, !valid, !errors.contains(code) {
+                wrong.append("\(c.name): expected error \(code), got \(shown)")
             } else if let code = c.expectWarning, !warnings.contains(code) {
                 wrong.append("\(c.name): expected warning \(code), got \(shown)")
             } else if let code = c.forbidWarning, warnings.contains(code) {

@@ -10,10 +10,11 @@ directory OUTDIR/NAME holding
 
     leaf.pem    the leaf first, then the chain as a server would send it (possibly none)
     roots.pem   the trust anchors
-    case.json   {name, rule, source, expected: "valid"|"invalid", expect_warning?, forbid_warning?,
-                 host, at, policy?, note?}
+    case.json   {name, rule, source, expected: "valid"|"invalid", expect_error?, expect_warning?,
+                 forbid_warning?, host, at, policy?, note?}
 
-`expect_warning` is a warning code the verdict must carry (the rule is a warning, not an error, for
+`expect_error` is the `certs verify` error code an invalid twin must be rejected with (so it fails
+for its rule, not by accident); `expect_warning` is a warning code the verdict must carry (the rule is a warning, not an error, for
 a private anchor); `forbid_warning` is the code the valid twin of such a rule must not carry.
 `at` is the Unix time to verify at; `policy`, when present, is the `certs verify --policy` the
 case is judged under (default: webpki, the CA/B Forum rules on top of RFC 5280). OUTDIR/index.json lists the case names in order.
@@ -268,6 +269,7 @@ class Corpus:
     def __init__(self, out):
         self.out = out
         self.names = []
+        self.metas = {}
 
     def case(self, name, rule, source, expected, served, roots, host=HOST, at=AT, expect_warning=None,
              forbid_warning=None, note=None, policy=None):
@@ -288,10 +290,23 @@ class Corpus:
             meta["note"] = note
         if policy:
             meta["policy"] = policy
-        with open(os.path.join(d, "case.json"), "w") as f:
-            json.dump(meta, f, indent=1, sort_keys=True)
-            f.write("\n")
+        self.metas[name] = meta
         self.names.append(name)
+
+    def finish(self, error_codes):
+        """Writes every case.json (with its expect_error from `error_codes`) and index.json."""
+        assert set(error_codes) <= set(self.names), set(error_codes) - set(self.names)
+        for name in self.names:
+            meta = self.metas[name]
+            if name in error_codes:
+                assert meta["expected"] == "invalid", name
+                meta["expect_error"] = error_codes[name]
+            with open(os.path.join(self.out, name, "case.json"), "w", encoding="utf-8") as f:
+                json.dump(meta, f, indent=1, sort_keys=True, ensure_ascii=False)
+                f.write("\n")
+        with open(os.path.join(self.out, "index.json"), "w") as f:
+            json.dump(self.names, f, indent=1)
+            f.write("\n")
 
     def twins(self, rule, source, valid, invalid, **common):
         """A valid and an invalid twin: each is (name, served, roots, overrides)."""
@@ -415,6 +430,22 @@ def build(out):
             "BR 6.3.2; CA/B ballot SC-081v3",
             ("lifetime-200-days-valid", [l200, I], [R], {"forbid_warning": "validity-too-long"}),
             ("lifetime-250-days-from-2026-03-15-warning", [l250, I], [R], {"expected": "valid", "expect_warning": "validity-too-long"}))
+
+    cutoff = 1773532800  # 2026-03-15T00:00:00Z: from this notBefore on, 200 days
+    before = make("leaf-before-cutoff", kL, I, not_before=cutoff - 1, not_after=cutoff - 1 + 398 * DAY - 1)
+    at_cutoff = make("leaf-at-cutoff", kL, I, not_before=cutoff, not_after=cutoff + 201 * DAY)
+    c.twins("the 200-day limit applies from a notBefore of 2026-03-15T00:00:00Z exactly",
+            "BR 6.3.2; CA/B ballot SC-081v3",
+            ("lifetime-398-days-one-second-before-cutoff-valid", [before, I], [R], {"forbid_warning": "validity-too-long"}),
+            ("lifetime-201-days-at-cutoff-warning", [at_cutoff, I], [R], {"expected": "valid", "expect_warning": "validity-too-long"}))
+    for start, days, label in ((1806537600, 100, "2027-03-15"), (1869696000, 47, "2029-03-15")):
+        ok = make(f"leaf-{days}", kL, I, not_before=start, not_after=start + days * DAY - 1)
+        long = make(f"leaf-{days + 1}", kL, I, not_before=start, not_after=start + (days + 1) * DAY)
+        c.twins(f"lifetime at most {days} days for leaves issued from {label} (warning under a private anchor)",
+                "BR 6.3.2; CA/B ballot SC-081v3",
+                (f"lifetime-{days}-days-valid", [ok, I], [R], {"at": start + 10 * DAY, "forbid_warning": "validity-too-long"}),
+                (f"lifetime-{days + 1}-days-from-{label}-warning", [long, I], [R], {
+                    "at": start + 10 * DAY, "expected": "valid", "expect_warning": "validity-too-long"}))
 
     # ---- Keys ---------------------------------------------------------------------------------
     L_ed = make("leaf-ed25519", ed25519_key("leaf"), I)
@@ -589,10 +620,53 @@ def build(out):
     c.case("eku-missing-rfc5280-valid", "leaf EKU present (Web PKI only: RFC 5280 §4.2.1.12 reads no EKU as any use)",
            "RFC 5280 §4.2.1.12", "valid", [L_no_eku, I], [R], policy="rfc5280")
 
-    with open(os.path.join(out, "index.json"), "w") as f:
-        json.dump(c.names, f, indent=1)
-        f.write("\n")
+    c.finish(ERROR_CODES)
     return c.names
+
+
+# The `certs verify` error code an invalid twin must carry, so it fails for its rule and not by
+# accident (docs/json.md lists the codes). Path-building cases name none: which failing path is
+# reported is the verifier's choice.
+ERROR_CODES = {
+    "host-not-in-san-invalid": "hostname-mismatch",
+    "expiry-expired-leaf-invalid": "expired",
+    "notafter-one-second-after-invalid": "expired",
+    "notbefore-in-future-invalid": "not-yet-valid",
+    "pathlen-zero-exceeded-invalid": "path-length",
+    "pathlen-zero-issues-ca-and-leaf-invalid": "path-length",
+    "pathlen-larger-than-issuer-long-path-invalid": "path-length",
+    "key-dsa-leaf-invalid": "dsa-key",
+    "key-rsa-modulus-2049-invalid": "rsa-modulus-size",
+    "serial-21-octets-invalid": "invalid-serial",
+    "serial-zero-invalid": "invalid-serial",
+    "serial-negative-invalid": "invalid-serial",
+    "cn-ipv4-leading-zero-invalid": "cn-not-in-san",
+    "cn-ipv4-hex-invalid": "cn-not-in-san",
+    "cn-ipv6-not-rfc5952-invalid": "cn-not-in-san",
+    "cn-dns-other-case-invalid": "cn-not-in-san",
+    "cn-ulabel-invalid": "cn-not-in-san",
+    "cn-not-a-san-invalid": "cn-not-in-san",
+    "eku-missing-invalid": "missing-eku",
+    "eku-serverauth-and-any-invalid": "any-eku",
+    "eku-critical-invalid": "critical-eku",
+    "root-with-eku-invalid": "root-has-eku",
+    "aki-missing-in-leaf-invalid": "missing-aki",
+    "ski-missing-in-intermediate-invalid": "missing-ski",
+    "root-aki-without-keyid-invalid": "aki-without-keyid",
+    "root-without-basic-constraints-invalid": "root-basic-constraints",
+    "root-basic-constraints-noncritical-invalid": "root-basic-constraints",
+    "leaf-key-cert-sign-invalid": "leaf-key-cert-sign",
+    "nc-noncritical-rfc5280-invalid": "name-constraints-not-critical",
+    "nc-in-leaf-invalid": "name-constraints-in-leaf",
+    "nc-empty-invalid": "name-constraints-empty",
+    "nc-dns-leading-period-invalid": "name-constraints-dns-period",
+    "san-critical-with-subject-invalid": "critical-san",
+    "san-underscore-invalid": "dns-underscore",
+    "wildcard-over-public-suffix-co-uk-invalid": "wildcard-public-suffix",
+    "aia-empty-sequence-invalid": "malformed-aia",
+    "aia-access-description-without-location-invalid": "malformed-aia",
+    "leaf-is-ca-invalid": "leaf-is-ca",
+}
 
 
 def main(argv):
