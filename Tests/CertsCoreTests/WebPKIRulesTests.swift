@@ -385,11 +385,18 @@ enum OddKeys {
     // MARK: Wildcards over public suffixes
 
     @Test func wildcardDirectlyOverAPublicSuffixIsRejected() throws {
-        for suffix in ["co.uk", "s3.amazonaws.com", "foo.ck", "xn--55qx5d.cn", "github.io"] {
+        for suffix in ["co.uk", "foo.ck", "xn--55qx5d.cn"] {
             let bad = try pki.makeLeaf(names: [.dns("*.\(suffix)")])
             let r = try verify([bad, pki.intermediate])
             #expect(errorCodes(r) == ["wildcard-public-suffix"], "\(suffix): \(r.codes)")
             #expect(try verify([bad, pki.intermediate], policy: .rfc5280).valid, "\(suffix)")
+        }
+        // PRIVATE-section suffixes: browsers accept the wildcard (only the ICANN section counts
+        // for them), so it is valid with a warning, never an error.
+        for suffix in ["s3.amazonaws.com", "github.io"] {
+            let odd = try pki.makeLeaf(names: [.dns("*.\(suffix)")])
+            let r = try verify([odd, pki.intermediate])
+            #expect(r.valid && warningCodes(r).contains("wildcard-private-suffix"), "\(suffix): \(r.codes)")
         }
         for registrable in ["example.co.uk", "bucket.s3.amazonaws.com", "www.ck", "example.xn--55qx5d.cn", "example.test"] {
             let good = try pki.makeLeaf(names: [.dns("*.\(registrable)")])
@@ -417,6 +424,8 @@ enum OddKeys {
         #expect(list.publicSuffix(of: "www.ck") == "ck")          // !www.ck
         #expect(list.publicSuffix(of: "example.unknowntld") == "unknowntld")  // the implicit *
         #expect(list.isPublicSuffix("s3.amazonaws.com"))           // PRIVATE section
+        #expect(!list.isPublicSuffix("s3.amazonaws.com", includingPrivate: false))
+        #expect(list.isPublicSuffix("co.uk", includingPrivate: false))
         #expect(!list.isPublicSuffix("example.com"))
         let small = PublicSuffixList(text: "// comment\ncom\n*.kawasaki.jp\n!city.kawasaki.jp\n公司.cn\n")
         #expect(small.ruleCount == 4)

@@ -58,8 +58,9 @@ struct DNSNameSyntaxPolicy: ServerCertificatePolicy {
 
 /// A wildcard may not sit directly over a public suffix (`*.co.uk`, `*.s3.amazonaws.com`): it
 /// would cover every registrant below it (BR 3.2.2.6; Chrome refuses to match such names).
-/// Uses the Public Suffix List, ICANN and PRIVATE sections; without the list the check cannot run
-/// and says so. Web PKI only.
+/// Uses the Public Suffix List: a wildcard over an ICANN-section suffix is an error, over a
+/// PRIVATE-section one a warning (browsers judge the ICANN section only); without the list the
+/// check cannot run and says so. Web PKI only.
 struct WildcardOverPublicSuffixPolicy: ServerCertificatePolicy {
     /// Where the list is read from (tests point it elsewhere).
     var path = PublicSuffixList.defaultPath
@@ -82,8 +83,12 @@ struct WildcardOverPublicSuffixPolicy: ServerCertificatePolicy {
         for wildcard in wildcards {
             var base = String(wildcard.dropFirst(2)).lowercased()
             if base.hasSuffix(".") { base.removeLast() }
-            if list.isPublicSuffix(base) {
+            if list.isPublicSuffix(base, includingPrivate: false) {
                 findings.append(Finding("wildcard-public-suffix", "the leaf's wildcard \"\(wildcard)\" covers the public suffix \"\(base)\", under which anyone can register names; browsers refuse it (CA/B Forum BR 3.2.2.6): name the exact hosts instead", about: c.leaf))
+            } else if list.isPublicSuffix(base) {
+                // PRIVATE section (s3.amazonaws.com, github.io): browsers accept it, and BR 3.2.2.6
+                // lets the owner of the whole namespace hold it; anyone else holding it is odd.
+                findings.append(.warning("wildcard-private-suffix", "the leaf's wildcard \"\(wildcard)\" covers \"\(base)\", a suffix whose owner lets customers register names under it (Public Suffix List, PRIVATE section); browsers accept it, but only that owner should hold such a certificate", about: c.leaf))
             }
         }
         return findings.isEmpty ? .meets : .fails(findings)

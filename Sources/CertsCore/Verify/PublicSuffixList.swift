@@ -1,7 +1,9 @@
 /// Mozilla's Public Suffix List (https://publicsuffix.org), read from the copy Debian's
-/// `publicsuffix` package installs: both its ICANN and its PRIVATE sections, with wildcard
-/// (`*.ck`) and exception (`!www.ck`) rules. Used to refuse a wildcard certificate directly over
-/// a suffix anyone can register under (`*.co.uk`, `*.s3.amazonaws.com`; BR 3.2.2.6).
+/// `publicsuffix` package installs: its ICANN and its PRIVATE sections, with wildcard (`*.ck`)
+/// and exception (`!www.ck`) rules. Used to refuse a wildcard certificate directly over a suffix
+/// anyone can register under (`*.co.uk`; BR 3.2.2.6), and to flag one over a suffix a company
+/// runs for its customers (`*.s3.amazonaws.com`): browsers (Chromium's
+/// EXCLUDE_PRIVATE_REGISTRIES) judge only the ICANN section, so the PRIVATE one is kept apart.
 ///
 /// Rules written in Unicode (`公司.cn`) are converted to A-labels (`xn--55qx5d.cn`), the form
 /// certificates carry. Parsed once, and only when a leaf has a wildcard name.
@@ -9,11 +11,12 @@ public struct PublicSuffixList: Sendable {
     /// Where Debian's package puts the list.
     public static let defaultPath = "/usr/share/publicsuffix/public_suffix_list.dat"
 
-    private var exact: Set<String> = []
+    /// Each rule, mapped to whether it is in the PRIVATE section.
+    private var exact: [String: Bool] = [:]
     /// `*.ck` is stored as "ck".
-    private var wildcards: Set<String> = []
+    private var wildcards: [String: Bool] = [:]
     /// `!www.ck` is stored as "www.ck".
-    private var exceptions: Set<String> = []
+    private var exceptions: [String: Bool] = [:]
     public private(set) var ruleCount = 0
 
     /// The list at `defaultPath`, read on first use; nil when the file is missing or unreadable.
@@ -26,7 +29,10 @@ public struct PublicSuffixList: Sendable {
     }
 
     public init(text: String) {
+        var inPrivate = false
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            if line.contains("===BEGIN PRIVATE DOMAINS===") { inPrivate = true }
+            if line.contains("===END PRIVATE DOMAINS===") { inPrivate = false }
             // A rule is the first whitespace-free run of a line; "//" starts a comment.
             guard let rule = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first, !rule.hasPrefix("//") else { continue }
             var r = String(rule).lowercased()
@@ -34,9 +40,9 @@ public struct PublicSuffixList: Sendable {
             if r.hasPrefix("!") { r.removeFirst(); set = 2 } else if r.hasPrefix("*.") { r.removeFirst(2); set = 1 }
             guard let ascii = Punycode.toASCII(r), !ascii.isEmpty else { continue }
             switch set {
-            case 1: wildcards.insert(ascii)
-            case 2: exceptions.insert(ascii)
-            default: exact.insert(ascii)
+            case 1: wildcards[ascii] = inPrivate
+            case 2: exceptions[ascii] = inPrivate
+            default: exact[ascii] = inPrivate
             }
             ruleCount += 1
         }
@@ -44,22 +50,27 @@ public struct PublicSuffixList: Sendable {
 
     /// The public suffix of `domain` (lower-case A-labels, no trailing dot) by the PSL algorithm:
     /// an exception rule wins, else the longest matching rule, else the implicit rule `*`.
-    public func publicSuffix(of domain: String) -> String {
+    /// Without `includingPrivate`, only the ICANN section's rules count (as browsers judge).
+    public func publicSuffix(of domain: String, includingPrivate: Bool = true) -> String {
+        func has(_ rules: [String: Bool], _ key: String) -> Bool {
+            guard let isPrivate = rules[key] else { return false }
+            return includingPrivate || !isPrivate
+        }
         let labels = domain.lowercased().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !labels.isEmpty else { return domain }
         var best = 1  // the implicit "*" rule: the last label
         for count in 1...labels.count {
             let suffix = labels.suffix(count).joined(separator: ".")
-            if exceptions.contains(suffix) { return labels.suffix(count - 1).joined(separator: ".") }
-            if exact.contains(suffix) { best = max(best, count) }
-            if count > 1, wildcards.contains(labels.suffix(count - 1).joined(separator: ".")) { best = max(best, count) }
+            if has(exceptions, suffix) { return labels.suffix(count - 1).joined(separator: ".") }
+            if has(exact, suffix) { best = max(best, count) }
+            if count > 1, has(wildcards, labels.suffix(count - 1).joined(separator: ".")) { best = max(best, count) }
         }
         return labels.suffix(best).joined(separator: ".")
     }
 
     /// True when `domain` itself is a public suffix (nothing below it is one registrant's).
-    public func isPublicSuffix(_ domain: String) -> Bool {
-        publicSuffix(of: domain) == domain.lowercased()
+    public func isPublicSuffix(_ domain: String, includingPrivate: Bool = true) -> Bool {
+        publicSuffix(of: domain, includingPrivate: includingPrivate) == domain.lowercased()
     }
 }
 

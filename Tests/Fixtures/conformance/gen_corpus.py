@@ -509,10 +509,17 @@ def build(out):
     c.twins("leaf EKU not critical", src_eku,
             ("eku-noncritical-valid", [L, I], [R], {}),
             ("eku-critical-invalid", [make("eku-crit", kL, I, eku_critical=True), I], [R], {}))
-    R_eku = make("Conformance Root R1", kR, role="root", eku=[SERVER_AUTH])
+    # A root's EKU is a constraint browsers apply to the whole path: one that leaves out serverAuth
+    # makes every server chain under it fail. One that still allows serverAuth breaks only the BR's
+    # root profile (Pebble's own root is like that, and browsers accept it): valid, with a warning.
+    R_eku = make("Conformance Root R1", kR, role="root", eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    R_eku_server = make("Conformance Root R1", kR, role="root", eku=[SERVER_AUTH])
     c.twins("a root carries no EKU", "BR 7.1.2.1.2 (extKeyUsage MUST NOT)",
             ("root-without-eku-valid", [L, I], [R], {}),
             ("root-with-eku-invalid", [L, I], [R_eku], {}))
+    c.case("root-with-serverauth-eku-warning", "a root carries no EKU", "BR 7.1.2.1.2 (extKeyUsage MUST NOT)",
+           "valid", [L, I], [R_eku_server], expect_warning="root-has-eku",
+           note="browsers accept a root whose EKU allows serverAuth; the BR root profile is broken: a warning")
 
     # ---- Key identifiers ----------------------------------------------------------------------
     c.twins("authorityKeyIdentifier in every certificate but a self-signed root", "RFC 5280 §4.2.1.1; BR 7.1.2.7.6",
@@ -594,7 +601,7 @@ def build(out):
     c.case("wildcard-over-private-suffix-s3-valid", "a wildcard over a PRIVATE-section suffix is not over a registry",
            "BR 3.2.2.6 (\"unless the Applicant proves its rightful control of the entire Domain Namespace\")", "valid",
            [make("wc-s3", kL, I, cn="*.s3.amazonaws.com", san=["*.s3.amazonaws.com"]), I], [R],
-           host="bucket.s3.amazonaws.com",
+           host="bucket.s3.amazonaws.com", expect_warning="wildcard-private-suffix",
            note="issue 13 lists *.s3.amazonaws.com as invalid; docs/verification-oracle.md argues why it is not")
 
     # ---- authorityInfoAccess --------------------------------------------------------------------
