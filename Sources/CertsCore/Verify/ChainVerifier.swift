@@ -87,7 +87,8 @@ public struct ChainVerifier {
             // Another path may exist (cross-signs, a trusted intermediate as anchor): try each
             // candidate with exactly its certificates, and keep the first valid one or the best failure.
             let candidates = try PathBuilder(trust: trust, pool: untrusted, time: time).paths(from: leaf)
-            for path in candidates.paths where path != best.chain {
+            let fast = best.chain
+            for path in candidates.paths where !(path == fast && path.last?.looksSelfSigned == true) {
                 guard let anchor = path.last, let store = try? TrustStore.certificates([anchor], origin: trust.origin),
                       let result = try? buildPath(leaf: leaf, untrusted: Array(path.dropFirst().dropLast()), store: store.pointer,
                                                   partialChain: !anchor.looksSelfSigned) else { continue }
@@ -126,10 +127,14 @@ public struct ChainVerifier {
         let chain: [Certificate]
         let findings: [Finding]
         let errors: Int
+        /// It reaches a trust anchor (its errors are about the path, not about finding one).
+        let anchored: Bool
 
-        /// Fewer errors, then the deeper path (it got further towards an anchor).
+        /// Fewer errors, then one that reaches an anchor, then the deeper path.
         func isBetter(than other: Candidate) -> Bool {
-            errors != other.errors ? errors < other.errors : chain.count > other.chain.count
+            if errors != other.errors { return errors < other.errors }
+            if anchored != other.anchored { return anchored }
+            return chain.count > other.chain.count
         }
     }
 
@@ -144,7 +149,8 @@ public struct ChainVerifier {
         }
         findings += intermediatesFromTrustStore(chain: chain, shape: shape, served: served != nil, anchor: anchor)
         findings += policy
-        return Candidate(chain: chain, findings: findings, errors: findings.filter { $0.severity == .error }.count)
+        let unanchored = findings.contains { ["unknown-issuer", "untrusted-root", "self-signed"].contains($0.code) }
+        return Candidate(chain: chain, findings: findings, errors: findings.filter { $0.severity == .error }.count, anchored: !unanchored)
     }
 
     /// RFC 5280 where OpenSSL 3.0 differs: a certificate is valid through its notAfter second
@@ -298,6 +304,10 @@ public struct ChainVerifier {
                 out.append(Finding("path-length", "\(what) \(q) is below more intermediates than its issuer's pathLenConstraint allows", about: cert))
             case X509_V_ERR_CERT_SIGNATURE_FAILURE:
                 out.append(Finding("bad-signature", "\(what) \(q)'s signature does not verify with its issuer's key (wrong or corrupted certificate)", about: cert))
+            case X509_V_ERR_PERMITTED_VIOLATION, X509_V_ERR_EXCLUDED_VIOLATION, X509_V_ERR_SUBTREE_MINMAX,
+                 X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE, X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX, X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+                let text = X509_verify_cert_error_string(Int(issue.code)).map { String(cString: $0) } ?? "error \(issue.code)"
+                out.append(Finding("name-constraint-violation", "\(what) \(q) is outside the name constraints of an issuer above it (\(text))", about: cert))
             case X509_V_ERR_CERT_REVOKED:
                 out.append(Finding("revoked", "\(what) \(q) is revoked", about: cert))
             case X509_V_ERR_CERT_UNTRUSTED, X509_V_ERR_CERT_REJECTED:

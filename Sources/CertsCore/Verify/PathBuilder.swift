@@ -36,7 +36,12 @@ struct PathBuilder {
 
     func paths(from leaf: Certificate) throws -> Result {
         let lookup = try TrustLookup(trust: trust, leaf: leaf)
-        var search = Search(builder: self, lookup: lookup)
+        // Presented issuers by subject: one dictionary look-up per step, however big the bundle.
+        // An untrusted self-signed certificate ends no path (a cross-sign of it, which has the
+        // same name and key, can), so it is left out.
+        var bySubject: [String: [Certificate]] = [:]
+        for c in pool where !c.looksSelfSigned { bySubject[c.subject.description, default: []].append(c) }
+        var search = Search(builder: self, lookup: lookup, bySubject: bySubject)
         var path = [leaf]
         search.extend(&path)
         return search.result
@@ -46,31 +51,39 @@ struct PathBuilder {
     private struct Search {
         let builder: PathBuilder
         let lookup: TrustLookup
+        let bySubject: [String: [Certificate]]
         var result = Result()
-        /// Signature verdicts by (child, issuer) pointer pair; both stay alive for the search.
+        /// Signature verdicts by child and issuer key: cross-signed certificates share their key,
+        /// so a thousand of them cost one check. The child pointer stays alive for the search.
         var signatures: [PairKey: Bool] = [:]
+        var keys: [OpaquePointer: [UInt8]] = [:]
+        var issuerKeys: [OpaquePointer: String] = [:]
 
         struct PairKey: Hashable {
             let child: OpaquePointer
-            let issuer: OpaquePointer
+            let issuerKey: [UInt8]
         }
 
-        init(builder: PathBuilder, lookup: TrustLookup) {
+        init(builder: PathBuilder, lookup: TrustLookup, bySubject: [String: [Certificate]]) {
             self.builder = builder
             self.lookup = lookup
+            self.bySubject = bySubject
         }
 
         mutating func extend(_ path: inout [Certificate]) {
             guard let current = path.last else { return }
             if result.paths.count >= PathBuilder.maxPaths { result.exhausted = true; return }
-            let trusted = lookup.issuers(of: current)
-            let presented = builder.pool.filter { c in PathBuilder.namesIssuer(current, c) && !trusted.contains(c) }
-            // Anchors first (shortest paths), then currently valid certificates, each in presented order.
+            let trusted = trustedIssuers(of: current)
+            let presented = (bySubject[issuerKey(current)] ?? []).filter { c in PathBuilder.namesIssuer(current, c) && !trusted.contains(c) }
+            // Anchors first (shortest paths); then certificates a trusted one may have issued, then
+            // currently valid ones, each in presented order: the good path of a big bundle comes early.
             let time = builder.time
-            func ordered(_ list: [Certificate]) -> [Certificate] {
-                list.filter { $0.notBefore <= time && time <= $0.notAfter } + list.filter { !($0.notBefore <= time && time <= $0.notAfter) }
+            var ranks: [Int] = []
+            func ordered(_ list: [Certificate], trusted: Bool) -> [Certificate] {
+                ranks = list.map { c in (trusted || !trustedIssuers(of: c).isEmpty ? 0 : 2) + (c.notBefore <= time && time <= c.notAfter ? 0 : 1) }
+                return list.indices.sorted { (ranks[$0], $0) < (ranks[$1], $1) }.map { list[$0] }
             }
-            for (candidate, isAnchor) in ordered(trusted).map({ ($0, true) }) + ordered(presented).map({ ($0, false) }) {
+            for (candidate, isAnchor) in ordered(trusted, trusted: true).map({ ($0, true) }) + ordered(presented, trusted: false).map({ ($0, false) }) {
                 result.steps += 1
                 if result.steps > PathBuilder.maxSteps || result.paths.count >= PathBuilder.maxPaths {
                     result.exhausted = true
@@ -91,18 +104,46 @@ struct PathBuilder {
             }
         }
 
+        /// The issuer name as text (the index key), once per certificate.
+        mutating func issuerKey(_ cert: Certificate) -> String {
+            if let known = issuerKeys[cert.pointer] { return known }
+            let key = cert.issuer.description
+            issuerKeys[cert.pointer] = key
+            return key
+        }
+
+        mutating func trustedIssuers(of cert: Certificate) -> [Certificate] {
+            let key = issuerKey(cert)
+            return lookup.issuers(of: cert, key: key)
+        }
+
+        /// The DER SubjectPublicKeyInfo, once per certificate.
+        mutating func publicKeyBytes(_ cert: Certificate) -> [UInt8] {
+            if let known = keys[cert.pointer] { return known }
+            var bytes: [UInt8] = []
+            if let key = X509_get0_pubkey(cert.pointer) {
+                var out: UnsafeMutablePointer<UInt8>? = nil
+                let n = i2d_PUBKEY(key, &out)
+                if n > 0, let out { bytes = Array(UnsafeBufferPointer(start: out, count: Int(n))) }
+                certs_OPENSSL_free(out)
+            }
+            if bytes.isEmpty { bytes = cert.fingerprint() }  // no key: never equal to a real one
+            keys[cert.pointer] = bytes
+            return bytes
+        }
+
         /// A trusted certificate ends the path unless a trusted certificate issued it (a bundle of
         /// root and intermediate given as the trust: the path goes on to the root).
         mutating func endsPath(_ anchor: Certificate) -> Bool {
             if anchor.looksSelfSigned { return true }
-            for issuer in lookup.issuers(of: anchor) where issuer != anchor && PathBuilder.keyIdentifiersAllow(anchor, issuer) {
+            for issuer in trustedIssuers(of: anchor) where issuer != anchor && PathBuilder.keyIdentifiersAllow(anchor, issuer) {
                 if signed(anchor, by: issuer) { return false }
             }
             return true
         }
 
         mutating func signed(_ child: Certificate, by issuer: Certificate) -> Bool {
-            let key = PairKey(child: child.pointer, issuer: issuer.pointer)
+            let key = PairKey(child: child.pointer, issuerKey: publicKeyBytes(issuer))
             if let known = signatures[key] { return known }
             guard result.signatureChecks < PathBuilder.maxSignatureChecks else {
                 result.exhausted = true
@@ -148,10 +189,9 @@ final class TrustLookup {
     deinit { X509_STORE_CTX_free(context) }
 
     /// Trusted certificates whose subject is `child`'s issuer name.
-    func issuers(of child: Certificate) -> [Certificate] {
+    func issuers(of child: Certificate, key: String) -> [Certificate] {
         let name = X509_get_issuer_name(child.pointer)
-        let key = child.issuer.description
-        if let known = cache[key] { return known.filter { PathBuilder.namesIssuer(child, $0) } }
+        if let known = cache[key] { return known.isEmpty ? known : known.filter { PathBuilder.namesIssuer(child, $0) } }
         var found: [Certificate] = []
         OpenSSLError.clear()
         if let stack = X509_STORE_CTX_get1_certs(context, name) {
