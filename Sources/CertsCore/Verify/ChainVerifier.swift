@@ -104,6 +104,7 @@ public struct ChainVerifier {
         if let served {
             findings = explainMissingIntermediate(findings, chain: chain, context: served)
             if let finding = unexpectedCertificate(served) { findings.append(finding) }
+            if let finding = obsoleteProtocol(served.chain) { findings.append(finding) }
         }
 
         let presentedSet = [leaf] + shape.unique.map(\.certificate)
@@ -378,6 +379,16 @@ public struct ChainVerifier {
             }
             return finding
         }
+    }
+
+    // MARK: Protocol
+
+    /// The client offers TLS 1.0 to 1.3 and the server picks its best: TLS 1.0 or 1.1 (or SSL 3)
+    /// means it speaks nothing newer, and browsers and current libraries refuse it (RFC 8996).
+    func obsoleteProtocol(_ served: ServedChain) -> Finding? {
+        let names = ["SSLv3": "SSL 3.0", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"]
+        guard let name = names[served.protocolVersion] else { return nil }
+        return Finding("obsolete-protocol", "the server speaks at best \(name); browsers and current TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so no current client can connect: enable TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)")
     }
 
     // MARK: --expect-cert
