@@ -18,6 +18,9 @@ public struct ChainVerifier {
     public var time: Int64
     /// When set, the leaf's public key must be this key's.
     public var key: PrivateKey?
+    /// The error codes that mean "no trusted root was found" rather than "this chain is bad":
+    /// commands that install or deploy without a trust store to judge against excuse them.
+    public static let trustAnchorCodes: Set<String> = ["unknown-issuer", "untrusted-root", "self-signed", "missing-intermediate"]
     /// Subject/issuer text of issuers, which repeat in every chain of a run.
     let names = NameCache()
 
