@@ -193,3 +193,32 @@ struct ServedPKI {
         #expect(checked["chainErrors"] as? [String] == ["expired"])
     }
 }
+
+/// One engine: the same certificate gets the same verdict from verify, check and install.
+@Suite struct SameVerdictTests {
+    @Test func verifyCheckAndInstallAgreeOnABadAndAGoodCertificate() throws {
+        let s = Scratch(), pki = try ServedPKI(s)
+        let (i, iKey) = try pki.ca("Issuing", issuer: pki.root, issuerKey: pki.rootKey)
+        let good = try pki.leaf("good", issuer: i, issuerKey: iKey, chain: [i])
+        // Not valid for five more days: install used to take it, check called it OK.
+        let bad = try pki.leaf("bad", issuer: i, issuerKey: iKey, chain: [i], notBefore: pki.now + 5 * 86400)
+        let root = s.file("root.pem")
+        for (name, files, valid) in [("good", good, true), ("bad", bad, false)] {
+            let full = s.write("\(name)-full.pem", s.read("\(name).pem") + s.read("\(name)-chain.pem"))
+            let v = try certs("verify", "--trust", root, full)
+            #expect(v.status == (valid ? 0 : 1), "verify \(name): \(v.stdout)\(v.stderr)")
+            let c = try certs("check", "--trust", root, full)
+            #expect(c.status == (valid ? 0 : 2), "check \(name): \(c.stdout)")
+            let inst = try certs("install", name, "--cert", files.cert, "--chain", files.chain, "--key", files.key,
+                                 "--trust", root, "--store", s.file("store"))
+            #expect(inst.status == (valid ? 0 : 1), "install \(name): \(inst.stdout)\(inst.stderr)")
+            if !valid {
+                #expect(inst.stderr.contains("not-yet-valid"), "\(inst.stderr)")
+                #expect(!s.exists("store/live/\(name)"), "nothing installed")
+                // Without --trust the roots are not judged, the certificate still is.
+                let noTrust = try certs("install", name, "--cert", files.cert, "--chain", files.chain, "--key", files.key, "--store", s.file("store"))
+                #expect(noTrust.status == 1, "\(noTrust.stderr)")
+            }
+        }
+    }
+}
