@@ -109,6 +109,13 @@ static inline X509_EXTENSION *certs_make_extension(X509 *issuer, X509 *subject, 
 
 /* TLS client (certs verify --connect): SNI is a macro over SSL_ctrl. */
 static inline int certs_SSL_set_tlsext_host_name(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
+/* The key-exchange group of the handshake (a NID; TLSEXT_nid_unknown|id for groups OpenSSL has no
+   NID for), and the server's ephemeral key when the group is not known (TLS 1.2 FFDHE). */
+static inline int certs_SSL_get_negotiated_group(SSL *ssl) { return (int)SSL_get_negotiated_group(ssl); }
+static inline int certs_SSL_get_peer_tmp_key(SSL *ssl, EVP_PKEY **key) { return (int)SSL_get_peer_tmp_key(ssl, key); }
+static inline int certs_TLSEXT_nid_unknown(void) { return TLSEXT_nid_unknown; }
+/* A client that still offers TLS 1.0 and 1.1, to learn what an old server speaks. */
+static inline int certs_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) { return (int)SSL_CTX_set_min_proto_version(ctx, version); }
 
 /* PKCS#12 files from older Windows and OpenSSL 1.x use RC2-40, which OpenSSL 3 keeps in the
    legacy provider: loaded on demand (with the default provider, which an explicit load would

@@ -111,12 +111,14 @@ enum InstallRefusal: CertsFailure {
     case expired(subject: String, notAfter: Int64)
     case untrusted(top: String, issuer: String, trust: String)
     case incomplete(MissingIssuer)
+    /// `certs verify` rejects the chain: its first error (code: message).
+    case invalid(String)
 
     var kind: FailureKind {
         switch self {
         case .keyMatchesNoCertificate, .noKey: return .input
         // Reported with exit 1 by the commands themselves; .input is the fallback.
-        case .expired, .untrusted, .incomplete: return .input
+        case .expired, .untrusted, .incomplete, .invalid: return .input
         }
     }
 
@@ -128,6 +130,7 @@ enum InstallRefusal: CertsFailure {
         case .untrusted(let top, let issuer, let trust):
             return "the chain does not end in a root from \(trust): \"\(top)\" is issued by \"\(issuer)\"; nothing was installed"
         case .incomplete(let m): return "\(m.description); nothing was installed (--allow-incomplete installs it anyway)"
+        case .invalid(let why): return "the certificate does not verify: \(why); nothing was installed (--force installs it anyway)"
         }
     }
 }

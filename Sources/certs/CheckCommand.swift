@@ -20,9 +20,10 @@ struct CheckCommand: ParsableCommand {
         percentage of the lifetime left, or both (the default, 30,33% and 7,10%: the classic 30 and 7 \
         days for 90-day and 1-year certificates, a third and a tenth of the lifetime for short-lived \
         ones, so a 6-day certificate is not WARNING from birth). A served chain \
-        that does not verify is CRITICAL, as is a served certificate that does not cover its SNI \
+        that does not verify (including a server that speaks at best TLS 1.0/1.1) is CRITICAL, as is a served certificate that does not cover its SNI \
         name; an endpoint serving another certificate than the store's current one is WARNING. For \
-        files, chain problems are reported (NOTES, chainValid) without changing the verdict, and \
+        files, chain problems are reported (NOTES, chainValid) without changing the verdict (a leaf \
+        that is not valid yet is CRITICAL everywhere), verify's warnings are listed in NOTES, and \
         files whose first certificate is a CA are checked for expiry only. The trust roots are --trust, else the system's plus the local CA's.
 
         With the store checked, renew's heartbeat is too: WARNING when no certs renew run succeeded \

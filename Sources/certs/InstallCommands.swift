@@ -10,8 +10,9 @@ struct InstallCommand: ParsableCommand {
         with the key inside; its passphrase from --passphrase-file or --passphrase-env). --cert may \
         be a whole fullchain. Checks before anything is written: the key matches the certificate \
         (exit 2), the chain is complete (exit 1 naming the missing issuer, unless --allow-incomplete), \
-        the certificate has not expired (exit 1, unless --force) and, with --trust, the chain ends in \
-        one of those roots (exit 1). Without --key, a key in the inputs or the key currently \
+        the certificate has not expired (exit 1, unless --force), with --trust the chain ends in \
+        one of those roots (exit 1), and the chain passes `certs verify` (exit 1, unless --force; \
+        without --trust, whether the root is trusted is not judged). Without --key, a key in the inputs or the key currently \
         installed under NAME is used. The previous version stays in <store>/archive/NAME: \
         `certs rollback NAME` goes back to it.
         """
@@ -39,7 +40,7 @@ struct InstallCommand: ParsableCommand {
     @Flag(name: .customLong("allow-incomplete"), help: "Install even when an intermediate is missing.")
     var allowIncomplete = false
 
-    @Flag(help: "Install even an expired certificate.")
+    @Flag(help: "Install even an expired certificate, or one that does not verify.")
     var force = false
 
     @Flag(help: "Print the result as JSON (version 1).")
@@ -81,6 +82,21 @@ struct InstallCommand: ParsableCommand {
         }
         if assembled.leaf.notAfter < now && !force {
             throw refusal(.expired(subject: assembled.leaf.subject.description, notAfter: assembled.leaf.notAfter))
+        }
+        if !force {
+            // The verdict `certs verify` gives (one engine for every command). Without --trust the
+            // roots are not install's to judge: a private CA's certificate installs as before.
+            let trustStore = try anchors.isEmpty ? TrustStore.system() : TrustStore.certificates(anchors, origin: "--trust \(trust ?? "")")
+            let presented = [assembled.leaf] + assembled.intermediates + (assembled.root.map { [$0] } ?? [])
+            let report = try ChainVerifier(trust: trustStore, time: now, key: privateKey).verify(fileCertificates: presented, source: cert)
+            let excused = ChainVerifier.trustAnchorCodes
+            let blocking = report.errors.filter { e in
+                !((anchors.isEmpty || allowIncomplete) && excused.contains(e.code))
+            }
+            if let first = blocking.first {
+                let more = blocking.count > 1 ? " (and \(blocking.count - 1) more: \(blocking.dropFirst().map(\.code).joined(separator: ", ")))" : ""
+                throw refusal(.invalid("\(first.code): \(first.message)\(more)"))
+            }
         }
 
         let previous = certStore.currentVersion(name)

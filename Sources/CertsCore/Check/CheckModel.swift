@@ -139,6 +139,8 @@ public struct CheckedCertificate: Sendable {
     /// nil when not verified.
     public var chainValid: Bool?
     public var chainErrors: [String] = []
+    /// The codes of verify's warnings (chain-order, superfluous-certificate, …).
+    public var chainWarnings: [String] = []
     /// Endpoints: whether the leaf covers the SNI name.
     public var hostnameMatch: Bool?
     /// Endpoints with a store certificate: whether the server serves the store's current one.
@@ -206,6 +208,7 @@ public struct CheckedCertificate: Sendable {
             ("storeName", .optional(storeName)),
             ("chainValid", chainValid.map { .bool($0) } ?? .null),
             ("chainErrors", .strings(chainErrors)),
+            ("chainWarnings", .strings(chainWarnings)),
             ("hostnameMatch", hostnameMatch.map { .bool($0) } ?? .null),
             ("servesCurrent", servesCurrent.map { .bool($0) } ?? .null),
             ("error", .optional(error)),

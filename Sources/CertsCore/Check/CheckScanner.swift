@@ -197,17 +197,24 @@ public struct CheckScanner: Sendable {
                                             "expires in \(d) day\(d == 1 ? "" : "s") (\(RFC3339.format(leaf.notAfter)))", status: r.status))
         }
         guard let report else { return }
-        // The leaf's own expiry is the threshold's business; anything else wrong with the chain is a problem.
-        let chainErrors = report.errors.filter { !(["expired", "not-yet-valid"].contains($0.code) && $0.subjectKey == fp) }
+        // The verdict is verify's: chainValid is exactly `certs verify`'s "valid".
         r.chainErrors = report.errors.map(\.code)
-        r.chainValid = chainErrors.isEmpty
+        r.chainWarnings = report.warnings.map(\.code)
+        r.chainValid = report.valid
         if r.kind == .endpoint {
             r.hostnameMatch = !report.errors.contains { $0.code == "hostname-mismatch" }
         }
-        for e in chainErrors {
-            let status: CheckStatus = e.code == "hostname-mismatch" ? .critical : chainStatus
+        // The leaf's own expiry is the threshold's business (it is CRITICAL already); a leaf that
+        // is not valid yet is CRITICAL whatever the days left, for files too: nothing accepts it.
+        for e in report.errors where !(e.code == "expired" && e.subjectKey == fp) {
+            let leafNotYetValid = e.code == "not-yet-valid" && e.subjectKey == fp
+            let status: CheckStatus = e.code == "hostname-mismatch" || leafNotYetValid ? .critical : chainStatus
             r.problems.append(CheckProblem(e.code, e.message, status: status))
             r.status = max(r.status, status)
+        }
+        // Verify's warnings are shown (NOTES, problems) without changing the verdict.
+        for w in report.warnings {
+            r.problems.append(CheckProblem(w.code, w.message, status: .ok))
         }
     }
 

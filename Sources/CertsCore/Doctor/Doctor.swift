@@ -156,11 +156,23 @@ public struct Doctor: Sendable {
             } else {
                 for i in 0..<(chain.count - 1) where !chain[i].isIssued(by: chain[i + 1]) {
                     let issuerPresent = chain.contains { chain[i].isIssued(by: $0) }
-                    out.append(.init(issuerPresent ? "chain-order" : "chain-incomplete", .error, p.fullchain,
+                    // Intermediates out of order: clients tolerate it (RFC 8446 4.4.2), as certs verify does.
+                    out.append(.init(issuerPresent ? "chain-order" : "chain-incomplete", issuerPresent ? .warning : .error, p.fullchain,
                                      issuerPresent ? "certificate \(i + 1) (\(chain[i].subject)) is not followed by its issuer: the chain is out of order"
                                                    : "certificate \(i + 1) (\(chain[i].subject)) is not followed by its issuer (\(chain[i].issuer)): an intermediate is missing",
                                      fix: "rebuild fullchain.pem leaf first, then each issuer: certs install \(name) --cert CERT --chain CHAIN --key KEY"))
                     break
+                }
+            }
+            // The rest of the verdict is `certs verify`'s (one engine for every command): whatever
+            // it rejects beyond what is reported above. Roots are not judged here.
+            if leafFirst, let trust = try? verificationTrust() {
+                let reported: Set<String> = ["expired", "key-mismatch", "hostname-mismatch"]
+                if let report = try? ChainVerifier(trust: trust, time: now).verify(fileCertificates: chain, source: p.fullchain) {
+                    for e in report.errors where !reported.contains(e.code) && !ChainVerifier.trustAnchorCodes.contains(e.code) {
+                        out.append(.init("certificate-invalid", .error, p.fullchain, "certs verify rejects it: \(e.code): \(e.message)",
+                                         fix: "certs verify \(p.fullchain) shows every problem; install a corrected certificate: certs install \(name) --cert … --chain … --key …"))
+                    }
                 }
             }
             // Names.
@@ -186,6 +198,13 @@ public struct Doctor: Sendable {
             }
         }
         return out
+    }
+
+    /// The system roots and the local CA's, as `certs check` uses.
+    func verificationTrust() throws -> TrustStore {
+        let localRoot = "\(LocalCA.directory(inStore: store.root))/root.pem"
+        let extra = FileSystem.exists(localRoot) ? ((try? CertificateParser().certificates(atPath: localRoot)) ?? []) : []
+        return try TrustStore.system(adding: extra, origin: "the system trust store and \(localRoot)")
     }
 
     // MARK: init scripts

@@ -16,6 +16,9 @@ public struct ServedChain: @unchecked Sendable {
     public let protocolVersion: String
     /// Negotiated cipher suite, OpenSSL's name ("TLS_AES_256_GCM_SHA384").
     public let cipher: String
+    /// The key-exchange group ("X25519", "secp256r1", "ffdhe2048", "DH-1024"); nil when there
+    /// was none (RSA key exchange) or OpenSSL does not say.
+    public var group: String? = nil
     /// The certificates the server sent, in its order; the first is the leaf.
     public let certificates: [Certificate]
 
@@ -42,7 +45,37 @@ public final class TLSClient: @unchecked Sendable {
         SSL_CTX_set_security_level(ctx, 0)
     }
 
-    deinit { SSL_CTX_free(context) }
+    deinit {
+        SSL_CTX_free(context)
+        if let permissive { SSL_CTX_free(permissive) }
+    }
+
+    /// A second context that offers TLS 1.0 and 1.1 with every cipher at security level 0 (a
+    /// system policy may forbid them in the first): only to learn what an old server speaks,
+    /// after the normal handshake failed on the protocol version.
+    private var permissive: OpaquePointer?
+
+    private func permissiveContext() throws -> OpaquePointer {
+        if let permissive { return permissive }
+        OpenSSLError.clear()
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else {
+            throw TLSError.setup(OpenSSLError.drain("creating the TLS context").description)
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+        SSL_CTX_set_security_level(ctx, 0)
+        _ = certs_SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION)
+        _ = SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0")
+        OpenSSLError.clear()
+        permissive = ctx
+        return ctx
+    }
+
+    /// Handshake failures that mean "no protocol version in common".
+    static func isProtocolVersionFailure(_ error: Error) -> Bool {
+        guard case TLSError.handshake(_, let detail) = error else { return false }
+        return ["unsupported protocol", "protocol version", "no protocols available", "wrong version number", "version too low"]
+            .contains { detail.lowercased().contains($0) }
+    }
 
     /// Connects to `host:port` within `timeout` seconds (resolve, connect and handshake together),
     /// sending `sni` (default: `host` unless it is an IP address), and returns the served chain.
@@ -52,15 +85,26 @@ public final class TLSClient: @unchecked Sendable {
 
     public func fetch(_ endpoint: Endpoint, sni: String? = nil, timeout: Double = 10) throws -> ServedChain {
         let deadline = Deadline(seconds: timeout)
+        do {
+            return try fetch(endpoint, sni: sni, deadline: deadline, context: context)
+        } catch let error where Self.isProtocolVersionFailure(error) {
+            // Maybe the server speaks only TLS 1.0/1.1: find out, so the report can say so.
+            guard let retried = try? fetch(endpoint, sni: sni, deadline: deadline, context: try permissiveContext()) else { throw error }
+            return retried
+        }
+    }
+
+    private func fetch(_ endpoint: Endpoint, sni: String?, deadline: Deadline, context: OpaquePointer) throws -> ServedChain {
         let serverName = sni ?? (endpoint.isIPAddress ? nil : endpoint.host)
         let socket = try TCPSocket.connect(to: endpoint, deadline: deadline)
         let connection = try TLSConnection(context: context, socket: socket, serverName: serverName)
         try connection.handshake(deadline: deadline)
         let chain = connection.peerChain
+        let group = connection.group
         connection.close()
         guard !chain.isEmpty else { throw TLSError.noCertificate(endpoint: socket.peerAddress) }
         return ServedChain(endpoint: endpoint, address: socket.peerAddress, sni: serverName,
-                           protocolVersion: connection.protocolVersion, cipher: connection.cipher, certificates: chain)
+                           protocolVersion: connection.protocolVersion, cipher: connection.cipher, group: group, certificates: chain)
     }
 
     /// One-shot convenience: a fresh client for one fetch.
@@ -141,6 +185,33 @@ final class TLSConnection {
     var cipher: String {
         guard let c = SSL_get_current_cipher(pointer), let name = SSL_CIPHER_get_name(c) else { return "unknown" }
         return String(cString: name)
+    }
+
+    /// The key-exchange group: OpenSSL's negotiated group, else the server's ephemeral key.
+    var group: String? {
+        let nid = certs_SSL_get_negotiated_group(pointer)
+        let unknown = certs_TLSEXT_nid_unknown()
+        if nid > 0 && nid & unknown == 0, let sn = OBJ_nid2sn(nid) {
+            let name = String(cString: sn)
+            return name == "prime256v1" ? "secp256r1" : name
+        }
+        if nid > 0 && nid & unknown != 0 {
+            let id = nid & 0xFFFF
+            let hex = String(id, radix: 16)
+            return "0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        }
+        var key: OpaquePointer? = nil
+        OpenSSLError.clear()
+        guard certs_SSL_get_peer_tmp_key(pointer, &key) == 1, let key else { OpenSSLError.clear(); return nil }
+        defer { EVP_PKEY_free(key) }
+        let bits = Int(EVP_PKEY_get_bits(key))
+        switch EVP_PKEY_get_base_id(key) {
+        case EVP_PKEY_DH, EVP_PKEY_DHX: return "DH-\(bits)"
+        case EVP_PKEY_X25519: return "X25519"
+        case EVP_PKEY_X448: return "X448"
+        case EVP_PKEY_EC: return "EC-\(bits)"
+        default: return nil
+        }
     }
 
     /// Sends close_notify without waiting for the peer's (best effort, non-blocking).

@@ -20,6 +20,9 @@ public struct ChainVerifier {
     public var key: PrivateKey?
     /// The rule book: Web PKI (RFC 5280 + CA/B Forum, the default) or RFC 5280 alone.
     public var policy: VerificationPolicy = .webpki
+    /// The error codes that mean "no trusted root was found" rather than "this chain is bad":
+    /// commands that install or deploy without a trust store to judge against excuse them.
+    public static let trustAnchorCodes: Set<String> = ["unknown-issuer", "untrusted-root", "self-signed", "missing-intermediate"]
     /// Subject/issuer text of issuers, which repeat in every chain of a run.
     let names = NameCache()
 
@@ -82,21 +85,32 @@ public struct ChainVerifier {
 
     func evaluate(leaf: Certificate, presented: [Presented], source: String, served: ServedContext?) throws -> VerificationReport {
         let shape = ChainShape(leaf: leaf, presented: presented, servedByServer: served != nil)
-        let path = try buildPath(leaf: leaf, untrusted: shape.unique.map(\.certificate))
-        let chain = path.chain.isEmpty ? [leaf] : path.chain
-
-        var findings = pathFindings(path.issues, chain: chain)
-        let policy = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: chain, time: time, key: key, policy: self.policy, systemTrust: trust.isSystem))
-        // OpenSSL's purpose error on the leaf says less than the policies that explain it.
-        if policy.contains(where: { ["wrong-purpose", "key-usage"].contains($0.code) && $0.severity == .error }) {
-            findings.removeAll { $0.code == "wrong-purpose" && $0.subjectKey == leaf.fingerprint() }
+        let untrusted = shape.unique.map(\.certificate)
+        // Fast path: the one path OpenSSL builds. Most chains end here.
+        var best = judge(try buildPath(leaf: leaf, untrusted: untrusted), shape: shape, served: served)
+        var considered = 1
+        if best.errors > 0 {
+            // Another path may exist (cross-signs, a trusted intermediate as anchor): try each
+            // candidate with exactly its certificates, and keep the first valid one or the best failure.
+            let candidates = try PathBuilder(trust: trust, pool: untrusted, time: time).paths(from: leaf)
+            let fast = best.chain
+            for path in candidates.paths where !(path == fast && path.last?.looksSelfSigned == true) {
+                guard let anchor = path.last, let store = try? TrustStore.certificates([anchor], origin: trust.origin),
+                      let result = try? buildPath(leaf: leaf, untrusted: Array(path.dropFirst().dropLast()), store: store.pointer,
+                                                  partialChain: !anchor.looksSelfSigned) else { continue }
+                considered += 1
+                let candidate = judge(result, shape: shape, served: served, anchor: anchor)
+                if candidate.isBetter(than: best) { best = candidate }
+                if best.errors == 0 { break }
+            }
         }
+        let chain = best.chain
+        var findings = best.findings
         findings += shape.findings(chain: chain)
-        findings += intermediatesFromTrustStore(chain: chain, shape: shape, served: served != nil)
-        findings += policy
         if let served {
             findings = explainMissingIntermediate(findings, chain: chain, context: served)
             if let finding = unexpectedCertificate(served) { findings.append(finding) }
+            if let finding = obsoleteProtocol(served.chain) { findings.append(finding) }
         }
 
         let presentedSet = [leaf] + shape.unique.map(\.certificate)
@@ -112,6 +126,48 @@ public struct ChainVerifier {
                                   errors: unique.filter { $0.severity == .error },
                                   warnings: unique.filter { $0.severity == .warning },
                                   connection: served.map { ConnectionSummary($0.chain) })
+    }
+
+    /// One built path and what is wrong with it (OpenSSL's errors after the RFC 5280 corrections,
+    /// the policies, intermediates the presented chain lacks).
+    struct Candidate {
+        let chain: [Certificate]
+        let findings: [Finding]
+        let errors: Int
+        /// It reaches a trust anchor (its errors are about the path, not about finding one).
+        let anchored: Bool
+
+        /// Fewer errors, then one that reaches an anchor, then the deeper path.
+        func isBetter(than other: Candidate) -> Bool {
+            if errors != other.errors { return errors < other.errors }
+            if anchored != other.anchored { return anchored }
+            return chain.count > other.chain.count
+        }
+    }
+
+    func judge(_ path: PathResult, shape: ChainShape, served: ServedContext?, anchor: Certificate? = nil) -> Candidate {
+        let leaf = shape.leaf
+        let chain = path.chain.isEmpty ? [leaf] : path.chain
+        var findings = pathFindings(corrected(path.issues, chain: chain), chain: chain)
+        let policy = ServerPolicies.evaluate(PolicyContext(leaf: leaf, chain: chain, time: time, key: key, policy: self.policy, systemTrust: trust.isSystem))
+        // OpenSSL's purpose error on the leaf says less than the policies that explain it.
+        if policy.contains(where: { ["wrong-purpose", "key-usage"].contains($0.code) && $0.severity == .error }) {
+            findings.removeAll { $0.code == "wrong-purpose" && $0.subjectKey == leaf.fingerprint() }
+        }
+        findings += intermediatesFromTrustStore(chain: chain, shape: shape, served: served != nil, anchor: anchor)
+        findings += policy
+        let unanchored = findings.contains { ["unknown-issuer", "untrusted-root", "self-signed"].contains($0.code) }
+        return Candidate(chain: chain, findings: findings, errors: findings.filter { $0.severity == .error }.count, anchored: !unanchored)
+    }
+
+    /// RFC 5280 where OpenSSL 3.0 differs: a certificate is valid through its notAfter second
+    /// inclusive (§4.1.2.5); OpenSSL calls it expired at that second.
+    func corrected(_ issues: [RawIssue], chain: [Certificate]) -> [RawIssue] {
+        issues.filter { issue in
+            guard issue.code == X509_V_ERR_CERT_HAS_EXPIRED else { return true }
+            let cert = issue.certificate ?? (issue.depth < chain.count ? chain[issue.depth] : nil)
+            return cert.map { $0.notAfter != time } ?? true
+        }
     }
 
     /// One finding per problem and certificate; a warning never hides an error with the same code.
@@ -151,16 +207,23 @@ public struct ChainVerifier {
     /// Runs `X509_verify_cert`, collecting every error (the callback lets it carry on) and the
     /// chain it built, leaf first.
     func buildPath(leaf: Certificate, untrusted: [Certificate]) throws -> PathResult {
+        try buildPath(leaf: leaf, untrusted: untrusted, store: trust.pointer, partialChain: false)
+    }
+
+    /// The same against `store`; `partialChain` lets a trusted certificate that is not self-signed
+    /// end the path (X509_V_FLAG_PARTIAL_CHAIN).
+    func buildPath(leaf: Certificate, untrusted: [Certificate], store: OpaquePointer, partialChain: Bool) throws -> PathResult {
         let ctx = try ossl("creating a verification context") { X509_STORE_CTX_new() }
         defer { X509_STORE_CTX_free(ctx) }
         let stack = try ossl("allocating a certificate list") { certs_sk_X509_new_null() }
         defer { certs_sk_X509_free(stack) }  // borrowed entries: the array keeps them alive
         for c in untrusted { _ = certs_sk_X509_push(stack, c.pointer) }
-        try osslCheck("starting verification") { X509_STORE_CTX_init(ctx, trust.pointer, leaf.pointer, stack) }
+        try osslCheck("starting verification") { X509_STORE_CTX_init(ctx, store, leaf.pointer, stack) }
 
         let param = X509_STORE_CTX_get0_param(ctx)
         try osslCheck("choosing the TLS server purpose") { X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER) }
         X509_VERIFY_PARAM_set_time(param, time_t(time))
+        if partialChain { X509_VERIFY_PARAM_set_flags(param, UInt(X509_V_FLAG_PARTIAL_CHAIN)) }
         if let host {
             if IPAddress.parse(host) != nil {
                 try osslCheck("setting the IP address to match") { X509_VERIFY_PARAM_set1_ip_asc(param, host) }
@@ -248,6 +311,10 @@ public struct ChainVerifier {
                 out.append(Finding("path-length", "\(what) \(q) is below more intermediates than its issuer's pathLenConstraint allows", about: cert))
             case X509_V_ERR_CERT_SIGNATURE_FAILURE:
                 out.append(Finding("bad-signature", "\(what) \(q)'s signature does not verify with its issuer's key (wrong or corrupted certificate)", about: cert))
+            case X509_V_ERR_PERMITTED_VIOLATION, X509_V_ERR_EXCLUDED_VIOLATION, X509_V_ERR_SUBTREE_MINMAX,
+                 X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE, X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX, X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+                let text = X509_verify_cert_error_string(Int(issue.code)).map { String(cString: $0) } ?? "error \(issue.code)"
+                out.append(Finding("name-constraint-violation", "\(what) \(q) is outside the name constraints of an issuer above it (\(text))", about: cert))
             case X509_V_ERR_CERT_REVOKED:
                 out.append(Finding("revoked", "\(what) \(q) is revoked", about: cert))
             case X509_V_ERR_CERT_UNTRUSTED, X509_V_ERR_CERT_REJECTED:
@@ -287,10 +354,11 @@ public struct ChainVerifier {
 
     /// Intermediates OpenSSL took from the trust store because the chain lacked them: a client
     /// with only the root would fail. An error for a served chain, a warning for a file.
-    func intermediatesFromTrustStore(chain: [Certificate], shape: ChainShape, served: Bool) -> [Finding] {
+    /// A trusted intermediate that ends the path (`anchor`) is the client's to have, not the server's.
+    func intermediatesFromTrustStore(chain: [Certificate], shape: ChainShape, served: Bool, anchor: Certificate? = nil) -> [Finding] {
         var out: [Finding] = []
         let presented = [shape.leaf] + shape.unique.map(\.certificate)
-        for cert in chain.dropFirst() where !presented.contains(cert) && !cert.looksSelfSigned {
+        for cert in chain.dropFirst() where !presented.contains(cert) && !cert.looksSelfSigned && cert != anchor {
             let message = served
                 ? "the server does not send the intermediate \(Describe.quoted(cert)); it verified only because \(trust.origin) holds it, and clients with only the root will fail: serve the full chain (fullchain.pem)"
                 : "the intermediate \(Describe.quoted(cert)) is not in the presented chain; it was found in \(trust.origin), but clients only get what the server sends: add it after the leaf"
@@ -317,6 +385,16 @@ public struct ChainVerifier {
             }
             return finding
         }
+    }
+
+    // MARK: Protocol
+
+    /// The client offers TLS 1.0 to 1.3 and the server picks its best: TLS 1.0 or 1.1 (or SSL 3)
+    /// means it speaks nothing newer, and browsers and current libraries refuse it (RFC 8996).
+    func obsoleteProtocol(_ served: ServedChain) -> Finding? {
+        let names = ["SSLv3": "SSL 3.0", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"]
+        guard let name = names[served.protocolVersion] else { return nil }
+        return Finding("obsolete-protocol", "the server speaks at best \(name); browsers and current TLS libraries refuse TLS 1.0 and 1.1 (RFC 8996), so no current client can connect: enable TLS 1.2 and 1.3 (nginx: ssl_protocols TLSv1.2 TLSv1.3;)")
     }
 
     // MARK: --expect-cert
@@ -379,18 +457,24 @@ struct ChainShape {
         self.path = path
     }
 
+    /// Judged against `chain`, the path verification chose (leaf first): its presented
+    /// certificates must come in issuing order; the others do not belong. Without a chain above
+    /// the leaf, the presented certificates that chain up by name are the path.
     func findings(chain: [Certificate]) -> [Finding] {
         var out: [Finding] = []
         for (copy, first) in duplicates {
             out.append(.warning("duplicate-certificate", "\(Describe.quoted(copy.certificate)) appears again as \(copy.label) (it is already \(first)); remove the copy", about: copy.certificate))
         }
-        // Order: each certificate must be followed by its issuer (RFC 8446 4.4.2, RFC 5246 7.4.2).
+        let fromChain = chain.dropFirst().compactMap { c in unique.first { $0.certificate == c } }
+        let path = chain.count > 1 ? fromChain : self.path
+        // Order: each certificate should be followed by its issuer (RFC 8446 4.4.2 says clients
+        // SHOULD tolerate any order, so this is a warning; RFC 5246 7.4.2 and old clients want it).
         let positions = path.map { p in unique.firstIndex { $0.certificate == p.certificate }! }
         if positions != positions.sorted() {
             let expected = (["leaf"] + path.map { Describe.quoted($0.certificate) }).joined(separator: " → ")
             let pathSet = path.map(\.certificate)
             let found = (["leaf"] + unique.filter { pathSet.contains($0.certificate) }.map { Describe.quoted($0.certificate) }).joined(separator: ", ")
-            out.append(Finding("chain-order", "the chain is out of order: each certificate must be followed by the one that issued it; expected \(expected), found \(found)", about: leaf))
+            out.append(.warning("chain-order", "the chain is out of order: each certificate should be followed by the one that issued it; expected \(expected), found \(found); clients tolerate it, old ones may not: rebuild it with certs bundle", about: leaf))
         }
         for p in unique where !path.contains(where: { $0.certificate == p.certificate }) {
             out.append(.warning("superfluous-certificate", "\(Describe.quoted(p.certificate)) (\(p.label)) is not part of the leaf's chain (it did not issue the leaf or any of its issuers); remove it", about: p.certificate))

@@ -61,12 +61,15 @@ public struct ChainLink: Sendable, Equatable {
 public struct ConnectionSummary: Sendable, Equatable {
     public let protocolVersion: String
     public let cipher: String
+    /// The key-exchange group ("X25519"), nil when none or unknown.
+    public let group: String?
     public let sni: String?
     public let address: String
 
     public init(_ served: ServedChain) {
         protocolVersion = served.protocolVersion
         cipher = served.cipher
+        group = served.group
         sni = served.sni
         address = served.address
     }
@@ -75,6 +78,7 @@ public struct ConnectionSummary: Sendable, Equatable {
         .object([
             ("protocol", .string(protocolVersion)),
             ("cipher", .string(cipher)),
+            ("group", .optional(group)),
             ("sni", .optional(sni)),
             ("address", .string(address)),
         ])
