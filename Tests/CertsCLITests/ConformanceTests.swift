@@ -6,7 +6,7 @@ import Testing
 /// promises, a valid and an invalid twin generated at test time. `certs verify` must give each
 /// case its expected verdict (and warning); the independent oracle (scripts/oracle: pyca's
 /// verifier and `openssl verify -x509_strict`) must still run on every case, so the agreement
-/// table in docs/verification-oracle.md can be remade at any time.
+/// table in docs/verification.md can be remade at any time.
 @Suite struct ConformanceTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

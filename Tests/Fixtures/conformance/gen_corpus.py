@@ -602,7 +602,7 @@ def build(out):
            "BR 3.2.2.6 (\"unless the Applicant proves its rightful control of the entire Domain Namespace\")", "valid",
            [make("wc-s3", kL, I, cn="*.s3.amazonaws.com", san=["*.s3.amazonaws.com"]), I], [R],
            host="bucket.s3.amazonaws.com", expect_warning="wildcard-private-suffix",
-           note="issue 13 lists *.s3.amazonaws.com as invalid; docs/verification-oracle.md argues why it is not")
+           note="issue 13 lists *.s3.amazonaws.com as invalid; docs/verification.md argues why it is not")
 
     # ---- authorityInfoAccess --------------------------------------------------------------------
     src_aia = "RFC 5280 §4.2.2.1; BR 7.1.2.7.7"
