@@ -74,3 +74,25 @@ struct RenewCacheTests {
         #expect(old["certificateID"] as? String != nil && old["certificateID"] as? String != new["certificateID"] as? String, "\(old) \(new)")
     }
 }
+
+/// Without --ca-bundle the ACME client trusts the system store, loaded once in memory from
+/// OpenSSL's bundle file (SSL_CERT_FILE here: Pebble's HTTPS CA stands in for the system roots).
+@Suite(.serialized, .enabled(if: pebbleInstalled, "needs Debian's pebble"))
+struct SystemTrustStoreTests {
+    @Test func theSystemBundleFileIsWhatTheACMEClientTrusts() throws {
+        let pebble = try Pebble(), s = Scratch()
+        func request(_ name: String, bundle: String) throws -> RunResult {
+            try certs(["request", name, "--agree-tos", "--acme", pebble.directoryURL, "--store", s.file("store"),
+                       "--standalone", "--http-port", String(pebble.httpPort), "--http-address", "127.0.0.1"],
+                      environment: ["SSL_CERT_FILE": bundle, "SSL_CERT_DIR": s.file("no-such-dir")])
+        }
+        let ok = try request("sys.example", bundle: pebble.caBundle)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        // Another bundle: Pebble's HTTPS certificate is not trusted, and the message says by what.
+        _ = try opensslOK("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", s.file("other.key"),
+                          "-out", s.file("other.pem"), "-subj", "/CN=Other CA", "-days", "2")
+        let refused = try request("sys2.example", bundle: s.file("other.pem"))
+        #expect(refused.status == 4, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stderr.contains("not trusted by the system trust store"), "\(refused.stderr)")
+    }
+}

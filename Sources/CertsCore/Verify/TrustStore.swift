@@ -53,6 +53,16 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
         return TrustStore(pointer: store, certificates: [], origin: "the system trust store")
     }
 
+    /// The system roots, loaded once per process and shared read-only (OpenSSL locks the store
+    /// internally): for clients that make many connections, such as each renewal's HTTP client.
+    /// Never add certificates to it; `system()` gives a store of one's own.
+    public static func sharedSystem() throws -> TrustStore {
+        if let store = sharedSystemStore { return store }
+        throw OpenSSLError.drain("creating the system trust store")
+    }
+
+    private static let sharedSystemStore: TrustStore? = try? TrustStore.system()
+
     /// Exactly these certificates (usually self-signed roots) and nothing else.
     public static func certificates(_ certificates: [Certificate], origin: String) throws -> TrustStore {
         let store = try ossl("creating a trust store") { X509_STORE_new() }
