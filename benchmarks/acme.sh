@@ -34,7 +34,7 @@ PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config pebble.json -dnsserver "1
 for _ in $(seq 1 100); do curl -s --cacert ca.pem "https://127.0.0.1:$ACME/dir" >/dev/null && break; sleep 0.1; done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
-certs_times=(); lego_times=()
+certs_times=(); lego_times=(); certbot_times=()
 for i in $(seq 1 "$N"); do
   t0=$(now_ms)
   "$CERTS" request "c$i.bench.test" "www.c$i.bench.test" --acme "https://127.0.0.1:$ACME/dir" --ca-bundle ca.pem --agree-tos \
@@ -45,9 +45,22 @@ for i in $(seq 1 "$N"); do
     --domains "l$i.bench.test" --domains "www.l$i.bench.test" --key-type ec256 --http --http.port "127.0.0.1:$HTTP" \
     --path "$WORK/lego-$i" run >lego-$i.log 2>&1 || { cat lego-$i.log >&2; exit 1; }
   lego_times+=($(( $(now_ms) - t0 )))
+  if command -v certbot >/dev/null; then
+    t0=$(now_ms)
+    REQUESTS_CA_BUNDLE="$WORK/ca.pem" certbot certonly --non-interactive --agree-tos -m ops@bench.test --standalone \
+      --http-01-port "$HTTP" --http-01-address 127.0.0.1 --server "https://127.0.0.1:$ACME/dir" --key-type ecdsa \
+      -d "b$i.bench.test" -d "www.b$i.bench.test" --config-dir "$WORK/certbot-$i" --work-dir "$WORK/certbot-$i/work" \
+      --logs-dir "$WORK/certbot-$i/logs" >certbot-$i.log 2>&1 || { cat certbot-$i.log >&2; exit 1; }
+    certbot_times+=($(( $(now_ms) - t0 )))
+  fi
 done
 c=$(printf '%s\n' "${certs_times[@]}" | median); l=$(printf '%s\n' "${lego_times[@]}" | median)
 echo "issue 2-name certificate from Pebble (HTTP-01 standalone, new account), median of $N:"
 echo "  certs request: ${c} ms   (runs: ${certs_times[*]})"
 echo "  lego run:      ${l} ms   (runs: ${lego_times[*]})"
 awk -v c="$c" -v l="$l" 'BEGIN { if (c > 0) printf "  lego / certs = %.2fx\n", l / c }'
+if [ ${#certbot_times[@]} -gt 0 ]; then
+  b=$(printf '%s\n' "${certbot_times[@]}" | median)
+  echo "  certbot certonly: ${b} ms   (runs: ${certbot_times[*]})"
+  awk -v c="$c" -v b="$b" 'BEGIN { if (b > 0) printf "  certs / certbot = %.2fx (goal <= 0.25x)\n", c / b }'
+fi

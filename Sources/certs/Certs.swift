@@ -34,6 +34,11 @@ struct Certs: ParsableCommand {
     )
 
     static func main() {
+        // `certs --version` needs none of the parser's reflection over every command.
+        if CommandLine.argc == 2, CommandLine.arguments[1] == "--version" {
+            Terminal.out(CertsVersion.string)
+            Terminal.exit(Exit.success)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

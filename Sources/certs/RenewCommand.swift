@@ -100,6 +100,10 @@ struct RenewCommand: ParsableCommand {
             throw InputError.invalidValue(option: "renew", value: names.joined(separator: " "), reason: "give certificate names or --all (not both)")
         }
         if let days, days < 0 { throw InputError.invalidValue(option: "--days", value: String(days), reason: "must be 0 or more") }
+        // Checked up front: the HTTP client (which checks it too) is made only when the CA is contacted.
+        guard timeout > 0, timeout <= 600 else {
+            throw InputError.invalidValue(option: "--timeout", value: String(timeout), reason: "give seconds between 0 and 600")
+        }
         let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
         let targets = all ? FileSystem.list("\(certStore.root)/renewal").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted() : names
         for n in targets { try CertificateStore.validate(name: n) }
@@ -199,19 +203,21 @@ struct RenewCommand: ParsableCommand {
         var outcome = Outcome(name: name, status: "failed", reason: "", notAfter: nil, error: nil)
         do {
             let config = try RenewalConfig.load(store: certStore, name: name)
-            let http = try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout)
+            // Made only when the CA is contacted: a not-due certificate decided from the cached
+            // renewal information reads no CA bundle and opens no connection.
+            let http = LazyHTTPClient { try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout) }
             let certPath = certStore.paths(name).certificate
             var decision: (due: Bool, reason: String) = (true, "no live certificate")
             if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
                 outcome.notAfter = cert.notAfter
-                decision = try self.decide(cert, config: config, store: certStore, http: http, now: now)
+                decision = try self.decide(cert, config: config, store: certStore, name: name, http: http, now: now)
             }
             if force { decision = (true, "--force") }
             outcome.reason = decision.reason
             guard decision.due else { outcome.status = "not-due"; return outcome }
             if dryRun { outcome.status = "due"; return outcome }
             waitRandomDelayOnce()
-            var issuer = ACMEIssuer(store: certStore, http: http)
+            var issuer = ACMEIssuer(store: certStore, http: try http.get())
             if verbose { issuer.log = { Terminal.note("certs: \(name): \($0)") } }
             let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
             let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
@@ -231,23 +237,54 @@ struct RenewCommand: ParsableCommand {
         }
     }
 
-    /// --days, else ARI when the CA has it, else the last third of the lifetime.
-    func decide(_ cert: Certificate, config: RenewalConfig, store: CertificateStore, http: HTTPClient, now: Int64) throws -> (due: Bool, reason: String) {
+    /// --days, else ARI when the CA has it (from the cached answer while it is fresh, RFC 9773
+    /// §4.3), else the last third of the lifetime.
+    func decide(_ cert: Certificate, config: RenewalConfig, store: CertificateStore, name: String, http: LazyHTTPClient, now: Int64) throws -> (due: Bool, reason: String) {
         let left = daysBetween(now, cert.notAfter)
         if let days {
             return (RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days), "\(left) days left, --days \(days)")
         }
+        let local = (due: RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now),
+                     reason: "\(left) days left of \(cert.lifetime / 86400)")
+        func ari(_ due: Bool) -> (Bool, String) { (due, due ? "the CA's renewal window (ARI) has started" : "before the CA's renewal window (ARI)") }
+        guard let id = RenewalPolicy.ariCertificateID(cert) else { return local }
+        let cached = RenewalInfoRecord.load(store: store, name: name)
+        if let cached, cached.isFresh(certificateID: id, directoryURL: config.directoryURL, now: now) {
+            return cached.isDue(now: now).map(ari) ?? local
+        }
         // ARI is advice: when the CA cannot be asked, the local rule decides (a CA outage must not
         // turn a not-yet-due certificate into a failed cron run).
-        if let id = RenewalPolicy.ariCertificateID(cert),
-           let key = try? ACMEAccountStore(store: store).key(for: config.directoryURL, create: false).key,
-           let client = try? ACMEClient(directoryURL: config.directoryURL, accountKey: key, http: http) {
-            // RFC 9773 §4.2: a uniformly random moment in the suggested window.
-            if let info = try? client.renewalInfo(certificateID: id), let due = RenewalPolicy.ariDue(info.json, now: now, fraction: Double.random(in: 0...1)) {
-                return (due, due ? "the CA's renewal window (ARI) has started" : "before the CA's renewal window (ARI)")
+        if let key = try? ACMEAccountStore(store: store).key(for: config.directoryURL, create: false).key,
+           let client = try? ACMEClient(directoryURL: config.directoryURL, accountKey: key, http: try http.get()) {
+            var record: RenewalInfoRecord?
+            if client.directory.renewalInfo == nil {
+                // No ARI at this CA: remember that, so the directory is not fetched every hour either.
+                record = RenewalInfoRecord.from(ari: nil, certificateID: id, directoryURL: config.directoryURL, retryAfter: nil, now: now,
+                                                fraction: 0, previous: nil)
+            } else if let info = try? client.renewalInfo(certificateID: id) {
+                // RFC 9773 §4.2: a uniformly random moment in the suggested window, kept while the window is.
+                record = RenewalInfoRecord.from(ari: info.json, certificateID: id, directoryURL: config.directoryURL, retryAfter: info.retryAfter,
+                                                now: now, fraction: Double.random(in: 0...1), previous: cached)
+            }
+            if let record {
+                do { try record.save(store: store, name: name) }
+                catch { if verbose { Terminal.note("certs: \(name): could not cache the renewal information: \(error)") } }
+                if let due = record.isDue(now: now) { return ari(due) }
             }
         }
-        let due = RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now)
-        return (due, "\(left) days left of \(cert.lifetime / 86400)")
+        return local
+    }
+}
+
+/// An HTTP client made on first use.
+final class LazyHTTPClient {
+    private let make: () throws -> HTTPClient
+    private var client: HTTPClient?
+    init(_ make: @escaping () throws -> HTTPClient) { self.make = make }
+    func get() throws -> HTTPClient {
+        if let client { return client }
+        let c = try make()
+        client = c
+        return c
     }
 }

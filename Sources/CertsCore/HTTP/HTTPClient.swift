@@ -83,10 +83,13 @@ public final class HTTPClient: @unchecked Sendable {
             SSL_CTX_set1_cert_store(ctx, trust.pointer)
             trustOrigin = trust.origin
         } else {
-            guard SSL_CTX_set_default_verify_paths(ctx) == 1 else {
+            // The process-wide in-memory store, not SSL_CTX_set_default_verify_paths: its directory
+            // lookup lists /etc/ssl/certs during every handshake.
+            guard let system = try? TrustStore.sharedSystem() else {
                 SSL_CTX_free(ctx)
                 throw HTTPError.setup(OpenSSLError.drain("loading the system trust store").description)
             }
+            SSL_CTX_set1_cert_store(ctx, system.pointer)
             trustOrigin = "the system trust store"
         }
     }

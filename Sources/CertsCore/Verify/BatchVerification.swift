@@ -1,5 +1,3 @@
-import Dispatch
-
 extension ChainVerifier {
     /// One file's certificates, as `verify(fileCertificates:…)` takes them.
     public struct FileInput: @unchecked Sendable {
@@ -24,7 +22,8 @@ extension ChainVerifier {
         }
         let results = ResultSlots(count: inputs.count)
         nonisolated(unsafe) let verifier = self  // immutable here; its OpenSSL objects are safe to share for verification
-        DispatchQueue.concurrentPerform(iterations: width) { worker in
+        // Threads of our own, not Dispatch: linking libdispatch costs every command's start-up.
+        runConcurrently(count: width, width: width) { worker in
             var i = worker
             while i < inputs.count {
                 results.set(i, Result { try verifier.verify(fileCertificates: inputs[i].certificates, source: inputs[i].source,

@@ -1,0 +1,112 @@
+/// What the CA last said about renewing one certificate, kept next to its renewal configuration
+/// (`<store>/renewal/.NAME.ari.json`, hidden so `renew --all` does not take it for a
+/// configuration) until the Retry-After the CA sent (RFC 9773 §4.3).
+///
+/// While the record is fresh, `certs renew` decides "due or not" from it without contacting the CA:
+/// an hourly cron run with nothing due touches no network. The random moment in the suggested
+/// window (§4.2) is drawn once and kept with the window, so consecutive runs agree.
+public struct RenewalInfoRecord: Equatable, Sendable {
+    /// The ARI certificate identifier the answer is about: a renewed certificate has another.
+    public var certificateID: String
+    /// The directory the answer came from: a configuration moved to another CA asks again.
+    public var directoryURL: String
+    /// The suggested window, Unix seconds; nil when the CA offers no renewal information.
+    public var windowStart: Int64?
+    public var windowEnd: Int64?
+    /// The moment in the window at which this client renews.
+    public var chosen: Int64?
+    public var fetchedAt: Int64
+    /// Ask the CA again at or after this time.
+    public var validUntil: Int64
+
+    public init(certificateID: String, directoryURL: String, windowStart: Int64?, windowEnd: Int64?, chosen: Int64?,
+                fetchedAt: Int64, validUntil: Int64) {
+        self.certificateID = certificateID
+        self.directoryURL = directoryURL
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.chosen = chosen
+        self.fetchedAt = fetchedAt
+        self.validUntil = validUntil
+    }
+
+    /// Without a Retry-After, ask again after this long (RFC 9773 §4.3 leaves it to the client).
+    public static let defaultValidity: Int64 = 6 * 3600
+    /// However long the CA says, ask at least once a day (an incident can move a window earlier).
+    public static let maximumValidity: Int64 = 24 * 3600
+    /// Never trust a record for less than this (a CA answering "Retry-After: 0" is not re-polled in a loop).
+    public static let minimumValidity: Int64 = 60
+
+    /// How long an answer fetched at `now` with this Retry-After (seconds from now) stays fresh.
+    public static func validity(retryAfter: Double?, now: Int64) -> Int64 {
+        let seconds = retryAfter.map { $0.isFinite ? Int64(min(max($0, 0), Double(Int64(Int32.max)))) : defaultValidity } ?? defaultValidity
+        return now + min(max(seconds, minimumValidity), maximumValidity)
+    }
+
+    /// The record for ARI answer `json`; the chosen moment is kept from `previous` when the window
+    /// is the same, else drawn at `fraction` ∈ [0, 1] of the window.
+    public static func from(ari json: JSON?, certificateID: String, directoryURL: String, retryAfter: Double?, now: Int64,
+                            fraction: Double, previous: RenewalInfoRecord?) -> RenewalInfoRecord {
+        var start: Int64?, end: Int64?, chosen: Int64?
+        if let json, let s = json["suggestedWindow"]?["start"]?.stringValue.flatMap(RFC3339.parse),
+           let e = json["suggestedWindow"]?["end"]?.stringValue.flatMap(RFC3339.parse), e >= s {
+            start = s
+            end = e
+            if let previous, previous.certificateID == certificateID, previous.windowStart == s, previous.windowEnd == e, let c = previous.chosen {
+                chosen = c
+            } else {
+                chosen = s + Int64(Double(e - s) * min(max(fraction, 0), 1))
+            }
+        }
+        return RenewalInfoRecord(certificateID: certificateID, directoryURL: directoryURL, windowStart: start, windowEnd: end,
+                                 chosen: chosen, fetchedAt: now, validUntil: validity(retryAfter: retryAfter, now: now))
+    }
+
+    /// True when the record answers for this certificate and CA at `now` (a clock that went back
+    /// before the fetch makes it stale too).
+    public func isFresh(certificateID: String, directoryURL: String, now: Int64) -> Bool {
+        self.certificateID == certificateID && self.directoryURL == directoryURL && now < validUntil && now >= fetchedAt - 300
+    }
+
+    /// Due per the window: nil when the CA offers no window (the local rule decides).
+    public func isDue(now: Int64) -> Bool? { chosen.map { now >= $0 } }
+
+    public static func path(store: CertificateStore, name: String) -> String { "\(store.root)/renewal/.\(name).ari.json" }
+
+    public var json: JSON {
+        func time(_ t: Int64?) -> JSON { t.map { .string(RFC3339.format($0)) } ?? .null }
+        return .object([
+            ("version", .int(1)),
+            ("certificateID", .string(certificateID)),
+            ("acme", .string(directoryURL)),
+            ("windowStart", time(windowStart)),
+            ("windowEnd", time(windowEnd)),
+            ("chosen", time(chosen)),
+            ("fetchedAt", time(fetchedAt)),
+            ("validUntil", time(validUntil)),
+        ])
+    }
+
+    public init?(json: JSON) {
+        guard json["version"]?.intValue == 1, let id = json["certificateID"]?.stringValue, let acme = json["acme"]?.stringValue,
+              let fetched = json["fetchedAt"]?.stringValue.flatMap(RFC3339.parse),
+              let until = json["validUntil"]?.stringValue.flatMap(RFC3339.parse) else { return nil }
+        func time(_ key: String) -> Int64? { json[key]?.stringValue.flatMap(RFC3339.parse) }
+        self.init(certificateID: id, directoryURL: acme, windowStart: time("windowStart"), windowEnd: time("windowEnd"),
+                  chosen: time("chosen"), fetchedAt: fetched, validUntil: until)
+        if (windowStart == nil) != (chosen == nil) { return nil }
+    }
+
+    /// The stored record; nil when there is none or it cannot be read (then the CA is asked).
+    public static func load(store: CertificateStore, name: String) -> RenewalInfoRecord? {
+        guard let bytes = try? FileSystem.read(path(store: store, name: name), limit: 1 << 16),
+              let json = try? JSONParser.parse(bytes) else { return nil }
+        return RenewalInfoRecord(json: json)
+    }
+
+    /// Saved atomically without a flush: a cache lost in a power cut only costs one request.
+    public func save(store: CertificateStore, name: String) throws {
+        try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: Self.path(store: store, name: name), mode: 0o644,
+                                       existing: .replace, sync: false)
+    }
+}
