@@ -110,6 +110,26 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         #expect(!table.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
     }
 
+    /// A chain no client accepts is CRITICAL however many days it has left, in a file as on a
+    /// server: here a leaf for client authentication only, under the store's own CA.
+    @Test func aFileWhoseChainDoesNotVerifyIsCriticalWhateverTheDaysLeft() throws {
+        let f = try CheckFixture(names: [("fine.test", 90)], expired: false)
+        let ca = "\(f.store)/ca"
+        #expect(try openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=client.test",
+                            "-keyout", f.scratch.file("client.key"), "-out", f.scratch.file("client.csr")).status == 0)
+        let ext = f.scratch.write("client.ext", "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=DNS:client.test\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+        #expect(try openssl("x509", "-req", "-in", f.scratch.file("client.csr"), "-CA", "\(ca)/intermediate.pem", "-CAkey", "\(ca)/intermediate-key.pem",
+                            "-set_serial", "0x1234", "-days", "60", "-extfile", ext, "-out", f.scratch.file("client.pem")).status == 0)
+        let bundle = f.scratch.write("client-fullchain.pem", f.scratch.read("client.pem") + ((try? String(contentsOfFile: "\(ca)/intermediate.pem", encoding: .utf8)) ?? ""))
+        let r = try certs("check", "--json", "--trust", "\(ca)/root.pem", bundle, f.live("fine.test"))
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        let bySource = Dictionary(uniqueKeysWithValues: results(try checkJSON(r)).map { ($0["source"] as! String, $0) })
+        #expect(bySource[bundle]?["status"] as? String == "CRITICAL")
+        #expect(bySource[bundle]?["chainValid"] as? Bool == false)
+        #expect((bySource[bundle]?["chainErrors"] as? [String])?.contains("wrong-purpose") == true, "\(bySource[bundle] ?? [:])")
+        #expect(bySource[f.live("fine.test")]?["status"] as? String == "OK", "the good chain next to it stays OK")
+    }
+
     @Test func directoriesAreScannedRecursivelyAndNonCertificatesSkippedAndCounted() throws {
         let f = try CheckFixture(names: [("fine.test", 90)], expired: false)
         let tree = f.scratch.file("tree/a/b")

@@ -204,11 +204,14 @@ public struct CheckScanner: Sendable {
         if r.kind == .endpoint {
             r.hostnameMatch = !report.errors.contains { $0.code == "hostname-mismatch" }
         }
-        // The leaf's own expiry is the threshold's business (it is CRITICAL already); a leaf that
-        // is not valid yet is CRITICAL whatever the days left, for files too: nothing accepts it.
+        // The leaf's own expiry is the threshold's business (it is CRITICAL already). Any other
+        // error makes the chain one no client accepts: CRITICAL whatever the days left, for files
+        // too. Only "no trusted root found" is excused for a file (cert.pem alone, a private CA
+        // checked without its root), as install excuses it: files are often checked apart from
+        // the chain and the trust they are served with.
         for e in report.errors where !(e.code == "expired" && e.subjectKey == fp) {
-            let leafNotYetValid = e.code == "not-yet-valid" && e.subjectKey == fp
-            let status: CheckStatus = e.code == "hostname-mismatch" || leafNotYetValid ? .critical : chainStatus
+            let excused = r.kind != .endpoint && ChainVerifier.trustAnchorCodes.contains(e.code)
+            let status: CheckStatus = e.code == "hostname-mismatch" || !excused ? .critical : chainStatus
             r.problems.append(CheckProblem(e.code, e.message, status: status))
             r.status = max(r.status, status)
         }
