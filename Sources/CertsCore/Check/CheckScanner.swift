@@ -176,8 +176,9 @@ public struct CheckScanner: Sendable {
         return try slots.values.map { try $0!.get() }
     }
 
-    /// Fills certificate facts, the expiry verdict and chain problems (`chainStatus` .ok: reported,
-    /// not raising the verdict — files are often checked apart from the chain they are served with).
+    /// Fills certificate facts, the expiry verdict and chain problems. `chainStatus` is what the
+    /// trust-anchor codes raise the verdict to (.ok for files, reported only; .critical for
+    /// endpoints); every other chain error is CRITICAL.
     func fill(_ r: inout CheckedCertificate, leaf: Certificate, report: VerificationReport?, chainStatus: CheckStatus) {
         r.subject = leaf.subject.description
         r.commonName = leaf.subject.commonName
