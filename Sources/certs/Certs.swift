@@ -34,6 +34,7 @@ struct Certs: ParsableCommand {
     )
 
     static func main() {
+        Signals.install()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -44,6 +45,10 @@ struct Certs: ParsableCommand {
 
     /// Maps any error to one line on stderr and a documented exit code. Never a stack trace.
     static func exit(with error: Error) -> Never {
+        if let interrupted = error as? Interrupted {
+            Terminal.error(interrupted.description)
+            Terminal.exit(interrupted.exitCode)
+        }
         if let failure = error as? CertsFailure {
             Terminal.error(failure.description)
             Terminal.exit(code(for: failure.kind))

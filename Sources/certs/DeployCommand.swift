@@ -109,6 +109,9 @@ struct DeployCommand: ParsableCommand {
             }
             if dryRun && !report.diff.isEmpty { Terminal.writeBytes(Array(report.diff.utf8)) }
         }
+        if let signal = report.interrupted {
+            throw Interrupted(signal: signal, subject: "the nginx config in \(out)/conf.d", restored: !report.rollbackFailed)
+        }
         if !report.success || report.rollbackFailed, !alertTargets.isEmpty, !dryRun {
             let failed = report.steps.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }
             let state = report.rollbackFailed ? "the rollback failed too: check nginx now" : report.rolledBack ? "rolled back, the previous config serves" : "nothing changed"
