@@ -2,18 +2,6 @@ import Glibc
 import ArgumentParser
 import CertsCore
 
-/// Writes one generated file: refuses to replace a file certs did not write (no header) unless --force.
-func writeGenerated(_ text: String, to path: String, header: String, mode: mode_t = 0o644, force: Bool) throws {
-    if !force, FileSystem.exists(path) {
-        let existing = (try? FileSystem.read(path)) ?? []
-        if !existing.starts(with: Array(header.utf8)) { throw OutputError.exists(path: path) }
-    }
-    let dir = FileSystem.directoryName(of: path)
-    if !dir.isEmpty && dir != "." { try FileSystem.makeDirectories(dir) }
-    try FileSystem.writeAtomically(Array(text.utf8), to: path, mode: mode, existing: .replace)
-    EmitReport.wrote(path)
-}
-
 /// What an emitter wrote: "wrote PATH" lines, or with --json one document at the end
 /// (`{"version": 1, "command": "emit nginx", "files": [...]}`, docs/json.md).
 enum EmitReport {
@@ -24,6 +12,11 @@ enum EmitReport {
 
     static func wrote(_ path: String) {
         if json { files.append(path) } else { Terminal.out("wrote \(path)") }
+    }
+
+    /// Writes the batch (all or none) and reports every file.
+    static func write(_ batch: FileBatch) throws {
+        for path in try batch.write() { wrote(path) }
     }
 
     static func finish(_ command: String) {
@@ -70,7 +63,7 @@ struct EmitCompose: ParsableCommand {
     @Option(name: .customLong("nginx-image"), help: ArgumentHelp("The nginx image.", valueName: "image"))
     var nginxImage = "nginx:1.27"
 
-    @Flag(help: "Replace a file certs did not write.")
+    @Flag(help: "Replace a file certs did not write at the path it writes (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -89,8 +82,9 @@ struct EmitCompose: ParsableCommand {
         }
         let emitter = ComposeEmitter(stack: stack, host: host, storePath: storePath, nginxConfigPath: nginxConfig,
                                      webrootPath: webroot, nginxImage: nginxImage)
-        let text = try emitter.contents()
-        try writeGenerated(text, to: "\(out ?? stackDirectory(stackOptions.stack))/\(emitter.fileName)", header: ComposeEmitter.header, force: force)
+        let path = "\(out ?? stackDirectory(stackOptions.stack))/\(emitter.fileName)"
+        try EmitReport.write(FileBatch(files: [.init(path: path, text: try emitter.contents())], header: ComposeEmitter.header,
+                                       force: force, inputs: [stackOptions.stack]))
     }
 }
 
@@ -128,7 +122,7 @@ struct EmitCI: ParsableCommand {
     @Option(help: ArgumentHelp("Days left that make certs check critical.", valueName: "days"))
     var crit = 7
 
-    @Flag(help: "Replace a file certs did not write.")
+    @Flag(help: "Replace a file certs did not write at the path it writes (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -148,7 +142,9 @@ struct EmitCI: ParsableCommand {
         }
         let stack = try stackOptions.load()
         let emitter = CIEmitter(stack: stack, branch: branch, deployDirectory: deployDir, schedule: schedule, warnDays: warn, critDays: crit)
-        try writeGenerated(emitter.contents(), to: "\(out ?? stackDirectory(stackOptions.stack))/\(CIEmitter.fileName)", header: CIEmitter.header, force: force)
+        let path = "\(out ?? stackDirectory(stackOptions.stack))/\(CIEmitter.fileName)"
+        try EmitReport.write(FileBatch(files: [.init(path: path, text: emitter.contents())], header: CIEmitter.header,
+                                       force: force, inputs: [stackOptions.stack]))
     }
 }
 
@@ -181,7 +177,7 @@ struct EmitK8s: ParsableCommand {
     @Flag(name: .customLong("cert-manager"), help: "Emit cert-manager Issuer and Certificates instead of Secrets from the store.")
     var certManager = false
 
-    @Flag(help: "Replace files certs did not write.")
+    @Flag(help: "Replace files certs did not write at the paths it writes (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -212,11 +208,12 @@ struct EmitK8s: ParsableCommand {
             }
             secrets = try emitter.secrets(stored)
         }
-        try writeGenerated(emitter.workloads(), to: "\(out)/\(KubernetesEmitter.workloadsFile)", header: KubernetesEmitter.header, force: force)
+        var files = [FileBatch.File(path: "\(out)/\(KubernetesEmitter.workloadsFile)", text: emitter.workloads())]
         if let secrets {
-            try writeGenerated(secrets, to: "\(out)/\(KubernetesEmitter.secretsFile)", header: KubernetesEmitter.header, mode: 0o600, force: force)
+            files.append(.init(path: "\(out)/\(KubernetesEmitter.secretsFile)", text: secrets, mode: 0o600))
         } else {
-            try writeGenerated(emitter.certManager(), to: "\(out)/\(KubernetesEmitter.certManagerFile)", header: KubernetesEmitter.header, force: force)
+            files.append(.init(path: "\(out)/\(KubernetesEmitter.certManagerFile)", text: try emitter.certManager()))
         }
+        try EmitReport.write(FileBatch(files: files, header: KubernetesEmitter.header, force: force, inputs: [stackOptions.stack]))
     }
 }

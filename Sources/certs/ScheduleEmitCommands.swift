@@ -104,13 +104,8 @@ struct EmitSystemd: ParsableCommand {
             for unit in units { Terminal.out("# \(unit.name)\n\(unit.contents)") }
             return
         }
-        for unit in units { try Output.ensureWritable("\(out)/\(unit.name)", force: force) }
         EmitReport.start(json: json)
-        for unit in units {
-            let path = "\(out)/\(unit.name)"
-            try FileSystem.writeAtomically(Array(unit.contents.utf8), to: path, mode: 0o644, existing: force ? .replace : .refuse)
-            EmitReport.wrote(path)
-        }
+        try EmitReport.write(FileBatch(files: units.map { .init(path: "\(out)/\($0.name)", text: $0.contents) }, header: nil, force: force))
         EmitReport.finish("emit systemd")
     }
 }
