@@ -36,7 +36,7 @@ struct Certs: ParsableCommand {
     static func main() {
         Signals.install()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(try Spelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(with: error)
@@ -45,6 +45,10 @@ struct Certs: ParsableCommand {
 
     /// Maps any error to one line on stderr and a documented exit code. Never a stack trace.
     static func exit(with error: Error) -> Never {
+        if let usage = error as? UsageError {
+            Terminal.error("\(usage.message) (\(Spelling.helpHint))")
+            Terminal.exit(Exit.input)
+        }
         if let interrupted = error as? Interrupted {
             Terminal.error(interrupted.description)
             Terminal.exit(interrupted.exitCode)
@@ -60,7 +64,7 @@ struct Certs: ParsableCommand {
         }
         let folded = oneLine(Certs.message(for: error))
         let message = folded.isEmpty ? "\(error)" : folded
-        Terminal.error("\(message) (see certs --help)")
+        Terminal.error("\(message) (\(Spelling.helpHint))")
         Terminal.exit(Exit.input)
     }
 

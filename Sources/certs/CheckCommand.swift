@@ -41,7 +41,7 @@ struct CheckCommand: ParsableCommand {
 
         Output: the first line is a Nagios/Icinga summary with performance data, then a table \
         sorted by days left; --format json (docs/json.md) or prometheus (node_exporter textfile \
-        format; with --output FILE it is written atomically).
+        format; with --out FILE it is written atomically).
 
         Exit codes (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — \
         also for bad usage, unreadable named inputs and unreachable endpoints (below the failure \
@@ -93,7 +93,7 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Same as --format json.")
     var json = false
 
-    @Option(help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
     var output: String?
 
     @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("WARNING when the store's last successful certs renew run is older than this many hours (default 48).", valueName: "hours"))

@@ -27,7 +27,7 @@ struct DeployCommand: ParsableCommand {
     @OptionGroup var stackOptions: StackOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Directory holding conf.d/ for nginx.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Directory holding conf.d/ for nginx.", valueName: "dir"))
     var out = "nginx"
 
     @Flag(name: .customLong("dry-run"), help: "Check certificates and print the diff; change nothing.")

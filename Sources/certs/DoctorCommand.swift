@@ -23,7 +23,7 @@ struct DoctorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A compose file to check (repeatable; default: compose*.yaml next to the stack file).", valueName: "file"))
     var compose: [String] = []
 
-    @Option(help: ArgumentHelp("The nginx directory holding conf.d/ (default: nginx next to the stack file).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("The nginx directory holding conf.d/, as --out of emit nginx and deploy (default: nginx next to the stack file).", valueName: "dir"))
     var nginx: String?
 
     @Option(name: .customLong("nginx-user"), help: ArgumentHelp("uid[:gid] nginx reads the keys as, when not root (e.g. 101:101).", valueName: "uid:gid"))

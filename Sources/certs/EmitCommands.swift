@@ -31,7 +31,7 @@ struct EmitNginx: ParsableCommand {
     @OptionGroup var stackOptions: StackOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out = "nginx"
 
     @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`).", valueName: "x.y.z"))

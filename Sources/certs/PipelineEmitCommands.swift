@@ -45,16 +45,16 @@ struct EmitCompose: ParsableCommand {
 
     @OptionGroup var stackOptions: StackOptions
 
-    @Option(help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
     var out: String?
 
     @Option(help: ArgumentHelp("Write the file for the services on this VM (a host: address from the stack).", valueName: "address"))
     var host: String?
 
-    @Option(name: .customLong("store-path"), help: ArgumentHelp("The store as the compose file sees it.", valueName: "path"))
+    @Option(name: .customLong("store-mount"), help: ArgumentHelp("The store as the compose file sees it (the host path mounted into nginx).", valueName: "path"))
     var storePath = "./certs"
 
-    @Option(name: .customLong("nginx-config"), help: ArgumentHelp("The emitted nginx conf.d as the compose file sees it.", valueName: "path"))
+    @Option(name: .customLong("nginx-mount"), help: ArgumentHelp("The emitted nginx conf.d as the compose file sees it (mounted into nginx).", valueName: "path"))
     var nginxConfig = "./nginx/conf.d"
 
     @Option(help: ArgumentHelp("The ACME webroot on the host (certs request --webroot writes there).", valueName: "path"))
@@ -104,7 +104,7 @@ struct EmitCI: ParsableCommand {
     @Option(help: ArgumentHelp("CI provider (github).", valueName: "name"))
     var provider = "github"
 
-    @Option(help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
     var out: String?
 
     @Option(help: ArgumentHelp("Branch whose pushes deploy.", valueName: "name"))
@@ -162,7 +162,7 @@ struct EmitK8s: ParsableCommand {
     @OptionGroup var stackOptions: StackOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out = "k8s"
 
     @Option(help: ArgumentHelp("Namespace for every resource.", valueName: "name"))

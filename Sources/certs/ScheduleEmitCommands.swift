@@ -77,7 +77,7 @@ struct EmitSystemd: ParsableCommand {
 
     @OptionGroup var options: ScheduleOptions
 
-    @Option(help: ArgumentHelp("Output directory, or - for stdout.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory, or - for stdout.", valueName: "dir"))
     var out = "."
 
     @Option(name: .customLong("on-calendar"), help: ArgumentHelp("When the timer fires (systemd.time OnCalendar=).", valueName: "spec"))

@@ -320,7 +320,7 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         let f = try CheckFixture(names: [("fine.test", 90), ("month.test", 20)], expired: false)
         let prom = f.scratch.file("textfile/certs.prom")
         try FileManager.default.createDirectory(atPath: f.scratch.file("textfile"), withIntermediateDirectories: true)
-        let r = try certs("check", "--store", f.store, "--format", "prometheus", "--output", prom)
+        let r = try certs("check", "--store", f.store, "--format", "prometheus", "--out", prom)
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.isEmpty)
         #expect(f.scratch.listing("textfile") == ["certs.prom"], "no temp file left behind")
@@ -369,7 +369,7 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         _ = f.scratch.write("mixed/notes.txt", "hello\n")
         let prom = f.scratch.file("certs.prom")
         let emitted = try certs("emit", "cron", "--store", f.store, "--certs", certsBinary, "--seed", "42", "--",
-                                "--alert", "webhook=\(hook.url)", "--format", "prometheus", "--output", prom,
+                                "--alert", "webhook=\(hook.url)", "--format", "prometheus", "--out", prom,
                                 "--endpoint", "127.0.0.1:\(server.port)@fine.test", mixed)
         #expect(emitted.status == 0, "\(emitted.stderr)")
         let line = emitted.stdout.trimmingCharacters(in: .newlines)
