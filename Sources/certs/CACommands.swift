@@ -74,7 +74,9 @@ struct CAIssue: ParsableCommand {
         let name = certName ?? CertificateStore.name(for: parsed)
         try CertificateStore.validate(name: name)
         let key = try PrivateKey.generate(keyType)
-        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: start + Int64(days) * 86400)
+        // --days counts from now (the 60 s backdating is for clock skew): `--days 6` shows 6 days left.
+        let end = (validFrom == nil ? now : start) + Int64(days) * 86400
+        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: end)
         let certStore = CertificateStore(root: store.path)
         let paths = try certStore.install(name: name, key: key, certificate: cert, chain: [ca.intermediate])
         if json {

@@ -63,11 +63,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI]. Repeatable.", valueName: "host:port"))
     var endpoint: [String] = []
 
-    @Option(help: ArgumentHelp("WARNING threshold: days left (30), a percentage of the lifetime left (33%), or both, whichever comes later (default 30,33%).", valueName: "days|pct%|days,pct%"))
-    var warn = "30,33%"
-
-    @Option(help: ArgumentHelp("CRITICAL threshold, same forms (default 7,10%).", valueName: "days|pct%|days,pct%"))
-    var crit = "7,10%"
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []
@@ -128,8 +124,7 @@ struct CheckCommand: ParsableCommand {
         guard ["text", "json", "prometheus"].contains(effectiveFormat) else {
             throw InputError.invalidValue(option: "--format", value: format, reason: "use text, json or prometheus")
         }
-        let thresholds = CheckThresholds(warning: try Threshold(parsing: warn, option: "--warn"),
-                                         critical: try Threshold(parsing: crit, option: "--crit"))
+        let thresholds = try thresholdOptions.thresholds()
         guard let timeoutSeconds = Double(timeout), timeoutSeconds > 0, timeoutSeconds <= 600 else {
             throw InputError.invalidValue(option: "--timeout", value: timeout, reason: "seconds between 0 and 600")
         }

@@ -29,19 +29,13 @@ struct DoctorCommand: ParsableCommand {
     @Option(name: .customLong("nginx-user"), help: ArgumentHelp("uid[:gid] nginx reads the keys as, when not root (e.g. 101:101).", valueName: "uid:gid"))
     var nginxUser: String?
 
-    @Option(help: ArgumentHelp("Warn about certificates with fewer days left than this.", valueName: "days"))
-    var warn = 30
-
-    @Option(help: ArgumentHelp("Fail on certificates with fewer days left than this.", valueName: "days"))
-    var crit = 7
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Flag(help: "Print the findings as JSON.")
     var json = false
 
     func run() throws {
-        guard warn >= 0, crit >= 0, crit <= warn else {
-            throw InputError.invalidValue(option: "--crit", value: "\(crit)", reason: "use 0 ≤ --crit ≤ --warn")
-        }
+        let thresholds = try thresholdOptions.thresholds()
         var user: (uid: UInt32, gid: UInt32)?
         if let nginxUser {
             let parts = nginxUser.split(separator: ":", omittingEmptySubsequences: false)
@@ -69,7 +63,7 @@ struct DoctorCommand: ParsableCommand {
             nginxDir = "\(base)/nginx/conf.d"
         }
         let doctor = Doctor(stack: loaded, baseDirectory: base, store: CertificateStore(root: store.path), composeFiles: composeFiles,
-                            nginxDirectory: nginxDir, nginxUser: user, now: currentUnixTime(), warnDays: warn, critDays: crit)
+                            nginxDirectory: nginxDir, nginxUser: user, now: currentUnixTime(), thresholds: thresholds)
         let findings = doctor.run()
         let errors = findings.filter { $0.severity == .error }.count
         if json {

@@ -116,11 +116,7 @@ struct EmitCI: ParsableCommand {
     @Option(help: ArgumentHelp("Cron schedule (UTC) of the certs check job.", valueName: "cron"))
     var schedule = "17 5 * * *"
 
-    @Option(help: ArgumentHelp("Days left that make certs check warn.", valueName: "days"))
-    var warn = 30
-
-    @Option(help: ArgumentHelp("Days left that make certs check critical.", valueName: "days"))
-    var crit = 7
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Flag(help: "Replace a file certs did not write at the path it writes (never the stack file).")
     var force = false
@@ -131,6 +127,7 @@ struct EmitCI: ParsableCommand {
     func run() throws {
         EmitReport.start(json: json)
         defer { EmitReport.finish("emit ci") }
+        let thresholds = try thresholdOptions.thresholds()
         guard provider == "github" else {
             throw InputError.invalidValue(option: "--provider", value: provider, reason: "supported: github")
         }
@@ -141,7 +138,7 @@ struct EmitCI: ParsableCommand {
             throw InputError.invalidValue(option: "--deploy-dir", value: deployDir, reason: "use an absolute path")
         }
         let stack = try stackOptions.load()
-        let emitter = CIEmitter(stack: stack, branch: branch, deployDirectory: deployDir, schedule: schedule, warnDays: warn, critDays: crit)
+        let emitter = CIEmitter(stack: stack, branch: branch, deployDirectory: deployDir, schedule: schedule, thresholds: thresholds)
         let path = "\(out ?? stackDirectory(stackOptions.stack))/\(CIEmitter.fileName)"
         try EmitReport.write(FileBatch(files: [.init(path: path, text: emitter.contents())], header: CIEmitter.header,
                                        force: force, inputs: [stackOptions.stack]))

@@ -14,8 +14,8 @@ public struct Deployer {
         public var probeAddress: String? = "127.0.0.1"
         /// How long the probe keeps retrying while nginx's workers pick up the reload.
         public var probeTimeout: Double = 10
-        /// A certificate expiring within this many days fails the pre-flight.
-        public var criticalDays: Int = 7
+        /// A certificate past the critical threshold (as certs check judges it) fails the pre-flight.
+        public var thresholds = CheckThresholds()
         public var target = NginxEmitter.Target()
         public var commandTimeout: Double = 60
 
@@ -233,8 +233,8 @@ public struct Deployer {
                 for e in report.errors where !problems.contains(e.message) { problems.append(e.message) }
             }
             let daysLeft = daysBetween(now, certs[0].notAfter)
-            if daysLeft < options.criticalDays && now <= certs[0].notAfter {
-                problems.append("expires in \(daysLeft) day(s) (\(RFC3339.format(certs[0].notAfter))), within the critical window of \(options.criticalDays); renew it first")
+            if now <= certs[0].notAfter, options.thresholds.critical.isCrossed(notBefore: certs[0].notBefore, notAfter: certs[0].notAfter, now: now) {
+                problems.append("expires in \(daysLeft) day(s) (\(RFC3339.format(certs[0].notAfter))), past the critical threshold \(options.thresholds.critical); renew it first")
             }
             if !problems.isEmpty { outcome.problem = "\(paths.fullchain): " + problems.joined(separator: "; ") }
             outcome.summary = "valid for \(domain.allNames.joined(separator: ", ")) until \(RFC3339.format(certs[0].notAfter)) (\(daysLeft) days)"

@@ -39,11 +39,11 @@ public struct Doctor: Sendable {
     /// The uid:gid nginx reads the keys as, when not root (e.g. 101:101 for nginx-unprivileged).
     public var nginxUser: (uid: UInt32, gid: UInt32)?
     public var now: Int64
-    public var warnDays: Int
-    public var critDays: Int
+    /// The expiry thresholds of certs check (one parser, one default).
+    public var thresholds: CheckThresholds
 
     public init(stack: Stack?, baseDirectory: String, store: CertificateStore, composeFiles: [String] = [], nginxDirectory: String? = nil,
-                nginxUser: (uid: UInt32, gid: UInt32)? = nil, now: Int64, warnDays: Int = 30, critDays: Int = 7) {
+                nginxUser: (uid: UInt32, gid: UInt32)? = nil, now: Int64, thresholds: CheckThresholds = CheckThresholds()) {
         self.stack = stack
         self.baseDirectory = baseDirectory
         self.store = store
@@ -51,8 +51,7 @@ public struct Doctor: Sendable {
         self.nginxDirectory = nginxDirectory
         self.nginxUser = nginxUser
         self.now = now
-        self.warnDays = warnDays
-        self.critDays = critDays
+        self.thresholds = thresholds
     }
 
     public func run() -> [DoctorFinding] {
@@ -175,12 +174,12 @@ public struct Doctor: Sendable {
                 }
             }
             // Expiry.
-            let days = (leaf.notAfter - now) / 86400
+            let days = Int64(daysBetween(now, leaf.notAfter))
             if leaf.notAfter <= now {
                 out.append(.init("certificate-expired", .error, p.fullchain, "the certificate expired \(RFC3339.format(leaf.notAfter))",
                                  fix: "certs renew --all (or certs request \(domain?.allNames.joined(separator: " ") ?? name)), then certs deploy"))
-            } else if days < Int64(critDays) || days < Int64(warnDays) {
-                out.append(.init("certificate-expiring", days < Int64(critDays) ? .error : .warning, p.fullchain,
+            } else if case let status = thresholds.status(notBefore: leaf.notBefore, notAfter: leaf.notAfter, now: now), status != .ok {
+                out.append(.init("certificate-expiring", status == .critical ? .error : .warning, p.fullchain,
                                  "the certificate expires in \(days) day\(days == 1 ? "" : "s") (\(RFC3339.format(leaf.notAfter)))",
                                  fix: "certs renew --all, and make sure its timer runs: certs emit cron"))
             }

@@ -130,7 +130,7 @@ struct ValidityPeriodPolicy: ServerCertificatePolicy {
         }
         let lifetime = leaf.notAfter - leaf.notBefore
         guard lifetime > Self.maximumPublicLifetime else { return .meets }
-        let days = (lifetime + 86399) / 86400
+        let days = lifetime / 86400  // floored, like every days count (docs/cli.md)
         return .fails(.warning("validity-too-long", "the leaf is valid for \(days) days; browsers reject publicly-trusted server certificates valid for more than 398 days", about: leaf))
     }
 }
