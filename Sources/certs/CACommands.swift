@@ -26,9 +26,17 @@ struct CAInit: ParsableCommand {
     @Flag(help: "Replace an existing CA (certificates it issued stop verifying).")
     var force = false
 
+    @Flag(help: "Print the result as JSON (version 1).")
+    var json = false
+
     func run() throws {
         try FileSystem.makeDirectories(store.path, mode: 0o755)
         let ca = try LocalCA.create(store: store.path, name: name, keyType: keyType, now: currentUnixTime(), force: force)
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("directory", .string(ca.directory)), ("root", .string(ca.rootPath)),
+                                      ("intermediate", .string("\(ca.directory)/intermediate.pem"))]).rendered())
+            return
+        }
         Terminal.out("created local CA in \(ca.directory)")
         Terminal.out("  root:         \(ca.rootPath)  (trust this one: certs verify --trust \(ca.rootPath))")
         Terminal.out("  intermediate: \(ca.directory)/intermediate.pem")

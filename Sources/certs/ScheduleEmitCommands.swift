@@ -58,9 +58,17 @@ struct EmitCron: ParsableCommand {
         if !(0...23).contains(hour) { throw ValidationError("--hour must be between 0 and 23") }
     }
 
+    @Flag(help: "Print the crontab line in a JSON document (version 1).")
+    var json = false
+
     func run() throws {
         let emitter = options.emitter(hour: hour)
-        Terminal.out(emitter.cronLine(minute: ScheduleEmitter.minute(seed: seed)))
+        let line = emitter.cronLine(minute: ScheduleEmitter.minute(seed: seed))
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("command", .string("emit cron")), ("crontab", .string(line))]).rendered())
+        } else {
+            Terminal.out(line)
+        }
     }
 }
 

@@ -89,8 +89,11 @@ import Testing
         let r = try certs("inspect", path, cwd: s.file("out"))
         expectCleanFailure(r, exit: 2, mentioning: fragment, outputs: s)
         #expect(r.stderr.contains(path), "the error names the file: \(r.stderr)")
+        // With --json the error is also a JSON document on stdout (issue 17; before, stdout was empty).
         let json = try certs("inspect", "--json", path, cwd: s.file("out"))
-        expectCleanFailure(json, exit: 2, mentioning: fragment, outputs: s)
+        expectOneLineError(json, exit: 2, mentioning: fragment)
+        let error = try parseJSONObject(json.stdout)["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == 2 && error?["kind"] as? String == "input", "\(json.stdout)")
     }
 
     @Test(arguments: BadFile.allCases)

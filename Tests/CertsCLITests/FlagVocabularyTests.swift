@@ -71,3 +71,15 @@ import Testing
         #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
     }
 }
+
+@Suite struct InspectManyTests {
+    @Test func inspectShowsTheGoodFilesAndNamesTheBadOne() throws {
+        let s = Scratch()
+        #expect(try certs("key", "new", "-o", s.file("a.pem")).status == 0)
+        #expect(try certs("key", "new", "-o", s.file("c.pem")).status == 0)
+        let r = try certs("inspect", s.file("a.pem"), s.file("missing.pem"), s.file("c.pem"))
+        expectOneLineError(r, exit: 2, mentioning: "missing.pem")
+        #expect(r.stdout.contains("\(s.file("a.pem")): private key"), "\(r.stdout)")
+        #expect(r.stdout.contains("\(s.file("c.pem")): private key"), "\(r.stdout)")
+    }
+}
