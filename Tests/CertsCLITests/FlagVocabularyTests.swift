@@ -83,3 +83,13 @@ import Testing
         #expect(r.stdout.contains("\(s.file("c.pem")): private key"), "\(r.stdout)")
     }
 }
+
+@Suite struct StackTabTests {
+    @Test func aTabInTheStackFileIsCalledATab() throws {
+        let s = Scratch()
+        let stack = s.write("stack.yaml", "domains:\n\t- name: example.com\n")
+        let r = try certs("emit", "nginx", "--stack", stack, "-o", s.file("nginx"))
+        expectOneLineError(r, exit: 2, mentioning: "tab character")
+        #expect(r.stderr.contains("stack.yaml:2:1"), "\(r.stderr)")
+    }
+}
