@@ -75,7 +75,11 @@ enum Spelling {
                 if word == "--verbose" || word == "-v" { Verbosity.verbose = true } else { Verbosity.quiet = true }
                 continue
             }
-            guard word.hasPrefix("-"), word != "-" else { out.append(word); continue }
+            guard word.hasPrefix("-"), word != "-" else {
+                // `ca issue https://x/`: a URL where a name is expected.
+                out.append(path == "ca issue" && word.contains("://") ? hostFromURL(word, option: "a name", keepPort: false) : word)
+                continue
+            }
             let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
             if let reason = gone[name] { throw UsageError(message: reason) }
             if let rename = renames.first(where: { $0.old == name }) {
@@ -90,8 +94,36 @@ enum Spelling {
                 }
             }
             out.append(word)
+            // A URL where a host is expected: --host https://x/ means x, --endpoint https://x means x:443.
+            if let keepPort = urlHostOptions[canonical], !word.contains("="), index < arguments.count, arguments[index].contains("://") {
+                out.append(hostFromURL(arguments[index], option: canonical, keepPort: keepPort))
+                index += 1
+            }
         }
         return out
+    }
+
+    /// Options that take a host (false) or host:port (true).
+    static let urlHostOptions: [String: Bool] = ["--host": false, "--endpoint": true, "--connect": true, "--sni": false]
+
+    /// The host (and with `keepPort` the port, the scheme's default when absent) of a URL, with a note.
+    static func hostFromURL(_ url: String, option: String, keepPort: Bool) -> String {
+        let scheme = url.prefix { $0 != ":" }.lowercased()
+        var rest = Substring(url.dropFirst(scheme.count + 3))
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        var host = String(rest), port: String?
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") { port = String(after.dropFirst()) }
+            host = String(host[...close])
+        } else if let colon = host.lastIndex(of: ":") {
+            port = String(host[host.index(after: colon)...])
+            host = String(host[..<colon])
+        }
+        let value = keepPort ? "\(host):\(port ?? (scheme == "http" ? "80" : "443"))" : (host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host)
+        Terminal.note("note: \(url) is a URL; \(option) takes a host: using \(value)")
+        return value
     }
 
     /// The help command to point a user at after a usage error.

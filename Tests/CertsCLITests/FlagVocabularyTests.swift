@@ -93,3 +93,18 @@ import Testing
         #expect(r.stderr.contains("stack.yaml:2:1"), "\(r.stderr)")
     }
 }
+
+@Suite struct URLAsHostTests {
+    @Test func aURLWhereAHostIsExpectedGivesItsHostWithANote() throws {
+        let s = Scratch()
+        let store = s.file("store")
+        #expect(try certs("ca", "init", "--store", store).status == 0)
+        let issue = try certs("ca", "issue", "--store", store, "https://shop.example/")
+        #expect(issue.status == 0, "\(issue.stderr)")
+        #expect(issue.stderr.contains("using shop.example"), "\(issue.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(store)/live/shop.example/cert.pem"))
+        let verify = try certs("verify", "\(store)/live/shop.example/fullchain.pem", "--trust", "\(store)/ca/root.pem", "--host", "https://shop.example/path")
+        #expect(verify.status == 0, "\(verify.stdout)\n\(verify.stderr)")
+        #expect(verify.stderr.contains("--host takes a host: using shop.example"), "\(verify.stderr)")
+    }
+}
