@@ -26,9 +26,17 @@ struct CAInit: ParsableCommand {
     @Flag(help: "Replace an existing CA (certificates it issued stop verifying).")
     var force = false
 
+    @Flag(help: "Print the result as JSON (version 1).")
+    var json = false
+
     func run() throws {
         try FileSystem.makeDirectories(store.path, mode: 0o755)
         let ca = try LocalCA.create(store: store.path, name: name, keyType: keyType, now: currentUnixTime(), force: force)
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("directory", .string(ca.directory)), ("root", .string(ca.rootPath)),
+                                      ("intermediate", .string("\(ca.directory)/intermediate.pem"))]).rendered())
+            return
+        }
         Terminal.out("created local CA in \(ca.directory)")
         Terminal.out("  root:         \(ca.rootPath)  (trust this one: certs verify --trust \(ca.rootPath))")
         Terminal.out("  intermediate: \(ca.directory)/intermediate.pem")
@@ -74,7 +82,9 @@ struct CAIssue: ParsableCommand {
         let name = certName ?? CertificateStore.name(for: parsed)
         try CertificateStore.validate(name: name)
         let key = try PrivateKey.generate(keyType)
-        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: start + Int64(days) * 86400)
+        // --days counts from now (the 60 s backdating is for clock skew): `--days 6` shows 6 days left.
+        let end = (validFrom == nil ? now : start) + Int64(days) * 86400
+        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: end)
         let certStore = CertificateStore(root: store.path)
         let paths = try certStore.install(name: name, key: key, certificate: cert, chain: [ca.intermediate])
         if json {

@@ -12,7 +12,7 @@ struct CSRCommand: ParsableCommand {
 struct CSRNew: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "new",
-        abstract: "Create a CSR from an existing key (--key) or a new one (--new-key).",
+        abstract: "Create a CSR from an existing key (--key) or a new one (--key-type).",
         discussion: """
         SANs are what clients check: give every name with --san (DNS:name, IP:address, or a bare \
         name or address). When no --san is given, the --cn is used as the one DNS SAN. \
@@ -23,7 +23,7 @@ struct CSRNew: ParsableCommand {
     @Option(help: ArgumentHelp("An existing private key to sign with.", valueName: "file"))
     var key: String?
 
-    @Option(name: .customLong("new-key"), help: ArgumentHelp("Generate a new key of this type.", valueName: "type"))
+    @Option(name: .customLong("key-type"), help: ArgumentHelp("Generate a new key of this type (instead of --key).", valueName: "type"))
     var newKey: KeyType?
 
     @Option(name: .customLong("key-out"), help: ArgumentHelp("Where to write the new key (default: the --out path with .key).", valueName: "file"))
@@ -35,19 +35,19 @@ struct CSRNew: ParsableCommand {
     @Option(help: ArgumentHelp("Subject alternative names, repeatable or comma-separated: DNS:a.example,IP:192.0.2.1.", valueName: "names"))
     var san: [String] = []
 
-    @Option(name: .customLong("o"), help: ArgumentHelp("Organization (O).", valueName: "text"))
+    @Option(name: .customLong("org"), help: ArgumentHelp("Organization (O).", valueName: "text"))
     var organization: String?
 
-    @Option(name: .customLong("ou"), help: ArgumentHelp("Organizational unit (OU).", valueName: "text"))
+    @Option(name: .customLong("org-unit"), help: ArgumentHelp("Organizational unit (OU).", valueName: "text"))
     var organizationalUnit: String?
 
-    @Option(name: .customLong("c"), help: ArgumentHelp("Country (C), two letters.", valueName: "code"))
+    @Option(name: .customLong("country"), help: ArgumentHelp("Country (C), two letters.", valueName: "code"))
     var country: String?
 
-    @Option(name: .customLong("st"), help: ArgumentHelp("State or province (ST).", valueName: "text"))
+    @Option(name: .customLong("state"), help: ArgumentHelp("State or province (ST).", valueName: "text"))
     var state: String?
 
-    @Option(name: .customLong("l"), help: ArgumentHelp("Locality (L).", valueName: "text"))
+    @Option(name: .customLong("locality"), help: ArgumentHelp("Locality (L).", valueName: "text"))
     var locality: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the CSR; '-' for stdout.", valueName: "file"))
@@ -65,10 +65,10 @@ struct CSRNew: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
 
     func validate() throws {
-        if (key == nil) == (newKey == nil) { throw ValidationError("give exactly one of --key FILE or --new-key TYPE") }
-        if keyOut != nil && newKey == nil { throw ValidationError("--key-out goes with --new-key") }
+        if (key == nil) == (newKey == nil) { throw ValidationError("give exactly one of --key FILE or --key-type TYPE") }
+        if keyOut != nil && newKey == nil { throw ValidationError("--key-out goes with --key-type") }
         if cn == nil && san.isEmpty { throw ValidationError("name the certificate with --cn and/or --san") }
-        if let country, country.count != 2 { throw ValidationError("--c takes a two-letter country code (e.g. DE)") }
+        if let country, country.count != 2 { throw ValidationError("--country takes a two-letter country code (e.g. DE)") }
         if json && out == "-" { throw ValidationError("--json and --out - would both write to stdout") }
     }
 

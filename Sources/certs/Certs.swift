@@ -39,8 +39,9 @@ struct Certs: ParsableCommand {
             Terminal.out(CertsVersion.string)
             Terminal.exit(Exit.success)
         }
+        Signals.install()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(try Spelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(with: error)
@@ -49,9 +50,14 @@ struct Certs: ParsableCommand {
 
     /// Maps any error to one line on stderr and a documented exit code. Never a stack trace.
     static func exit(with error: Error) -> Never {
+        if let usage = error as? UsageError {
+            fail("\(usage.message) (\(Spelling.helpHint))", code: Exit.input, kind: "usage")
+        }
+        if let interrupted = error as? Interrupted {
+            fail(interrupted.description, code: interrupted.exitCode, kind: "interrupted")
+        }
         if let failure = error as? CertsFailure {
-            Terminal.error(failure.description)
-            Terminal.exit(code(for: failure.kind))
+            fail(failure.description, code: code(for: failure.kind), kind: "\(failure.kind)")
         }
         if let exit = error as? ExitCode { Terminal.exit(exit.rawValue) }
         let code = exitCode(for: error)
@@ -60,8 +66,26 @@ struct Certs: ParsableCommand {
         }
         let folded = oneLine(Certs.message(for: error))
         let message = folded.isEmpty ? "\(error)" : folded
-        Terminal.error("\(message) (see certs --help)")
-        Terminal.exit(Exit.input)
+        fail("\(message) (\(Spelling.helpHint))", code: Exit.input, kind: "usage")
+    }
+
+    /// The one error line on stderr and, when JSON was asked for, the same error as a JSON
+    /// document on stdout: {"version": 1, "error": {"code", "kind", "message"}} (docs/json.md).
+    static func fail(_ message: String, code: Int32, kind: String) -> Never {
+        Terminal.error(message)
+        if wantsJSON {
+            Terminal.out(JSON.object([("version", .int(1)), ("error", .object([("code", .int(Int(code))), ("kind", .string(kind)),
+                                                                               ("message", .string(message))]))]).rendered())
+        }
+        Terminal.exit(code)
+    }
+
+    /// --json (or --format json) among the arguments, before any "--".
+    static var wantsJSON: Bool {
+        let args = Array(CommandLine.arguments.dropFirst().prefix { $0 != "--" })
+        if args.contains("--json") || args.contains("--format=json") { return true }
+        if let i = args.firstIndex(of: "--format"), i + 1 < args.count { return args[i + 1] == "json" }
+        return false
     }
 
     /// Folds a multi-line ArgumentParser message into one line: its "  - value" bullet lines

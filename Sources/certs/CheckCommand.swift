@@ -42,7 +42,7 @@ struct CheckCommand: ParsableCommand {
 
         Output: the first line is a Nagios/Icinga summary with performance data, then a table \
         sorted by days left; --format json (docs/json.md) or prometheus (node_exporter textfile \
-        format; with --output FILE it is written atomically).
+        format; with --out FILE it is written atomically).
 
         Exit codes (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — \
         also for bad usage, unreadable named inputs and unreachable endpoints (below the failure \
@@ -64,11 +64,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI]. Repeatable.", valueName: "host:port"))
     var endpoint: [String] = []
 
-    @Option(help: ArgumentHelp("WARNING threshold: days left (30), a percentage of the lifetime left (33%), or both, whichever comes later (default 30,33%).", valueName: "days|pct%|days,pct%"))
-    var warn = "30,33%"
-
-    @Option(help: ArgumentHelp("CRITICAL threshold, same forms (default 7,10%).", valueName: "days|pct%|days,pct%"))
-    var crit = "7,10%"
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []
@@ -94,7 +90,7 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Same as --format json.")
     var json = false
 
-    @Option(help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
     var output: String?
 
     @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("WARNING when the store's last successful certs renew run is older than this many hours (default 48).", valueName: "hours"))
@@ -129,8 +125,7 @@ struct CheckCommand: ParsableCommand {
         guard ["text", "json", "prometheus"].contains(effectiveFormat) else {
             throw InputError.invalidValue(option: "--format", value: format, reason: "use text, json or prometheus")
         }
-        let thresholds = CheckThresholds(warning: try Threshold(parsing: warn, option: "--warn"),
-                                         critical: try Threshold(parsing: crit, option: "--crit"))
+        let thresholds = try thresholdOptions.thresholds()
         guard let timeoutSeconds = Double(timeout), timeoutSeconds > 0, timeoutSeconds <= 600 else {
             throw InputError.invalidValue(option: "--timeout", value: timeout, reason: "seconds between 0 and 600")
         }

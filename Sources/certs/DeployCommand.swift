@@ -7,7 +7,7 @@ struct DeployCommand: ParsableCommand {
         abstract: "Check the certificates, emit the nginx config, test, swap in, reload, and probe; roll back on any failure.",
         discussion: """
         Steps: every certificate the config references must be in the store with a matching key, a \
-        valid chain for every name and more than --crit days left; the emitted files replace the \
+        valid chain for every name and not past --crit (days and/or percentage of the lifetime left, as certs check); the emitted files replace the \
         previous ones in --out; --test-command (default `nginx -t`) must pass; --reload-command \
         (default `nginx -s reload`) must succeed; each domain is then probed over TLS with SNI and \
         must serve the store's certificate. A failure after the swap restores the previous files \
@@ -27,7 +27,7 @@ struct DeployCommand: ParsableCommand {
     @OptionGroup var stackOptions: StackOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Directory holding conf.d/ for nginx.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Directory holding conf.d/ for nginx.", valueName: "dir"))
     var out = "nginx"
 
     @Flag(name: .customLong("dry-run"), help: "Check certificates and print the diff; change nothing.")
@@ -48,8 +48,8 @@ struct DeployCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Trusted roots (PEM) for the certificate checks; default: the local CA's root for tls.source local, else the system store.", valueName: "file"))
     var trust: String?
 
-    @Option(help: ArgumentHelp("Refuse certificates with fewer days left than this.", valueName: "days"))
-    var crit = 7
+    /// --crit refuses a certificate (--warn only has to be above it).
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that loads the config.", valueName: "x.y.z"))
     var nginxVersion = "1.27.0"
@@ -79,6 +79,7 @@ struct DeployCommand: ParsableCommand {
     var alert: [String] = []
 
     func run() throws {
+        let thresholds = try thresholdOptions.thresholds()
         let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
         let stack = try stackOptions.load()
         let certStore = CertificateStore(root: store.path)
@@ -95,7 +96,7 @@ struct DeployCommand: ParsableCommand {
         options.testCommand = testCommand
         options.reloadCommand = reloadCommand
         options.probeAddress = noProbe ? nil : probeAddress
-        options.criticalDays = crit
+        options.thresholds = thresholds
         options.target = .init(nginxVersion: try EmitNginx.parseVersion(nginxVersion), postQuantumKeyExchange: postQuantum)
         var deployer = Deployer(stack: stack, store: certStore, trust: trustStore, options: options)
         if !noBootstrap { deployer.obtainCertificates = { try obtain($0, stack: stack, store: certStore) } }
@@ -108,6 +109,9 @@ struct DeployCommand: ParsableCommand {
                 Terminal.out("\(step.ok ? "ok  " : "FAIL") \(step.name): \(step.detail)")
             }
             if dryRun && !report.diff.isEmpty { Terminal.writeBytes(Array(report.diff.utf8)) }
+        }
+        if let signal = report.interrupted {
+            throw Interrupted(signal: signal, subject: "the nginx config in \(out)/conf.d", restored: !report.rollbackFailed)
         }
         if !report.success || report.rollbackFailed, !alertTargets.isEmpty, !dryRun {
             let failed = report.steps.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }

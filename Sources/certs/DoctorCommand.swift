@@ -23,25 +23,19 @@ struct DoctorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A compose file to check (repeatable; default: compose*.yaml next to the stack file).", valueName: "file"))
     var compose: [String] = []
 
-    @Option(help: ArgumentHelp("The nginx directory holding conf.d/ (default: nginx next to the stack file).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("The nginx directory holding conf.d/, as --out of emit nginx and deploy (default: nginx next to the stack file).", valueName: "dir"))
     var nginx: String?
 
     @Option(name: .customLong("nginx-user"), help: ArgumentHelp("uid[:gid] nginx reads the keys as, when not root (e.g. 101:101).", valueName: "uid:gid"))
     var nginxUser: String?
 
-    @Option(help: ArgumentHelp("Warn about certificates with fewer days left than this.", valueName: "days"))
-    var warn = 30
-
-    @Option(help: ArgumentHelp("Fail on certificates with fewer days left than this.", valueName: "days"))
-    var crit = 7
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Flag(help: "Print the findings as JSON.")
     var json = false
 
     func run() throws {
-        guard warn >= 0, crit >= 0, crit <= warn else {
-            throw InputError.invalidValue(option: "--crit", value: "\(crit)", reason: "use 0 ≤ --crit ≤ --warn")
-        }
+        let thresholds = try thresholdOptions.thresholds()
         var user: (uid: UInt32, gid: UInt32)?
         if let nginxUser {
             let parts = nginxUser.split(separator: ":", omittingEmptySubsequences: false)
@@ -69,7 +63,7 @@ struct DoctorCommand: ParsableCommand {
             nginxDir = "\(base)/nginx/conf.d"
         }
         let doctor = Doctor(stack: loaded, baseDirectory: base, store: CertificateStore(root: store.path), composeFiles: composeFiles,
-                            nginxDirectory: nginxDir, nginxUser: user, now: currentUnixTime(), warnDays: warn, critDays: crit)
+                            nginxDirectory: nginxDir, nginxUser: user, now: currentUnixTime(), thresholds: thresholds)
         let findings = doctor.run()
         let errors = findings.filter { $0.severity == .error }.count
         if json {

@@ -31,7 +31,7 @@ struct EmitNginx: ParsableCommand {
     @OptionGroup var stackOptions: StackOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out = "nginx"
 
     @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`).", valueName: "x.y.z"))
@@ -40,7 +40,7 @@ struct EmitNginx: ParsableCommand {
     @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 first (needs nginx built with OpenSSL 3.5 or later).")
     var postQuantum = false
 
-    @Flag(help: "Replace files in the output directory that certs did not write.")
+    @Flag(help: "Replace files at the paths certs writes that certs did not write (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -60,19 +60,8 @@ struct EmitNginx: ParsableCommand {
         }
         let emitter = NginxEmitter(stack: stack, target: .init(nginxVersion: version, postQuantumKeyExchange: postQuantum), ocspCertificates: ocsp)
         EmitReport.start(json: json)
-        try FileSystem.makeDirectories("\(out)/conf.d")
-        for file in emitter.files() {
-            let path = "\(out)/\(file.path)"
-            if !force, FileSystem.exists(path) {
-                let existing = (try? FileSystem.read(path)) ?? []
-                if !existing.starts(with: Array(NginxEmitter.header.utf8)) {
-                    throw OutputError.exists(path: path)
-                }
-            }
-            try FileSystem.writeAtomically(Array(file.contents.utf8), to: path, mode: 0o644, existing: .replace, sync: false)
-            EmitReport.wrote(path)
-        }
-        FileSystem.syncFileSystem(containing: "\(out)/conf.d")
+        let files = emitter.files().map { FileBatch.File(path: "\(out)/\($0.path)", text: $0.contents) }
+        try EmitReport.write(FileBatch(files: files, header: NginxEmitter.header, force: force, inputs: [stackOptions.stack]))
         EmitReport.finish("emit nginx")
     }
 

@@ -23,19 +23,30 @@ struct InspectCommand: ParsableCommand {
         let secret = try passphrase.load()
         let now = try at.map { try parseTime($0, option: "--at") } ?? currentUnixTime()
         var reports: [Inspection] = []
+        var failures: [Error] = []
+        // `inspect a b c` shows every file it can read, then names the ones it cannot (exit 2).
         for file in files {
-            let doc = try readDocument(file, passphrase: secret)
-            reports.append(try Inspection(document: doc, source: file == "-" ? "stdin" : file, now: now))
-            if file != "-", !doc.privateKeys.isEmpty, let mode = FileSystem.mode(of: file), mode & 0o077 != 0 {
-                Terminal.note("warning: \(file) holds a private key and is readable by \(mode & 0o007 != 0 ? "everyone" : "its group") (mode \(String(mode & 0o777, radix: 8))): chmod 600 \(file)")
+            do {
+                let doc = try readDocument(file, passphrase: secret)
+                reports.append(try Inspection(document: doc, source: file == "-" ? "stdin" : file, now: now))
+                if file != "-", !doc.privateKeys.isEmpty, let mode = FileSystem.mode(of: file), mode & 0o077 != 0 {
+                    Terminal.note("warning: \(file) holds a private key and is readable by \(mode & 0o007 != 0 ? "everyone" : "its group") (mode \(String(mode & 0o777, radix: 8))): chmod 600 \(file)")
+                }
+            } catch {
+                if files.count == 1 { throw error }
+                failures.append(error)
             }
         }
         if json {
-            let value = reports.count == 1 ? reports[0].json : .array(reports.map(\.json))
-            Terminal.out(value.rendered())
-            return
+            let value = files.count == 1 ? reports[0].json : .array(reports.map(\.json))
+            if !reports.isEmpty || failures.isEmpty { Terminal.out(value.rendered()) }
+        } else if !reports.isEmpty {
+            Terminal.out(reports.map(InspectText.render).joined(separator: "\n"))
         }
-        Terminal.out(reports.map(InspectText.render).joined(separator: "\n"))
+        guard failures.isEmpty else {
+            for failure in failures.dropLast() { Terminal.error("\(failure)") }
+            Certs.exit(with: failures.last!)
+        }
     }
 }
 

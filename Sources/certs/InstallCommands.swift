@@ -214,11 +214,15 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @Flag(help: "Print what was written as JSON (version 1); never the archive.")
+    var json = false
+
     @Flag(help: "Replace an existing file.")
     var force = false
 
     func validate() throws {
         if !p12 { throw ValidationError("choose the export format: --p12") }
+        if json && out == "-" { throw ValidationError("--json and --out - would both write to stdout") }
         if !passphrase.isSet { throw ValidationError("a PKCS#12 export needs a passphrase: --passphrase-file FILE or --passphrase-env VAR") }
     }
 
@@ -230,7 +234,10 @@ struct ExportCommand: ParsableCommand {
         let archive = try PKCS12Writer.archive(key: stored.key, certificate: stored.certificate, chain: stored.chain,
                                                passphrase: secret, friendlyName: name)
         try Output.write(archive, to: out, mode: 0o600, force: force)
-        if out != "-" {
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("name", .string(name)), ("p12", .string(out)),
+                                      ("chainCertificates", .int(stored.chain.count)), ("mode", .string("0600"))]).rendered())
+        } else if out != "-" {
             let n = stored.chain.count
             Terminal.note("wrote \(name) (key, certificate and \(n) chain certificate\(n == 1 ? "" : "s")) to \(out) (PKCS#12, AES-256-CBC, mode 0600)")
         }

@@ -16,7 +16,7 @@ struct KeyNew: ParsableCommand {
         discussion: "Types: \(KeyType.allCases.map(\.rawValue).joined(separator: ", ")). An existing file is never replaced without --force."
     )
 
-    @Option(name: .shortAndLong, help: "Key type.")
+    @Option(name: .customLong("key-type"), help: "Key type.")
     var type: KeyType = .default
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the key; '-' for stdout.", valueName: "file"))

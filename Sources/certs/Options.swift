@@ -13,6 +13,17 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// `--warn`/`--crit`, one parser and one default for check, doctor, deploy and emit ci (docs/cli.md).
+struct ThresholdOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("WARNING threshold: days left (30), a percentage of the lifetime left (33%), or both (30,33%: crossed once both are, so it scales down for short-lived certificates). Default 30,33%.", valueName: "days|pct%|days,pct%"))
+    var warn: String?
+
+    @Option(help: ArgumentHelp("CRITICAL threshold, same forms, below --warn. Default 7,10%.", valueName: "days|pct%|days,pct%"))
+    var crit: String?
+
+    func thresholds() throws -> CheckThresholds { try CheckThresholds(warning: warn, critical: crit) }
+}
+
 /// Where a passphrase comes from. Never from argv: a command line is visible to every user in `ps`.
 struct PassphraseOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the key passphrase from the first line of this file.", valueName: "file"))

@@ -2,18 +2,6 @@ import Glibc
 import ArgumentParser
 import CertsCore
 
-/// Writes one generated file: refuses to replace a file certs did not write (no header) unless --force.
-func writeGenerated(_ text: String, to path: String, header: String, mode: mode_t = 0o644, force: Bool) throws {
-    if !force, FileSystem.exists(path) {
-        let existing = (try? FileSystem.read(path)) ?? []
-        if !existing.starts(with: Array(header.utf8)) { throw OutputError.exists(path: path) }
-    }
-    let dir = FileSystem.directoryName(of: path)
-    if !dir.isEmpty && dir != "." { try FileSystem.makeDirectories(dir) }
-    try FileSystem.writeAtomically(Array(text.utf8), to: path, mode: mode, existing: .replace)
-    EmitReport.wrote(path)
-}
-
 /// What an emitter wrote: "wrote PATH" lines, or with --json one document at the end
 /// (`{"version": 1, "command": "emit nginx", "files": [...]}`, docs/json.md).
 enum EmitReport {
@@ -24,6 +12,11 @@ enum EmitReport {
 
     static func wrote(_ path: String) {
         if json { files.append(path) } else { Terminal.out("wrote \(path)") }
+    }
+
+    /// Writes the batch (all or none) and reports every file.
+    static func write(_ batch: FileBatch) throws {
+        for path in try batch.write() { wrote(path) }
     }
 
     static func finish(_ command: String) {
@@ -52,16 +45,16 @@ struct EmitCompose: ParsableCommand {
 
     @OptionGroup var stackOptions: StackOptions
 
-    @Option(help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
     var out: String?
 
     @Option(help: ArgumentHelp("Write the file for the services on this VM (a host: address from the stack).", valueName: "address"))
     var host: String?
 
-    @Option(name: .customLong("store-path"), help: ArgumentHelp("The store as the compose file sees it.", valueName: "path"))
+    @Option(name: .customLong("store-mount"), help: ArgumentHelp("The store as the compose file sees it (the host path mounted into nginx).", valueName: "path"))
     var storePath = "./certs"
 
-    @Option(name: .customLong("nginx-config"), help: ArgumentHelp("The emitted nginx conf.d as the compose file sees it.", valueName: "path"))
+    @Option(name: .customLong("nginx-mount"), help: ArgumentHelp("The emitted nginx conf.d as the compose file sees it (mounted into nginx).", valueName: "path"))
     var nginxConfig = "./nginx/conf.d"
 
     @Option(help: ArgumentHelp("The ACME webroot on the host (certs request --webroot writes there).", valueName: "path"))
@@ -70,7 +63,7 @@ struct EmitCompose: ParsableCommand {
     @Option(name: .customLong("nginx-image"), help: ArgumentHelp("The nginx image.", valueName: "image"))
     var nginxImage = "nginx:1.27"
 
-    @Flag(help: "Replace a file certs did not write.")
+    @Flag(help: "Replace a file certs did not write at the path it writes (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -89,8 +82,9 @@ struct EmitCompose: ParsableCommand {
         }
         let emitter = ComposeEmitter(stack: stack, host: host, storePath: storePath, nginxConfigPath: nginxConfig,
                                      webrootPath: webroot, nginxImage: nginxImage)
-        let text = try emitter.contents()
-        try writeGenerated(text, to: "\(out ?? stackDirectory(stackOptions.stack))/\(emitter.fileName)", header: ComposeEmitter.header, force: force)
+        let path = "\(out ?? stackDirectory(stackOptions.stack))/\(emitter.fileName)"
+        try EmitReport.write(FileBatch(files: [.init(path: path, text: try emitter.contents())], header: ComposeEmitter.header,
+                                       force: force, inputs: [stackOptions.stack]))
     }
 }
 
@@ -110,7 +104,7 @@ struct EmitCI: ParsableCommand {
     @Option(help: ArgumentHelp("CI provider (github).", valueName: "name"))
     var provider = "github"
 
-    @Option(help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory (default: the stack file's directory).", valueName: "dir"))
     var out: String?
 
     @Option(help: ArgumentHelp("Branch whose pushes deploy.", valueName: "name"))
@@ -122,13 +116,9 @@ struct EmitCI: ParsableCommand {
     @Option(help: ArgumentHelp("Cron schedule (UTC) of the certs check job.", valueName: "cron"))
     var schedule = "17 5 * * *"
 
-    @Option(help: ArgumentHelp("Days left that make certs check warn.", valueName: "days"))
-    var warn = 30
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
-    @Option(help: ArgumentHelp("Days left that make certs check critical.", valueName: "days"))
-    var crit = 7
-
-    @Flag(help: "Replace a file certs did not write.")
+    @Flag(help: "Replace a file certs did not write at the path it writes (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -137,6 +127,7 @@ struct EmitCI: ParsableCommand {
     func run() throws {
         EmitReport.start(json: json)
         defer { EmitReport.finish("emit ci") }
+        let thresholds = try thresholdOptions.thresholds()
         guard provider == "github" else {
             throw InputError.invalidValue(option: "--provider", value: provider, reason: "supported: github")
         }
@@ -147,8 +138,10 @@ struct EmitCI: ParsableCommand {
             throw InputError.invalidValue(option: "--deploy-dir", value: deployDir, reason: "use an absolute path")
         }
         let stack = try stackOptions.load()
-        let emitter = CIEmitter(stack: stack, branch: branch, deployDirectory: deployDir, schedule: schedule, warnDays: warn, critDays: crit)
-        try writeGenerated(emitter.contents(), to: "\(out ?? stackDirectory(stackOptions.stack))/\(CIEmitter.fileName)", header: CIEmitter.header, force: force)
+        let emitter = CIEmitter(stack: stack, branch: branch, deployDirectory: deployDir, schedule: schedule, thresholds: thresholds)
+        let path = "\(out ?? stackDirectory(stackOptions.stack))/\(CIEmitter.fileName)"
+        try EmitReport.write(FileBatch(files: [.init(path: path, text: emitter.contents())], header: CIEmitter.header,
+                                       force: force, inputs: [stackOptions.stack]))
     }
 }
 
@@ -166,7 +159,7 @@ struct EmitK8s: ParsableCommand {
     @OptionGroup var stackOptions: StackOptions
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out = "k8s"
 
     @Option(help: ArgumentHelp("Namespace for every resource.", valueName: "name"))
@@ -181,7 +174,7 @@ struct EmitK8s: ParsableCommand {
     @Flag(name: .customLong("cert-manager"), help: "Emit cert-manager Issuer and Certificates instead of Secrets from the store.")
     var certManager = false
 
-    @Flag(help: "Replace files certs did not write.")
+    @Flag(help: "Replace files certs did not write at the paths it writes (never the stack file).")
     var force = false
 
     @Flag(help: "Print the files written as JSON (version 1).")
@@ -212,11 +205,12 @@ struct EmitK8s: ParsableCommand {
             }
             secrets = try emitter.secrets(stored)
         }
-        try writeGenerated(emitter.workloads(), to: "\(out)/\(KubernetesEmitter.workloadsFile)", header: KubernetesEmitter.header, force: force)
+        var files = [FileBatch.File(path: "\(out)/\(KubernetesEmitter.workloadsFile)", text: emitter.workloads())]
         if let secrets {
-            try writeGenerated(secrets, to: "\(out)/\(KubernetesEmitter.secretsFile)", header: KubernetesEmitter.header, mode: 0o600, force: force)
+            files.append(.init(path: "\(out)/\(KubernetesEmitter.secretsFile)", text: secrets, mode: 0o600))
         } else {
-            try writeGenerated(emitter.certManager(), to: "\(out)/\(KubernetesEmitter.certManagerFile)", header: KubernetesEmitter.header, force: force)
+            files.append(.init(path: "\(out)/\(KubernetesEmitter.certManagerFile)", text: try emitter.certManager()))
         }
+        try EmitReport.write(FileBatch(files: files, header: KubernetesEmitter.header, force: force, inputs: [stackOptions.stack]))
     }
 }

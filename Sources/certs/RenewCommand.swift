@@ -47,8 +47,8 @@ struct RenewCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Flag(help: "Print progress on stderr.")
-    var verbose = false
+    /// --verbose (every command has it, see `Spelling`): progress on stderr.
+    var verbose: Bool { Verbosity.verbose }
 
     @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take (default 30).", valueName: "seconds"))
     var timeout: Double = 30

@@ -106,7 +106,7 @@ struct RequestCommand: ParsableCommand {
     @Flag(name: .customLong("csr-only"), help: "Only write a new key and CSR (for a CA you buy from); contact no CA.")
     var csrOnly = false
 
-    @Option(name: .customLong("out-dir"), help: ArgumentHelp("With --csr-only: where NAME.key and NAME.csr go (default .).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("With --csr-only: where NAME.key and NAME.csr go (default .).", valueName: "dir"))
     var outDir: String = "."
 
     @Flag(help: "With --csr-only: replace existing files.")
@@ -114,8 +114,8 @@ struct RequestCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Flag(help: "Print progress on stderr.")
-    var verbose = false
+    /// --verbose (every command has it, see `Spelling`): progress on stderr.
+    var verbose: Bool { Verbosity.verbose }
 
     @Flag(help: "Print the result as JSON (version 1).")
     var json = false

@@ -58,9 +58,17 @@ struct EmitCron: ParsableCommand {
         if !(0...23).contains(hour) { throw ValidationError("--hour must be between 0 and 23") }
     }
 
+    @Flag(help: "Print the crontab line in a JSON document (version 1).")
+    var json = false
+
     func run() throws {
         let emitter = options.emitter(hour: hour)
-        Terminal.out(emitter.cronLine(minute: ScheduleEmitter.minute(seed: seed)))
+        let line = emitter.cronLine(minute: ScheduleEmitter.minute(seed: seed))
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("command", .string("emit cron")), ("crontab", .string(line))]).rendered())
+        } else {
+            Terminal.out(line)
+        }
     }
 }
 
@@ -77,7 +85,7 @@ struct EmitSystemd: ParsableCommand {
 
     @OptionGroup var options: ScheduleOptions
 
-    @Option(help: ArgumentHelp("Output directory, or - for stdout.", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory, or - for stdout.", valueName: "dir"))
     var out = "."
 
     @Option(name: .customLong("on-calendar"), help: ArgumentHelp("When the timer fires (systemd.time OnCalendar=).", valueName: "spec"))
@@ -104,13 +112,8 @@ struct EmitSystemd: ParsableCommand {
             for unit in units { Terminal.out("# \(unit.name)\n\(unit.contents)") }
             return
         }
-        for unit in units { try Output.ensureWritable("\(out)/\(unit.name)", force: force) }
         EmitReport.start(json: json)
-        for unit in units {
-            let path = "\(out)/\(unit.name)"
-            try FileSystem.writeAtomically(Array(unit.contents.utf8), to: path, mode: 0o644, existing: force ? .replace : .refuse)
-            EmitReport.wrote(path)
-        }
+        try EmitReport.write(FileBatch(files: units.map { .init(path: "\(out)/\($0.name)", text: $0.contents) }, header: nil, force: force))
         EmitReport.finish("emit systemd")
     }
 }

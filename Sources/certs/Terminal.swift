@@ -42,6 +42,7 @@ enum Terminal {
     }
 
     static func note(_ message: String) {
+        if Verbosity.quiet && !message.hasPrefix("warning") { return }  // --quiet: warnings and errors only
         writeAll(2, Array("\(message)\n".utf8))
     }
 

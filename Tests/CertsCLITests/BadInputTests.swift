@@ -89,8 +89,11 @@ import Testing
         let r = try certs("inspect", path, cwd: s.file("out"))
         expectCleanFailure(r, exit: 2, mentioning: fragment, outputs: s)
         #expect(r.stderr.contains(path), "the error names the file: \(r.stderr)")
+        // With --json the error is also a JSON document on stdout (issue 17; before, stdout was empty).
         let json = try certs("inspect", "--json", path, cwd: s.file("out"))
-        expectCleanFailure(json, exit: 2, mentioning: fragment, outputs: s)
+        expectOneLineError(json, exit: 2, mentioning: fragment)
+        let error = try parseJSONObject(json.stdout)["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == 2 && error?["kind"] as? String == "input", "\(json.stdout)")
     }
 
     @Test(arguments: BadFile.allCases)
@@ -169,8 +172,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ["key", "new", "--type", "rsa-1024", "--out", "OUT/k.pem"],
-        ["csr", "new", "--new-key", "dsa-2048", "--cn", "a.example", "--out", "OUT/r.csr"],
+        ["key", "new", "--key-type", "rsa-1024", "--out", "OUT/k.pem"],
+        ["csr", "new", "--key-type", "dsa-2048", "--cn", "a.example", "--out", "OUT/r.csr"],
         ["ca", "init", "--key-type", "x25519", "--store", "OUT/store"],
         ["ca", "issue", "--key-type", "rsa-512", "--store", "OUT/store", "a.example"],
     ])
@@ -220,9 +223,9 @@ import Testing
         let s = try scratchWithOutputDirectory()
         let dir = unwritableDirectory(kind, in: s)
         // Key next to the CSR…
-        expectUnwritable(try certs("csr", "new", "--new-key", "ec-p256", "--cn", "a.example", "--out", "\(dir)/r.csr"), s, kind: kind)
+        expectUnwritable(try certs("csr", "new", "--key-type", "ec-p256", "--cn", "a.example", "--out", "\(dir)/r.csr"), s, kind: kind)
         // …or the key somewhere writable and only the CSR's directory unwritable.
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--key-out", s.file("out/new.key"), "--cn", "a.example", "--out", "\(dir)/r.csr")
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--key-out", s.file("out/new.key"), "--cn", "a.example", "--out", "\(dir)/r.csr")
         expectUnwritable(r, s, kind: kind)
     }
 

@@ -190,7 +190,8 @@ import Testing
         let f = ISO8601DateFormatter()
         let nb = try #require(f.date(from: doc["notBefore"] as? String ?? ""))
         let na = try #require(f.date(from: doc["notAfter"] as? String ?? ""))
-        #expect(na.timeIntervalSince(nb) == 10 * 86400)
+        // --days counts from now; notBefore is backdated 60 s for clock skew.
+        #expect(na.timeIntervalSince(nb) == 10 * 86400 + 60)
         // What openssl sees agrees with what certs reported.
         let end = try run("/usr/bin/openssl", ["x509", "-in", "\(store)/live/days.example.test/cert.pem", "-noout", "-enddate", "-dateopt", "iso_8601"]).stdout
         #expect(end.trimmingCharacters(in: .whitespacesAndNewlines) == "notAfter=" + (doc["notAfter"] as? String ?? "").replacingOccurrences(of: "T", with: " "))

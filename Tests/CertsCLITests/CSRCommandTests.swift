@@ -24,7 +24,7 @@ import Testing
         let keyBefore = s.bytes("k.pem")
         let r = try certs("csr", "new", "--key", s.file("k.pem"), "--cn", "www.example.com",
                           "--san", "DNS:www.example.com,DNS:example.com", "--san", "IP:192.0.2.10", "--san", "IP:2001:DB8:0:0::0:1",
-                          "--o", "Example Org", "--ou", "Web Team", "--c", "de", "--st", "Bayern", "--l", "Muenchen",
+                          "--org", "Example Org", "--org-unit", "Web Team", "--country", "de", "--state", "Bayern", "--locality", "Muenchen",
                           "--out", s.file("r.csr"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let text = try verifiedRequestText(s.file("r.csr"))
@@ -42,7 +42,7 @@ import Testing
 
     @Test func newKeyWritesBothAPrivateKeyAndAMatchingCSR() throws {
         let s = Scratch()
-        let r = try shell("umask 000; exec \(shQuote(certsBinary)) csr new --new-key ec-p256 --cn app.example --out \(shQuote(s.file("app.csr")))")
+        let r = try shell("umask 000; exec \(shQuote(certsBinary)) csr new --key-type ec-p256 --cn app.example --out \(shQuote(s.file("app.csr")))")
         #expect(r.status == 0, "stderr: \(r.stderr)")
         // --out app.csr derives app.key.
         #expect(s.listing() == ["app.csr", "app.key"])
@@ -60,7 +60,7 @@ import Testing
 
     @Test func newKeyGoesWhereKeyOutSays() throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", "ed25519", "--key-out", s.file("my.key"), "--cn", "a.example", "--out", s.file("a.req"))
+        let r = try certs("csr", "new", "--key-type", "ed25519", "--key-out", s.file("my.key"), "--cn", "a.example", "--out", s.file("a.req"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(s.listing() == ["a.req", "my.key"])
         #expect(s.mode("my.key") == 0o600)
@@ -70,7 +70,7 @@ import Testing
         let s = Scratch()
         let secret = "csr-key-secret-91"
         let pw = s.write("pw", secret + "\n")
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--passphrase-file", pw, "--cn", "a.example", "--out", s.file("a.csr"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--passphrase-file", pw, "--cn", "a.example", "--out", s.file("a.csr"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(!r.stdout.contains(secret) && !r.stderr.contains(secret))
         #expect(s.read("a.key").hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
@@ -86,7 +86,7 @@ import Testing
     ])
     func signatureAlgorithmFollowsTheKeyType(_ type: String, _ algorithm: String) throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", type, "--cn", "sig.example", "--out", s.file("r.csr"))
+        let r = try certs("csr", "new", "--key-type", type, "--cn", "sig.example", "--out", s.file("r.csr"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let text = try verifiedRequestText(s.file("r.csr"))
         #expect(text.contains("Signature Algorithm: \(algorithm)\n"), "\(type): \(text)")
@@ -94,7 +94,7 @@ import Testing
 
     @Test func withoutSANTheCommonNameBecomesTheOneDNSSAN() throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--cn", "Only.Example.COM", "--out", s.file("r.csr"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--cn", "Only.Example.COM", "--out", s.file("r.csr"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let text = try verifiedRequestText(s.file("r.csr"))
         let sanLine = text.split(separator: "\n").drop { !$0.contains("Subject Alternative Name") }.dropFirst().first
@@ -103,7 +103,7 @@ import Testing
 
     @Test func sanOnlyRequestUsesTheFirstSANAsCommonName() throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--san", "DNS:first.example,DNS:second.example", "--out", s.file("r.csr"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--san", "DNS:first.example,DNS:second.example", "--out", s.file("r.csr"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let text = try verifiedRequestText(s.file("r.csr"))
         #expect(text.contains("Subject: CN = first.example"), "\(text)")
@@ -113,7 +113,7 @@ import Testing
     @Test(arguments: ["DNS:bad..name", "IP:999.1.1.1", "DNS:-leading.example", "DNS:exa mple.com", "FTP:x.example", "IP:1.2.3"])
     func invalidSANIsExit2AndWritesNothing(_ san: String) throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--cn", "ok.example", "--san", san, "--out", s.file("r.csr"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--cn", "ok.example", "--san", san, "--out", s.file("r.csr"))
         expectOneLineError(r, exit: 2)
         expectNoCrash(r)
         #expect(s.listing().isEmpty, "left behind: \(s.listing())")
@@ -164,7 +164,7 @@ import Testing
     @Test func existingCSRIsNotReplacedWithoutForceAndNoNewKeyIsLeft() throws {
         let s = Scratch()
         _ = s.write("r.csr", "old request\n")
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--cn", "a.example", "--out", s.file("r.csr"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--cn", "a.example", "--out", s.file("r.csr"))
         expectOneLineError(r, exit: 3, mentioning: "already exists")
         #expect(s.read("r.csr") == "old request\n")
         #expect(s.listing() == ["r.csr"])
@@ -182,7 +182,7 @@ import Testing
         let s = Scratch()
         try FileManager.default.createDirectory(atPath: s.file("OUT"), withIntermediateDirectories: false)
         let out = outTemplate.hasPrefix("OUT/") ? s.file(outTemplate) : outTemplate
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--key-out", s.file("new.key"), "--cn", "a.example", "--out", out)
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--key-out", s.file("new.key"), "--cn", "a.example", "--out", out)
         expectOneLineError(r, exit: 3)
         #expect(!s.exists("new.key"), "the new key was left behind")
         #expect(s.listing() == ["OUT"], "left: \(s.listing())")
@@ -191,7 +191,7 @@ import Testing
 
     @Test func keyOutAndOutOnTheSamePathLeavesNothingHalfDone() throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--key-out", s.file("same.pem"), "--cn", "a.example", "--out", s.file("same.pem"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--key-out", s.file("same.pem"), "--cn", "a.example", "--out", s.file("same.pem"))
         #expect(r.status != 0)
         expectOneLineError(r, exit: r.status)
         // Neither a lone key nor a key posing as a CSR.
@@ -200,9 +200,9 @@ import Testing
 
     @Test func csrNeedsANameAndExactlyOneKeySource() throws {
         let s = Scratch()
-        expectOneLineError(try certs("csr", "new", "--new-key", "ec-p256", "--out", s.file("r.csr")), exit: 2, mentioning: "--cn")
+        expectOneLineError(try certs("csr", "new", "--key-type", "ec-p256", "--out", s.file("r.csr")), exit: 2, mentioning: "--cn")
         expectOneLineError(try certs("csr", "new", "--cn", "a.example", "--out", s.file("r.csr")), exit: 2, mentioning: "--key")
-        expectOneLineError(try certs("csr", "new", "--new-key", "ec-p256", "--cn", "a.example", "--c", "DEU", "--out", s.file("r.csr")), exit: 2)
+        expectOneLineError(try certs("csr", "new", "--key-type", "ec-p256", "--cn", "a.example", "--country", "DEU", "--out", s.file("r.csr")), exit: 2)
         #expect(s.listing().isEmpty)
     }
 
@@ -211,7 +211,7 @@ import Testing
         #expect(try certs("key", "new", "--out", s.file("site.key")).status == 0)
         let original = s.bytes("site.key")
         // --force would replace site.key, but the CSR cannot be written (/proc is not writable).
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--key-out", s.file("site.key"), "--cn", "a.example",
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--key-out", s.file("site.key"), "--cn", "a.example",
                           "--out", "/proc/certs-no-such-dir/r.csr", "--force")
         #expect(r.status == 3, "\(r.stderr)")
         #expect(s.bytes("site.key") == original)

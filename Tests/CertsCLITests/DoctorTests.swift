@@ -188,8 +188,9 @@ import Testing
     }
 
     @Test func aCertificateExpiringWithinTheWarningWindowIsAWarning() throws {
+        // Days-only thresholds (the default 30,33% leaves a 20-day certificate alone, as check does).
         let t = try Tree(days: 20)
-        let j = try t.findings()
+        let j = try t.findings("--warn", "30", "--crit", "7")
         #expect(j.status == 0)
         #expect(j.codes == ["certificate-expiring"])
         #expect(j.findings.first?["severity"] as? String == "warning")
@@ -197,7 +198,7 @@ import Testing
 
     @Test func aCertificateExpiringWithinTheCriticalWindowIsAnError() throws {
         let t = try Tree(days: 3)
-        let j = try t.findings()
+        let j = try t.findings("--warn", "30", "--crit", "7")
         #expect(j.status == 1)
         #expect(j.codes == ["certificate-expiring"])
         #expect(j.findings.first?["severity"] as? String == "error")

@@ -130,7 +130,7 @@ import Testing
         let check = try #require(jobs["check"] as? [String: Any])
         #expect((check["if"] as? String)?.contains("schedule") == true)
         let checkScript = ((check["steps"] as? [[String: Any]])?.first?["run"] as? String) ?? ""
-        #expect(checkScript.contains("ssh ") && checkScript.contains("certs check --store certs --stack stack.yaml --warn 30 --crit 7"))
+        #expect(checkScript.contains("ssh ") && checkScript.contains("certs check --store certs --stack stack.yaml --warn 30,33% --crit 7,10%"))
     }
 
     @Test func anotherProviderIsBadInput() throws {

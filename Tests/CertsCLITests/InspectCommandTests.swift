@@ -351,7 +351,7 @@ import Testing
 
     @Test func keysMadeByCertsAreDescribedNeverShown() throws {
         let s = Scratch()
-        try certs("key", "new", "--type", "ed25519", "--out", s.file("k.pem"))
+        try certs("key", "new", "--key-type", "ed25519", "--out", s.file("k.pem"))
         let json = try certs("inspect", "--json", s.file("k.pem"))
         let text = try certs("inspect", s.file("k.pem"))
         let key = try #require(keys(try parseJSONObject(json.stdout)).first?["key"] as? [String: Any])

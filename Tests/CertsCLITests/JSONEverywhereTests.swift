@@ -12,9 +12,9 @@ import Testing
 
     @Test func keyAndCSRCommandsReportWhatTheyWroteNeverTheKey() throws {
         let s = Scratch()
-        let key = try document(try certs("key", "new", "--type", "ed25519", "--out", s.file("k.pem"), "--json"))
+        let key = try document(try certs("key", "new", "--key-type", "ed25519", "--out", s.file("k.pem"), "--json"))
         #expect(key["key"] as? String == s.file("k.pem") && key["type"] as? String == "ed25519" && key["mode"] as? String == "0600")
-        let csr = try document(try certs("csr", "new", "--new-key", "ec-p256", "--cn", "j.example", "--san", "DNS:j.example,IP:127.0.0.1",
+        let csr = try document(try certs("csr", "new", "--key-type", "ec-p256", "--cn", "j.example", "--san", "DNS:j.example,IP:127.0.0.1",
                                          "--out", s.file("j.csr"), "--json"))
         #expect(csr["csr"] as? String == s.file("j.csr"))
         #expect(csr["key"] as? String == s.file("j.key"))

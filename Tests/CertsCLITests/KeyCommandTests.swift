@@ -16,7 +16,7 @@ import Testing
     @Test(arguments: expectedText)
     func everyKeyTypePassesOpenSSLsCheckAndHasTheRightTypeAndSize(_ expected: (type: String, fragments: [String])) throws {
         let s = Scratch()
-        let r = try certs("key", "new", "--type", expected.type, "--out", s.file("k.pem"))
+        let r = try certs("key", "new", "--key-type", expected.type, "--out", s.file("k.pem"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(s.read("k.pem").hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         let check = try openssl("pkey", "-in", s.file("k.pem"), "-check", "-noout")
@@ -54,7 +54,7 @@ import Testing
         try certs("key", "new", "--out", s.file("k.pem"))
         let before = s.bytes("k.pem")
         #expect(!before.isEmpty)
-        let r = try certs("key", "new", "--type", "ed25519", "--out", s.file("k.pem"))
+        let r = try certs("key", "new", "--key-type", "ed25519", "--out", s.file("k.pem"))
         expectOneLineError(r, exit: 3, mentioning: "already exists")
         #expect(r.stderr.contains("--force"))
         #expect(s.bytes("k.pem") == before)
@@ -65,7 +65,7 @@ import Testing
         let s = Scratch()
         try certs("key", "new", "--out", s.file("k.pem"))
         let before = s.bytes("k.pem")
-        let r = try certs("key", "new", "--force", "--type", "ed25519", "--out", s.file("k.pem"))
+        let r = try certs("key", "new", "--force", "--key-type", "ed25519", "--out", s.file("k.pem"))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(s.bytes("k.pem") != before)
         let text = try openssl("pkey", "-in", s.file("k.pem"), "-text", "-noout")
@@ -110,7 +110,7 @@ import Testing
     @Test func encryptWithPassphraseEnvWorksAndNeverPrintsThePassphrase() throws {
         let s = Scratch()
         let secret = "env-secret-Zx81-do-not-print"
-        let r = try certs("key", "new", "--type", "ec-p384", "--encrypt", "--passphrase-env", "CERTS_TEST_PW", "--out", s.file("k.pem"),
+        let r = try certs("key", "new", "--key-type", "ec-p384", "--encrypt", "--passphrase-env", "CERTS_TEST_PW", "--out", s.file("k.pem"),
                           environment: ["CERTS_TEST_PW": secret])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(!r.stdout.contains(secret) && !r.stderr.contains(secret))
@@ -150,7 +150,7 @@ import Testing
     @Test(arguments: ["rsa-1024", "dsa", "ec-p521x", ""])
     func unknownKeyTypeIsExit2WithOneLineError(_ type: String) throws {
         let s = Scratch()
-        let r = try certs("key", "new", "--type", type, "--out", s.file("k.pem"))
+        let r = try certs("key", "new", "--key-type", type, "--out", s.file("k.pem"))
         expectOneLineError(r, exit: 2)
         expectNoCrash(r)
         #expect(s.listing().isEmpty)
@@ -158,7 +158,7 @@ import Testing
 
     @Test func unknownKeyTypeErrorNamesTheValidTypes() throws {
         let s = Scratch()
-        let r = try certs("key", "new", "--type", "rsa-1024", "--out", s.file("k.pem"))
+        let r = try certs("key", "new", "--key-type", "rsa-1024", "--out", s.file("k.pem"))
         expectOneLineError(r, exit: 2, mentioning: "rsa-1024")
         #expect(r.stderr.contains("ec-p256") && r.stderr.contains("ed25519"), "stderr: \(r.stderr)")
     }
@@ -207,7 +207,7 @@ import Testing
 
     @Test func derOutputIsPKCS8DERThatOpenSSLReadsAndCertsInspects() throws {
         let s = Scratch()
-        #expect(try certs("key", "new", "--type", "rsa-2048", "--format", "der", "--out", s.file("k.der")).status == 0)
+        #expect(try certs("key", "new", "--key-type", "rsa-2048", "--format", "der", "--out", s.file("k.der")).status == 0)
         #expect(s.mode("k.der") == 0o600)
         #expect(s.bytes("k.der").first == 0x30)  // a DER SEQUENCE, not text
         let check = try openssl("pkey", "-inform", "DER", "-in", s.file("k.der"), "-check", "-noout")
@@ -219,7 +219,7 @@ import Testing
 
     @Test func derCSRVerifiesWithOpenSSL() throws {
         let s = Scratch()
-        let r = try certs("csr", "new", "--new-key", "ec-p256", "--cn", "a.example", "--format", "der", "--out", s.file("r.der"))
+        let r = try certs("csr", "new", "--key-type", "ec-p256", "--cn", "a.example", "--format", "der", "--out", s.file("r.der"))
         #expect(r.status == 0, "\(r.stderr)")
         let v = try openssl("req", "-inform", "DER", "-in", s.file("r.der"), "-verify", "-noout")
         #expect(v.status == 0, "\(v.stderr)")

@@ -285,6 +285,6 @@ struct RequestCommandTests {
         let pub1 = try openssl("req", "-in", s.file("shop.example.csr"), "-noout", "-pubkey").stdout
         let pub2 = try openssl("pkey", "-in", s.file("shop.example.key"), "-pubout").stdout
         #expect(pub1 == pub2)
-        expectOneLineError(try certs("request", "shop.example", "--csr-only", "--out-dir", s.path), exit: 3, mentioning: "--force")
+        expectOneLineError(try certs("request", "shop.example", "--csr-only", "--out", s.path), exit: 3, mentioning: "--force")
     }
 }

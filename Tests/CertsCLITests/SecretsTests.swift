@@ -20,7 +20,7 @@ import Testing
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         // A dangling link planted where a CSR's new key goes is refused too, and nothing is created behind it.
         try FileManager.default.createSymbolicLink(atPath: s.file("new.key"), withDestinationPath: s.file("elsewhere.key"))
-        let csr = try certs("csr", "new", "--new-key", "ec-p256", "--key-out", s.file("new.key"), "--cn", "a.example", "--out", s.file("a.csr"))
+        let csr = try certs("csr", "new", "--key-type", "ec-p256", "--key-out", s.file("new.key"), "--cn", "a.example", "--out", s.file("a.csr"))
         #expect(csr.status != 0)
         #expect(!s.exists("elsewhere.key"))
     }

@@ -99,7 +99,8 @@ final class CheckCoreStore {
         let report = CheckReport(at: s.now + 80 * 86400, thresholds: CheckThresholds(), results: later.results, skipped: later.skipped)
         #expect(report.status == .critical)
         #expect(report.summary.hasPrefix("CERTS CRITICAL - 6 certificates"), "\(report.summary)")
-        #expect(report.summary.contains("expired 60 days ago"), "\(report.summary)")
+        // 60.x days past: -61 days left (floored), and the text says the same 61 (it said 60 beside -61).
+        #expect(report.summary.contains("expired 61 days ago") && report.summary.contains("soonest_days_left=-61"), "\(report.summary)")
         #expect(report.sorted.first?.commonName == "b.test")
     }
 

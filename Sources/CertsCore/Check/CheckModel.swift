@@ -70,6 +70,22 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The days part, if any.
+    public var days: Int? {
+        switch self {
+        case .days(let d), .lifetime(let d, _): return d
+        case .percent: return nil
+        }
+    }
+
+    /// The percentage part, if any.
+    public var percent: Int? {
+        switch self {
+        case .percent(let p), .lifetime(_, let p): return p
+        case .days: return nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .days(let d): return String(d)
@@ -86,6 +102,19 @@ public struct CheckThresholds: Sendable, Equatable {
     public init(warning: Threshold = .defaultWarning, critical: Threshold = .defaultCritical) {
         self.warning = warning
         self.critical = critical
+    }
+
+    /// `--warn`/`--crit` as every command parses them: the critical threshold must come after the
+    /// warning one (fewer days, a smaller percentage), or WARNING could never show.
+    public init(warning: String?, critical: String?) throws {
+        self.init(warning: try warning.map { try Threshold(parsing: $0, option: "--warn") } ?? .defaultWarning,
+                  critical: try critical.map { try Threshold(parsing: $0, option: "--crit") } ?? .defaultCritical)
+        if let w = self.warning.days, let c = self.critical.days, c >= w {
+            throw InputError.invalidValue(option: "--crit", value: self.critical.description, reason: "the critical threshold must be below --warn (\(self.warning))")
+        }
+        if let w = self.warning.percent, let c = self.critical.percent, c >= w {
+            throw InputError.invalidValue(option: "--crit", value: self.critical.description, reason: "the critical threshold must be below --warn (\(self.warning))")
+        }
     }
 
     /// The expiry verdict alone: expired or past `critical` is CRITICAL, past `warning` WARNING.
@@ -284,7 +313,7 @@ public struct CheckReport: Sendable {
         }
         if !notes.isEmpty { text += " (" + notes.joined(separator: ", ") + ")" }
         if let s = soonest, let d = s.daysLeft, let notAfter = s.notAfter {
-            let ago = (at - notAfter) / 86400
+            let ago = -d
             text += notAfter <= at ? ", \(s.source) expired \(ago) day\(ago == 1 ? "" : "s") ago" :
                 ", soonest expires in \(d) day\(d == 1 ? "" : "s") (\(s.source))"
         } else if results.isEmpty {

@@ -14,8 +14,8 @@ public struct Deployer {
         public var probeAddress: String? = "127.0.0.1"
         /// How long the probe keeps retrying while nginx's workers pick up the reload.
         public var probeTimeout: Double = 10
-        /// A certificate expiring within this many days fails the pre-flight.
-        public var criticalDays: Int = 7
+        /// A certificate past the critical threshold (as certs check judges it) fails the pre-flight.
+        public var thresholds = CheckThresholds()
         public var target = NginxEmitter.Target()
         public var commandTimeout: Double = 60
 
@@ -37,6 +37,8 @@ public struct Deployer {
         /// The rollback itself failed: the config on disk may be the new, failing one.
         public var rollbackFailed = false
         public var dryRun = false
+        /// SIGINT/SIGTERM stopped the deploy (after restoring the previous config unless `rollbackFailed`).
+        public var interrupted: Int32?
         public var diff = ""
         public var success: Bool { steps.allSatisfy(\.ok) }
 
@@ -48,6 +50,7 @@ public struct Deployer {
                 ("changed", .strings(changed)),
                 ("rolledBack", .bool(rolledBack)),
                 ("rollbackFailed", .bool(rollbackFailed)),
+                ("interrupted", interrupted.map { .int(Int($0)) } ?? .null),
                 ("steps", .array(steps.map(\.json))),
             ])
         }
@@ -98,6 +101,12 @@ public struct Deployer {
             } catch {
                 // The HTTP-only config stays: it is what nginx runs now, and it is valid.
                 report.add("obtain \(missing.map(\.certificate).joined(separator: ", "))", false, "\(error)")
+                report.interrupted = Interruption.signal
+                return report
+            }
+            if let signal = Interruption.signal {
+                report.add("interrupted", false, "stopped by signal \(signal); the HTTP-only config stays, a rerun goes on from here")
+                report.interrupted = signal
                 return report
             }
         }
@@ -122,10 +131,15 @@ public struct Deployer {
             return report
         }
 
+        // From the swap on, a signal is handled here: the previous files go back (see `Interruption`).
+        let transaction = Transaction("the nginx config in \(options.outputDirectory)/conf.d")
+        defer { transaction.commit() }
         let backup = try swapIn(plan)
         report.add("write", true, plan.changes.isEmpty ? "nginx config unchanged" : "wrote \(plan.changes.count) file(s)")
+        if interrupted(backup, reload: false, into: &report) { return report }
 
         let test = try Subprocess.shell(options.testCommand, timeout: options.commandTimeout)
+        if interrupted(backup, reload: false, into: &report) { return report }
         guard test.succeeded else {
             report.add("nginx -t", false, "`\(options.testCommand)` failed: \(test.failureDetail)")
             rollBack(backup, reload: false, into: &report)
@@ -134,6 +148,8 @@ public struct Deployer {
         report.add("nginx -t", true, "configuration test passed")
 
         let reload = try Subprocess.shell(options.reloadCommand, timeout: options.commandTimeout)
+        // nginx may have taken the new files before the signal: reload the restored ones.
+        if interrupted(backup, reload: true, into: &report) { return report }
         guard reload.succeeded else {
             report.add("reload", false, "`\(options.reloadCommand)` failed: \(reload.failureDetail)")
             // nginx did not take the new files, so putting the old ones back is the whole rollback.
@@ -147,6 +163,7 @@ public struct Deployer {
                 guard let expected = leaves[domain.certificate] else { continue }
                 for name in domain.allNames where !name.hasPrefix("*.") {
                     let problem = probe(address: address, name: name, expected: expected)
+                    if interrupted(backup, reload: true, into: &report) { return report }
                     report.add("probe \(name)", problem == nil, problem ?? "serves the store's certificate (\(expected.fingerprint().prefix(8).hexString)…)")
                     if problem != nil {
                         rollBack(backup, reload: true, into: &report)
@@ -158,19 +175,34 @@ public struct Deployer {
         return report
     }
 
+    /// After a SIGINT/SIGTERM (see `Interruption`): restores the previous files (reloading nginx
+    /// when it may have taken the new ones) and marks the report; true when interrupted.
+    func interrupted(_ backup: Backup, reload: Bool, into report: inout Report) -> Bool {
+        guard let signal = Interruption.signal else { return false }
+        report.add("interrupted", false, "stopped by signal \(signal)")
+        rollBack(backup, reload: reload, into: &report)
+        report.interrupted = signal
+        return true
+    }
+
     /// Plan, swap, test and reload `files` (the bootstrap's HTTP-only config); rolls back and
     /// returns false on failure.
     func apply(_ files: [(path: String, contents: String)], step: String, into report: inout Report) throws -> Bool {
         let plan = try makePlan(files)
+        let transaction = Transaction("the nginx config in \(options.outputDirectory)/conf.d")
+        defer { transaction.commit() }
         let backup = try swapIn(plan)
         report.changed += plan.changes.map(\.path).filter { !report.changed.contains($0) }
+        if interrupted(backup, reload: false, into: &report) { return false }
         let test = try Subprocess.shell(options.testCommand, timeout: options.commandTimeout)
+        if interrupted(backup, reload: false, into: &report) { return false }
         guard test.succeeded else {
             report.add(step, false, "`\(options.testCommand)` failed: \(test.failureDetail)")
             rollBack(backup, reload: false, into: &report)
             return false
         }
         let reload = try Subprocess.shell(options.reloadCommand, timeout: options.commandTimeout)
+        if interrupted(backup, reload: true, into: &report) { return false }
         guard reload.succeeded else {
             report.add(step, false, "`\(options.reloadCommand)` failed: \(reload.failureDetail)")
             rollBack(backup, reload: false, into: &report)
@@ -201,8 +233,8 @@ public struct Deployer {
                 for e in report.errors where !problems.contains(e.message) { problems.append(e.message) }
             }
             let daysLeft = daysBetween(now, certs[0].notAfter)
-            if daysLeft < options.criticalDays && now <= certs[0].notAfter {
-                problems.append("expires in \(daysLeft) day(s) (\(RFC3339.format(certs[0].notAfter))), within the critical window of \(options.criticalDays); renew it first")
+            if now <= certs[0].notAfter, options.thresholds.critical.isCrossed(notBefore: certs[0].notBefore, notAfter: certs[0].notAfter, now: now) {
+                problems.append("expires in \(daysLeft) day(s) (\(RFC3339.format(certs[0].notAfter))), past the critical threshold \(options.thresholds.critical); renew it first")
             }
             if !problems.isEmpty { outcome.problem = "\(paths.fullchain): " + problems.joined(separator: "; ") }
             outcome.summary = "valid for \(domain.allNames.joined(separator: ", ")) until \(RFC3339.format(certs[0].notAfter)) (\(daysLeft) days)"

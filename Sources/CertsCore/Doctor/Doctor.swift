@@ -39,11 +39,11 @@ public struct Doctor: Sendable {
     /// The uid:gid nginx reads the keys as, when not root (e.g. 101:101 for nginx-unprivileged).
     public var nginxUser: (uid: UInt32, gid: UInt32)?
     public var now: Int64
-    public var warnDays: Int
-    public var critDays: Int
+    /// The expiry thresholds of certs check (one parser, one default).
+    public var thresholds: CheckThresholds
 
     public init(stack: Stack?, baseDirectory: String, store: CertificateStore, composeFiles: [String] = [], nginxDirectory: String? = nil,
-                nginxUser: (uid: UInt32, gid: UInt32)? = nil, now: Int64, warnDays: Int = 30, critDays: Int = 7) {
+                nginxUser: (uid: UInt32, gid: UInt32)? = nil, now: Int64, thresholds: CheckThresholds = CheckThresholds()) {
         self.stack = stack
         self.baseDirectory = baseDirectory
         self.store = store
@@ -51,8 +51,7 @@ public struct Doctor: Sendable {
         self.nginxDirectory = nginxDirectory
         self.nginxUser = nginxUser
         self.now = now
-        self.warnDays = warnDays
-        self.critDays = critDays
+        self.thresholds = thresholds
     }
 
     public func run() -> [DoctorFinding] {
@@ -101,13 +100,40 @@ public struct Doctor: Sendable {
         return store.names().sorted().map { ($0, nil) }
     }
 
+    /// The command that obtains certificate `name` again, ready to paste: the local CA for
+    /// tls.source local, the bought-certificate install for bought, else ACME with the stack's
+    /// directory (Let's Encrypt when it names none) through nginx's webroot.
+    func obtainCommand(_ name: String, _ domain: Stack.Domain?) -> String {
+        let names = domain?.allNames ?? [name]
+        let quoted = names.map { $0.hasPrefix("*") ? "'\($0)'" : $0 }.joined(separator: " ")
+        let storeFlag = store.root == "certs" ? "" : " --store \(store.root)"
+        let nameFlag = CertificateStore.name(for: (try? names.map { try GeneralName(parsing: $0) }) ?? []) == name ? "" : " --cert-name \(name)"
+        switch stack?.tls.source {
+        case .local?:
+            return "certs ca issue \(quoted)\(nameFlag)\(storeFlag)"
+        case .bought?:
+            return "certs install \(name) --cert FILE --chain FILE --key FILE\(storeFlag)"
+        default:
+            let acme = stack?.tls.acme ?? "letsencrypt"
+            let email = stack?.tls.email.map { " --email \($0)" } ?? ""
+            let webroot = stack?.nginx.webroot ?? "/var/www/acme"
+            return "certs request \(quoted) --acme \(acme) --agree-tos\(email) --webroot \(webroot)\(nameFlag)\(storeFlag)"
+        }
+    }
+
+    /// How to renew `name` now: the local CA issues again; ACME renews (forced: it is due by our thresholds).
+    func renewCommand(_ name: String, _ domain: Stack.Domain?) -> String {
+        if stack?.tls.source == .local { return obtainCommand(name, domain) }
+        return "certs renew \(name) --force\(store.root == "certs" ? "" : " --store \(store.root)")"
+    }
+
     func checkCertificates() -> [DoctorFinding] {
         var out: [DoctorFinding] = []
         for (name, domain) in certificateNames() {
             let p = store.paths(name)
             guard FileSystem.exists(p.fullchain), FileSystem.exists(p.key) else {
                 out.append(.init("certificate-missing", .error, p.directory, "no certificate \(name) in the store (\(FileSystem.exists(p.fullchain) ? "privkey.pem" : "fullchain.pem") is missing)",
-                                 fix: "certs request \(domain?.allNames.joined(separator: " ") ?? name) (or certs install \(name) --cert … --chain … --key …)"))
+                                 fix: obtainCommand(name, domain)))
                 continue
             }
             // Key file permissions.
@@ -183,18 +209,18 @@ public struct Doctor: Sendable {
                 }
                 if !missing.isEmpty {
                     out.append(.init("certificate-names", .error, p.fullchain, "the certificate does not cover \(missing.joined(separator: ", "))",
-                                     fix: "request it again with every name: certs request \(domain.allNames.joined(separator: " "))"))
+                                     fix: obtainCommand(name, domain)))
                 }
             }
             // Expiry.
-            let days = (leaf.notAfter - now) / 86400
+            let days = Int64(daysBetween(now, leaf.notAfter))
             if leaf.notAfter <= now {
                 out.append(.init("certificate-expired", .error, p.fullchain, "the certificate expired \(RFC3339.format(leaf.notAfter))",
-                                 fix: "certs renew --all (or certs request \(domain?.allNames.joined(separator: " ") ?? name)), then certs deploy"))
-            } else if days < Int64(critDays) || days < Int64(warnDays) {
-                out.append(.init("certificate-expiring", days < Int64(critDays) ? .error : .warning, p.fullchain,
+                                 fix: renewCommand(name, domain)))
+            } else if case let status = thresholds.status(notBefore: leaf.notBefore, notAfter: leaf.notAfter, now: now), status != .ok {
+                out.append(.init("certificate-expiring", status == .critical ? .error : .warning, p.fullchain,
                                  "the certificate expires in \(days) day\(days == 1 ? "" : "s") (\(RFC3339.format(leaf.notAfter)))",
-                                 fix: "certs renew --all, and make sure its timer runs: certs emit cron"))
+                                 fix: renewCommand(name, domain)))
             }
         }
         return out

@@ -48,6 +48,15 @@ public enum YAMLReader {
                 let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
                 let mark = YAMLNode.Mark(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1)
                 let context = parser.context.map { " " + String(cString: $0) } ?? ""
+                // libyaml says "found character that cannot start any token" for a tab: name it.
+                let index = min(Int(parser.problem_mark.index), buffer.count)
+                var lineStart = index
+                while lineStart > 0 && buffer[lineStart - 1] != 10 { lineStart -= 1 }
+                let lineEnd = buffer[index...].firstIndex(of: 10) ?? buffer.count
+                if let tab = buffer[lineStart..<lineEnd].firstIndex(of: 9), tab <= index {
+                    throw StackError(source: source, mark: YAMLNode.Mark(line: mark.line, column: tab - lineStart + 1),
+                                     message: "a tab character: YAML indents with spaces only")
+                }
                 throw StackError(source: source, mark: mark, message: "YAML syntax: \(problem)\(context)")
             }
             defer { yaml_document_delete(&document) }

@@ -59,6 +59,8 @@ public enum InputError: CertsFailure, Equatable {
 /// Problems writing output.
 public enum OutputError: CertsFailure, Equatable {
     case exists(path: String)
+    /// The output would replace a file the command reads (the stack file): refused even with --force.
+    case isInput(path: String, input: String)
     case directoryMissing(path: String)
     case cannotWrite(path: String, reason: String)
 
@@ -67,6 +69,7 @@ public enum OutputError: CertsFailure, Equatable {
     public var description: String {
         switch self {
         case .exists(let p): return "\(p) already exists; use --force to replace it"
+        case .isInput(let p, let i): return "\(p) is \(i), which this command reads; refusing to replace it, even with --force (write somewhere else)"
         case .directoryMissing(let p): return "\(p): the directory does not exist"
         case .cannotWrite(let p, let r): return "\(p): cannot write: \(r)"
         }

@@ -52,25 +52,42 @@ public enum Subprocess {
         }
         for (k, v) in environment.sorted(by: { $0.key < $1.key }) { env.append("\(k)=\(v)") }
 
+        // The child gets its own process group: a timeout or an interrupt (forwarded by
+        // `Interruption`) then reaches the shell and everything it started, not the shell alone.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+
         var pid: pid_t = 0
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])
             throw SubprocessError.spawn(argv.joined(separator: " "), FileSystem.errorString(rc))
         }
 
+        Interruption.running(child: pid)
+        defer { Interruption.running(child: 0) }
+        // A signal that arrived before this child (a rollback's reload) does not stop it.
+        let signalledBefore = Interruption.signal != nil
+
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         let deadline = monotonicSeconds() + timeout
         var timedOut = false
+        var interruptedAt: Double?
         var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
         while true {
             let remaining = deadline - monotonicSeconds()
-            if remaining <= 0 { timedOut = true; kill(pid, SIGKILL); break }
+            if remaining <= 0 { timedOut = true; kill(-pid, SIGKILL); break }
+            // Interrupted: the child had the signal; one that ignores it gets 5 seconds.
+            if let interruptedAt, monotonicSeconds() - interruptedAt > 5 { kill(-pid, SIGKILL); break }
+            if interruptedAt == nil, !signalledBefore, Interruption.signal != nil { interruptedAt = monotonicSeconds() }
             let ready = poll(&pfd, 1, Int32(min(remaining, 1) * 1000))
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }

@@ -81,7 +81,10 @@ public func currentUnixTime() -> Int64 {
     return Int64(ts.tv_sec)
 }
 
-/// Whole days from `now` until `instant`, rounded down (negative once past).
+/// Whole days from `now` until `instant`, rounded down (negative once past): the one "days left"
+/// of every command (inspect, check, doctor, verify, deploy, renew; docs/cli.md). An expired
+/// certificate is `-daysBetween(now, notAfter)` days past, so "expired N days ago" and the JSON's
+/// `-N` always agree.
 public func daysBetween(_ now: Int64, _ instant: Int64) -> Int {
     let delta = instant - now
     return Int(delta >= 0 ? delta / 86400 : -((-delta + 86399) / 86400))

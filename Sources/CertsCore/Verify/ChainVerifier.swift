@@ -283,7 +283,7 @@ public struct ChainVerifier {
             let q = Describe.quoted(cert)
             switch issue.code {
             case X509_V_ERR_CERT_HAS_EXPIRED:
-                let days = daysBetween(cert.notAfter, time)
+                let days = -daysBetween(time, cert.notAfter)  // the same count as inspect's and check's days left
                 out.append(Finding("expired", "\(what) \(q) expired at \(RFC3339.format(cert.notAfter)) (\(Self.days(days)) before \(RFC3339.format(time)))", about: cert))
             case X509_V_ERR_CERT_NOT_YET_VALID:
                 let days = daysBetween(time, cert.notBefore)
