@@ -200,10 +200,12 @@ struct ValidityPeriodPolicy: ServerCertificatePolicy {
         let limit = Self.maximumDays(issuedAt: leaf.notBefore)
         let lifetime = leaf.notAfter - leaf.notBefore
         guard lifetime > limit * 86400 else { return .meets }
-        let days = (lifetime + 86399) / 86400
+        // Floored like every days count (docs/cli.md); at the limit itself the seconds over it are named.
+        let days = lifetime / 86400, over = lifetime % 86400
+        let span = days == limit && over > 0 ? "\(days) days and \(over) seconds" : "\(days) days"
         let since = Self.schedule.first { leaf.notBefore >= $0.from }!.from
         let when = since == Int64.min ? "" : " issued from \(RFC3339.format(since).prefix(10))"
-        let message = "the leaf is valid for \(days) days; browsers reject publicly-trusted server certificates\(when) valid for more than \(limit) days (CA/B Forum BR 6.3.2)"
+        let message = "the leaf is valid for \(span); browsers reject publicly-trusted server certificates\(when) valid for more than \(limit) days (CA/B Forum BR 6.3.2)"
         if c.systemTrust { return .fails(Finding("validity-too-long", message, about: leaf)) }
         return .fails(.warning("validity-too-long", message + "; only a warning because the root is a private anchor", about: leaf))
     }
