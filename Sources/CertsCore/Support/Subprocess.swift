@@ -1,6 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
+
+/// The process groups of the commands running now, so an interrupted certs can stop them too:
+/// each command leads its own group, which the terminal's Ctrl-C no longer reaches.
+private let runningGroups = Mutex<Set<pid_t>>([])
 
 /// Runs a configured command (reload, `nginx -t`, hooks) through `/bin/sh -c`, with a time
 /// limit, collecting its combined output. Commands come from the user's configuration, never
@@ -26,6 +31,9 @@ public enum Subprocess {
     }
 
     /// Runs `command` with extra environment variables; kills it after `timeout` seconds.
+    /// The command runs in a process group of its own and a timeout kills the whole group, so
+    /// whatever a hook starts in the background (`sleep 100 &`, a stuck curl) dies with it
+    /// instead of outliving certs and holding the output pipe open.
     public static func shell(_ command: String, environment: [String: String] = [:], timeout: Double = 60) throws -> Result {
         try run(["/bin/sh", "-c", command], environment: environment, timeout: timeout)
     }
@@ -52,16 +60,24 @@ public enum Subprocess {
         }
         for (k, v) in environment.sorted(by: { $0.key < $1.key }) { env.append("\(k)=\(v)") }
 
+        // POSIX_SPAWN_SETPGROUP with pgroup 0: the child leads a new process group (its pid).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
         var pid: pid_t = 0
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])
             throw SubprocessError.spawn(argv.joined(separator: " "), FileSystem.errorString(rc))
         }
+        runningGroups.withLock { _ = $0.insert(pid) }
 
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
@@ -70,7 +86,7 @@ public enum Subprocess {
         var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
         while true {
             let remaining = deadline - monotonicSeconds()
-            if remaining <= 0 { timedOut = true; kill(pid, SIGKILL); break }
+            if remaining <= 0 { timedOut = true; kill(-pid, SIGKILL); break }
             let ready = poll(&pfd, 1, Int32(min(remaining, 1) * 1000))
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }
@@ -79,10 +95,19 @@ public enum Subprocess {
             if output.count < 1 << 20 { output += buffer[0..<n] }
         }
         close(fds[0])
+        // Out of the table before the pid is reaped and can be reused.
+        runningGroups.withLock { _ = $0.remove(pid) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: exitCode, output: String(decoding: output, as: UTF8.self), timedOut: timedOut)
+    }
+
+    /// Sends `signal` to the process group of every command running now (SIGINT/SIGTERM while
+    /// `nginx -t` or a hook runs: they stop with certs instead of outliving it). Takes a lock: call
+    /// it from a normal thread (a signal-watching loop), not from inside a raw signal handler.
+    public static func signalRunning(_ signal: Int32) {
+        for group in runningGroups.withLock({ $0 }) { kill(-group, signal) }
     }
 
     static func monotonicSeconds() -> Double {
