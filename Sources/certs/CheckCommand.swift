@@ -205,7 +205,7 @@ struct CheckCommand: ParsableCommand {
         switch effectiveFormat {
         case "json": text = report.json(alerts: alertJSON).rendered() + "\n"
         case "prometheus": text = CheckPrometheus.render(report, lastSuccess: next.lastSuccess)
-        default: text = CheckText.render(report, colour: output == nil && Terminal.stdoutIsTTY)
+        default: text = CheckText.render(report, colour: output == nil && Terminal.stdoutColour)
         }
         if let output {
             try FileSystem.writeAtomically(Array(text.utf8), to: output, mode: 0o644, existing: .replace)

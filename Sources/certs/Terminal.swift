@@ -57,6 +57,20 @@ enum Terminal {
 
     static var stdoutIsTTY: Bool { isatty(1) == 1 }
 
+    /// Colour on stdout only for a person at a terminal that can show it: not into a pipe or a
+    /// file, not with `NO_COLOR` set to anything non-empty (no-color.org), not on `TERM=dumb`
+    /// (Emacs shells, some CI logs) or with no `TERM` at all.
+    static var stdoutColour: Bool {
+        colourAllowed(noColor: environment("NO_COLOR"), term: environment("TERM"), isTTY: stdoutIsTTY)
+    }
+
+    static func colourAllowed(noColor: String?, term: String?, isTTY: Bool) -> Bool {
+        guard isTTY else { return false }
+        if let noColor, !noColor.isEmpty { return false }
+        guard let term, !term.isEmpty, term != "dumb" else { return false }
+        return true
+    }
+
     static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
 
     static func environment(_ name: String) -> String? {
