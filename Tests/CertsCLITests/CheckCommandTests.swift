@@ -133,6 +133,44 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         #expect(bySource[f.live("fine.test")]?["status"] as? String == "OK", "the good chain next to it stays OK")
     }
 
+    /// What a scan finds but cannot read is UNKNOWN with its path and reason, in text, JSON and
+    /// Prometheus: never an OK summary, never missing from the counts. Run as `nobody`, since
+    /// root reads everything.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") && getuid() == 0, "needs root and setpriv"))
+    func whatTheScanCannotReadIsUnknownNeverOK() throws {
+        let f = try CheckFixture(names: [("fine.test", 90)], expired: false)
+        let tree = f.scratch.file("scan")
+        for d in ["\(tree)/ok", "\(tree)/locked"] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(atPath: f.live("fine.test"), toPath: "\(tree)/ok/site.pem")
+        try FileManager.default.copyItem(atPath: f.live("fine.test"), toPath: "\(tree)/ok/private.pem")
+        try FileManager.default.copyItem(atPath: f.live("fine.test"), toPath: "\(tree)/locked/hidden.pem")
+        _ = f.scratch.write("scan/ok/README.txt", "not a certificate\n")
+        let binary = f.scratch.file("certs-copy")
+        try FileManager.default.copyItem(atPath: certsBinary, toPath: binary)
+        for (path, mode) in [(f.scratch.path, 0o755), (tree, 0o755), ("\(tree)/ok", 0o755), ("\(tree)/ok/site.pem", 0o644),
+                             ("\(tree)/ok/README.txt", 0o644), ("\(tree)/ok/private.pem", 0o600), ("\(tree)/locked", 0o000),
+                             (binary, 0o755), (f.store, 0o755), ("\(f.store)/ca", 0o755), ("\(f.store)/ca/root.pem", 0o644)] {
+            #expect(chmod(path, mode_t(mode)) == 0, "chmod \(path)")
+        }
+        defer { chmod("\(tree)/locked", 0o755) }
+        func asNobody(_ args: [String]) throws -> RunResult {
+            try run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", binary, "check", "--trust", "\(f.store)/ca/root.pem"] + args + [tree])
+        }
+        let text = try asNobody([])
+        #expect(text.status == 3, "\(text.stdout)\(text.stderr)")
+        #expect(text.stdout.hasPrefix("CERTS UNKNOWN"), "\(text.stdout)")
+        #expect(text.stdout.contains("\(tree)/ok/private.pem") && text.stdout.contains("\(tree)/locked"), "\(text.stdout)")
+        let json = try checkJSON(try asNobody(["--json"]))
+        let bySource = Dictionary(uniqueKeysWithValues: results(json).map { ($0["source"] as! String, $0) })
+        #expect(bySource["\(tree)/ok/private.pem"]?["status"] as? String == "UNKNOWN")
+        #expect(bySource["\(tree)/locked"]?["status"] as? String == "UNKNOWN")
+        #expect((bySource["\(tree)/ok/private.pem"]?["error"] as? String)?.contains("permission denied") == true, "\(bySource)")
+        #expect(bySource["\(tree)/ok/site.pem"]?["status"] as? String == "OK")
+        let prom = try asNobody(["--format", "prometheus"])
+        #expect(prom.stdout.contains("\nx509_read_errors 2\n"), "\(prom.stdout)")
+        #expect(prom.stdout.contains("\nx509_skipped_files 1\n"), "\(prom.stdout)")
+    }
+
     @Test func directoriesAreScannedRecursivelyAndNonCertificatesSkippedAndCounted() throws {
         let f = try CheckFixture(names: [("fine.test", 90)], expired: false)
         let tree = f.scratch.file("tree/a/b")

@@ -25,7 +25,9 @@ public enum CheckPrometheus {
                certs.map { (labels($0), String($0.notAfter! - report.at)) })
         family("x509_cert_valid_chain", "1 when the chain verifies (trust, host name for endpoints).",
                certs.filter { $0.chainValid != nil }.map { (labels($0), $0.chainValid! ? "1" : "0") })
-        family("x509_read_errors", "Files in the scanned directories that held no certificate.", [([], String(report.skipped.count))])
+        family("x509_read_errors", "Files and directories the scan found but could not read (each is also an UNKNOWN result).",
+               [([], String(report.sorted.filter { $0.problems.contains { $0.code == "unreadable" } }.count))])
+        family("x509_skipped_files", "Files in the scanned directories that held no certificate.", [([], String(report.skipped.count))])
         let endpoints = report.sorted.filter { $0.kind == .endpoint }
         family("probe_success", "1 when the TLS handshake with the endpoint succeeded.",
                endpoints.map { ([("instance", $0.source)], $0.notAfter == nil ? "0" : "1") })

@@ -68,11 +68,15 @@ public struct CheckScanner: Sendable {
         public let explicit: Bool
         public let storeName: String?
         public let kind: CheckSourceKind
-        public init(path: String, explicit: Bool, storeName: String? = nil, kind: CheckSourceKind = .file) {
+        /// Set when the scan could not read this entry (a directory it cannot list, an entry it
+        /// cannot stat): the file is reported UNKNOWN with the reason, never left out.
+        public let readError: String?
+        public init(path: String, explicit: Bool, storeName: String? = nil, kind: CheckSourceKind = .file, readError: String? = nil) {
             self.path = path
             self.explicit = explicit
             self.storeName = storeName
             self.kind = kind
+            self.readError = readError
         }
     }
 
@@ -96,7 +100,10 @@ public struct CheckScanner: Sendable {
     static func walk(_ dir: String, into out: inout [FileInput], seen: inout Set<[UInt64]>) {
         var st = stat()
         guard stat(dir, &st) == 0, seen.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted else { return }
-        guard let d = opendir(dir) else { return }
+        guard let d = opendir(dir) else {
+            out.append(FileInput(path: dir, explicit: false, readError: "cannot list the directory: \(String(cString: strerror(errno)))"))
+            return
+        }
         var files: [String] = [], dirs: [String] = []
         while let entry = readdir(d) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
@@ -107,7 +114,11 @@ public struct CheckScanner: Sendable {
             var type = entry.pointee.d_type
             if type == UInt8(DT_UNKNOWN) || type == UInt8(DT_LNK) {
                 var s = stat()
-                guard stat(path, &s) == 0 else { continue }  // dangling symlink
+                guard stat(path, &s) == 0 else {
+                    // A dangling symlink is nothing to check; any other failure hides a file.
+                    if errno != ENOENT { files.append(path) }
+                    continue
+                }
                 type = (s.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : ((s.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0)
             }
             if type == UInt8(DT_DIR) { dirs.append(path) } else if type == UInt8(DT_REG) { files.append(path) }
@@ -135,11 +146,23 @@ public struct CheckScanner: Sendable {
             let parser = CertificateParser()  // per batch: its cache would otherwise hold every leaf
             var parsed: [(FileInput, [Certificate])] = []
             for input in batch {
+                if let reason = input.readError {
+                    results.append(Self.unreadable(input, reason: reason))
+                    continue
+                }
                 do {
                     parsed.append((input, try parser.certificates(atPath: input.path)))
                 } catch {
                     if input.explicit { throw error }
-                    skipped.append(input.path)
+                    // What could not be read (permissions, I/O, a file that vanished, an archive
+                    // that needs a passphrase) is UNKNOWN; only what holds no certificate is skipped.
+                    switch error as? InputError {
+                    case .unreadable(_, let reason)?: results.append(Self.unreadable(input, reason: reason))
+                    case .notFound?: results.append(Self.unreadable(input, reason: "it vanished during the scan"))
+                    case .passphraseRequired?, .wrongPassphrase?:
+                        results.append(Self.unreadable(input, reason: "it is encrypted (a PKCS#12 archive or an encrypted bundle) and no passphrase opened it"))
+                    default: skipped.append(input.path)
+                    }
                 }
             }
             // A file whose first certificate is a CA (root.pem, chain.pem, a trust bundle) is checked
@@ -157,6 +180,17 @@ public struct CheckScanner: Sendable {
             }
         }
         return (results, skipped)
+    }
+
+    /// A file the scan found but could not read: UNKNOWN, with the path and the reason.
+    static func unreadable(_ input: FileInput, reason: String) -> CheckedCertificate {
+        var r = CheckedCertificate(source: input.path, kind: input.kind)
+        r.storeName = input.storeName
+        let message = "\(input.path): cannot read: \(reason)"
+        r.error = "cannot read: \(reason)"
+        r.problems = [CheckProblem("unreadable", message, status: .unknown)]
+        r.status = .unknown
+        return r
     }
 
     /// Verifies files on all cores with one `ChainVerifier` per thread: a verifier's name cache is
