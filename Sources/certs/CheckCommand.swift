@@ -65,6 +65,7 @@ struct CheckCommand: ParsableCommand {
     var endpoint: [String] = []
 
     @OptionGroup var thresholdOptions: ThresholdOptions
+    @OptionGroup var passphraseOptions: PassphraseOptions
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []
@@ -163,6 +164,7 @@ struct CheckCommand: ParsableCommand {
         if let output { try Output.ensureWritable(output, force: true) }
 
         var scanner = CheckScanner(thresholds: thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
+        scanner.passphrase = try passphraseOptions.load()
         scanner.timeout = timeoutSeconds
         scanner.concurrency = width
         scanner.failureLimit = failureLimit

@@ -171,6 +171,37 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         #expect(prom.stdout.contains("\nx509_skipped_files 1\n"), "\(prom.stdout)")
     }
 
+    /// A PKCS#12 in a scan is a certificate behind a passphrase, not a non-certificate: UNKNOWN
+    /// (with the flag that opens it) until --passphrase-file opens it; an encrypted key alone
+    /// stays skipped.
+    @Test func aPKCS12InAScanIsUnknownUntilItsPassphraseOpensIt() throws {
+        let f = try CheckFixture(names: [("fine.test", 90)], expired: false)
+        let pass = f.scratch.write("pass.txt", "pfx-pass-1\n"), wrong = f.scratch.write("wrong.txt", "nope\n")
+        let dir = f.scratch.file("pfx")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        f.expectOK(try certs("export", "fine.test", "--p12", "--out", "\(dir)/site.pfx", "--store", f.store, "--passphrase-file", pass))
+        f.expectOK(try certs("key", "new", "--out", "\(dir)/enc.key", "--encrypt", "--passphrase-file", pass))
+        let trust = "\(f.store)/ca/root.pem"
+        func result(_ extra: [String]) throws -> (RunResult, [String: Any]?, Int?) {
+            let r = try certs(["check", "--json", "--trust", trust] + extra + [dir])
+            let doc = try checkJSON(r)
+            let pfx = results(doc).first { ($0["source"] as? String) == "\(dir)/site.pfx" }
+            return (r, pfx, (doc["counts"] as? [String: Any])?["skipped"] as? Int)
+        }
+        let (locked, lockedResult, lockedSkipped) = try result([])
+        #expect(locked.status == 3, "\(locked.stdout)")
+        #expect(lockedResult?["status"] as? String == "UNKNOWN")
+        #expect((lockedResult?["error"] as? String)?.contains("--passphrase-file") == true, "\(lockedResult ?? [:])")
+        #expect(lockedSkipped == 1, "the encrypted key alone is no certificate")
+        let (opened, openedResult, _) = try result(["--passphrase-file", pass])
+        #expect(opened.status == 0, "\(opened.stdout)\(opened.stderr)")
+        #expect(openedResult?["status"] as? String == "OK")
+        #expect((openedResult?["names"] as? [String]) == ["fine.test"])
+        let (bad, badResult, _) = try result(["--passphrase-file", wrong])
+        #expect(bad.status == 3)
+        #expect((badResult?["error"] as? String)?.contains("does not open") == true, "\(badResult ?? [:])")
+    }
+
     @Test func directoriesAreScannedRecursivelyAndNonCertificatesSkippedAndCounted() throws {
         let f = try CheckFixture(names: [("fine.test", 90)], expired: false)
         let tree = f.scratch.file("tree/a/b")

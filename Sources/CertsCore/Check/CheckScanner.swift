@@ -46,6 +46,8 @@ public struct CheckScanner: Sendable {
     public let trust: TrustStore
     /// The store, for endpoints' `servesCurrent`.
     public var store: CertificateStore?
+    /// Opens PKCS#12 archives and encrypted bundles found in the scan.
+    public var passphrase: Passphrase?
     /// Consecutive failed runs before an unreachable endpoint is CRITICAL rather than UNKNOWN.
     public var failureLimit: Int = 2
     /// Seconds per endpoint (resolve, connect and handshake together).
@@ -143,7 +145,7 @@ public struct CheckScanner: Sendable {
         while start < inputs.count {
             let batch = inputs[start..<min(start + batchSize, inputs.count)]
             start += batchSize
-            let parser = CertificateParser()  // per batch: its cache would otherwise hold every leaf
+            let parser = CertificateParser(passphrase: passphrase)  // per batch: its cache would otherwise hold every leaf
             var parsed: [(FileInput, [Certificate])] = []
             for input in batch {
                 if let reason = input.readError {
@@ -160,7 +162,14 @@ public struct CheckScanner: Sendable {
                     case .unreadable(_, let reason)?: results.append(Self.unreadable(input, reason: reason))
                     case .notFound?: results.append(Self.unreadable(input, reason: "it vanished during the scan"))
                     case .passphraseRequired?, .wrongPassphrase?:
-                        results.append(Self.unreadable(input, reason: "it is encrypted (a PKCS#12 archive or an encrypted bundle) and no passphrase opened it"))
+                        // An encrypted key alone is no certificate; an archive or bundle hides some.
+                        if let bytes = try? FileSystem.read(input.path), CertificateParser.hidesCertificates(bytes) {
+                            let why = passphrase == nil ? "its certificates are behind a passphrase (a PKCS#12 archive or an encrypted bundle): give it with --passphrase-file or --passphrase-env"
+                                                        : "the passphrase does not open it"
+                            results.append(Self.unreadable(input, reason: why))
+                        } else {
+                            skipped.append(input.path)
+                        }
                     default: skipped.append(input.path)
                     }
                 }
