@@ -21,40 +21,7 @@ cd "$WORK"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "generating $N_FILES certificates (python3 cryptography)..." >&2
-python3 - "$N_FILES" <<'PY'
-import sys, os, datetime
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-n = int(sys.argv[1])
-now = datetime.datetime.now(datetime.timezone.utc)
-def name(cn): return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-ca_key = ec.generate_private_key(ec.SECP256R1())
-ca = (x509.CertificateBuilder().subject_name(name("bench root")).issuer_name(name("bench root"))
-      .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
-      .not_valid_after(now + datetime.timedelta(days=3650))
-      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-      .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-      .sign(ca_key, hashes.SHA256()))
-open("root.pem", "wb").write(ca.public_bytes(serialization.Encoding.PEM))
-leaf_key = ec.generate_private_key(ec.SECP256R1())  # one key: generation is not what is measured
-open("leaf.key", "wb").write(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-ca_pem = ca.public_bytes(serialization.Encoding.PEM)
-for i in range(n):
-    cn = f"host{i}.bench.test"
-    days = 1 + (i * 7919) % 400
-    cert = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject).public_key(leaf_key.public_key())
-            .serial_number(1000 + i).not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    d = f"tree/d{i % 100:02d}/e{(i // 100) % 10}"
-    os.makedirs(d, exist_ok=True)
-    with open(f"{d}/host{i}.pem", "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
-PY
+python3 "$ROOT/benchmarks/make_corpus.py" "$N_FILES"
 find tree -name '*.pem' | sort > files.txt
 first1k=$(mktemp -d "$WORK/k.XXXX"); head -1000 files.txt | while read -r f; do mkdir -p "$first1k/$(dirname "$f")"; cp "$f" "$first1k/$f"; done
 

@@ -15,6 +15,7 @@ ca = (x509.CertificateBuilder().subject_name(name("bench root")).issuer_name(nam
       .not_valid_after(now + datetime.timedelta(days=3650))
       .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
       .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+      .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
       .sign(ca_key, hashes.SHA256()))
 open("root.pem", "wb").write(ca.public_bytes(serialization.Encoding.PEM))
 leaf_key = ec.generate_private_key(ec.SECP256R1())  # one key: generation is not what is measured
@@ -28,6 +29,7 @@ for i in range(n):
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
     d = f"tree/d{i % 100:02d}/e{(i // 100) % 10}"
     os.makedirs(d, exist_ok=True)
