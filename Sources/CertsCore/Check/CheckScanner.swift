@@ -184,7 +184,7 @@ public struct CheckScanner: Sendable {
                 r.storeName = input.storeName
                 var report: VerificationReport?
                 if !certs[0].isCA { report = reports[next]; next += 1 }
-                fill(&r, leaf: certs[0], report: report, chainStatus: .ok)
+                fill(&r, leaf: certs[0], report: report)
                 results.append(r)
             }
         }
@@ -219,10 +219,9 @@ public struct CheckScanner: Sendable {
         return try slots.values.map { try $0!.get() }
     }
 
-    /// Fills certificate facts, the expiry verdict and chain problems. `chainStatus` is what the
-    /// trust-anchor codes raise the verdict to (.ok for files, reported only; .critical for
-    /// endpoints); every other chain error is CRITICAL.
-    func fill(_ r: inout CheckedCertificate, leaf: Certificate, report: VerificationReport?, chainStatus: CheckStatus) {
+    /// Fills certificate facts, the expiry verdict and chain problems: every chain error is
+    /// CRITICAL, except the trust-anchor codes on a file, which are reported only.
+    func fill(_ r: inout CheckedCertificate, leaf: Certificate, report: VerificationReport?) {
         r.subject = leaf.subject.description
         r.commonName = leaf.subject.commonName
         r.issuer = leaf.issuer.description
@@ -255,7 +254,7 @@ public struct CheckScanner: Sendable {
         // the chain and the trust they are served with.
         for e in report.errors where !(e.code == "expired" && e.subjectKey == fp) {
             let excused = r.kind != .endpoint && ChainVerifier.trustAnchorCodes.contains(e.code)
-            let status: CheckStatus = e.code == "hostname-mismatch" || !excused ? .critical : chainStatus
+            let status: CheckStatus = excused ? .ok : .critical
             r.problems.append(CheckProblem(e.code, e.message, status: status))
             r.status = max(r.status, status)
         }
@@ -296,7 +295,7 @@ public struct CheckScanner: Sendable {
                 store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) }
             } ?? []
             let report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
-            fill(&r, leaf: served.leaf, report: report, chainStatus: .critical)
+            fill(&r, leaf: served.leaf, report: report)
             if let expected {
                 r.servesCurrent = expected == r.fingerprint
                 if r.servesCurrent == false {

@@ -88,7 +88,6 @@ public struct ChainVerifier {
         let untrusted = shape.unique.map(\.certificate)
         // Fast path: the one path OpenSSL builds. Most chains end here.
         var best = judge(try buildPath(leaf: leaf, untrusted: untrusted), shape: shape, served: served)
-        var considered = 1
         if best.errors > 0 {
             // Another path may exist (cross-signs, a trusted intermediate as anchor): try each
             // candidate with exactly its certificates, and keep the first valid one or the best failure.
@@ -98,7 +97,6 @@ public struct ChainVerifier {
                 guard let anchor = path.last, let store = try? TrustStore.certificates([anchor], origin: trust.origin),
                       let result = try? buildPath(leaf: leaf, untrusted: Array(path.dropFirst().dropLast()), store: store.pointer,
                                                   partialChain: !anchor.looksSelfSigned) else { continue }
-                considered += 1
                 let candidate = judge(result, shape: shape, served: served, anchor: anchor)
                 if candidate.isBetter(than: best) { best = candidate }
                 if best.errors == 0 { break }

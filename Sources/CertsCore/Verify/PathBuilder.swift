@@ -170,8 +170,8 @@ struct PathBuilder {
     }
 }
 
-/// Finds trust-store certificates by subject name, for the system store too (whose certificates
-/// are looked up in /etc/ssl/certs by name hash, not held in memory).
+/// Finds trust-store certificates by subject name through OpenSSL's store lookup, so a store that
+/// also reads a hashed directory (`SSL_CERT_DIR`) is searched the same way verification searches it.
 final class TrustLookup {
     private let context: OpaquePointer  // X509_STORE_CTX
     private let trust: TrustStore
