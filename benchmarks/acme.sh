@@ -15,23 +15,9 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 cd "$WORK"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-ACME=$(port); MGMT=$(port); HTTP=$(port); DNS=$(port); CTS=$(port); TLS=$(port)
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -subj /CN=bench-ca -days 2 \
-  -addext basicConstraints=critical,CA:TRUE 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout pebble.key -out pebble.csr -subj /CN=localhost 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext
-openssl x509 -req -in pebble.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 2 -extfile ext -out pebble.pem 2>/dev/null
-cat > pebble.json <<JSON
-{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$MGMT", "certificate": "$WORK/pebble.pem",
- "privateKey": "$WORK/pebble.key", "httpPort": $HTTP, "tlsPort": $TLS, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
-JSON
-pebble-challtestsrv -dns01 "127.0.0.1:$DNS" -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv6 "" -defaultIPv4 127.0.0.1 \
-  -management "127.0.0.1:$CTS" >cts.log 2>&1 & PIDS+=($!)
+. "$ROOT/benchmarks/pebble.sh"
 # Authorization reuse off, so every run validates its challenges.
-PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config pebble.json -dnsserver "127.0.0.1:$DNS" >pebble.log 2>&1 & PIDS+=($!)
-for _ in $(seq 1 100); do curl -s --cacert ca.pem "https://127.0.0.1:$ACME/dir" >/dev/null && break; sleep 0.1; done
+start_pebble PEBBLE_AUTHZREUSE=0
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 certs_times=(); lego_times=(); certbot_times=()
