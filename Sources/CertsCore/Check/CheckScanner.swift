@@ -206,7 +206,7 @@ public struct CheckScanner: Sendable {
     /// not safe to share between threads (so `verifyAll`, which shares one, is not used here).
     func verifyInParallel(_ inputs: [ChainVerifier.FileInput]) throws -> [VerificationReport] {
         let workers = inputs.count < 64 ? 1 : max(1, min(ChainVerifier.defaultWorkers, inputs.count / 32))
-        let slots = ReportSlots(count: inputs.count)
+        let slots = Slots<Result<VerificationReport, Error>>(count: inputs.count)
         let trust = self.trust, now = self.now
         runConcurrently(count: workers, width: workers) { worker in
             let verifier = ChainVerifier(trust: trust, time: now)
@@ -216,7 +216,7 @@ public struct CheckScanner: Sendable {
                 i += workers
             }
         }
-        return try slots.values.map { try $0!.get() }
+        return try slots.values.map { try $0.get() }
     }
 
     /// Fills certificate facts, the expiry verdict and chain problems: every chain error is
@@ -275,13 +275,13 @@ public struct CheckScanner: Sendable {
     /// `previousFailures` maps a state key to the endpoint's consecutive failures before this run.
     public func checkEndpoints(_ targets: [CheckEndpoint], previousFailures: [String: Int] = [:]) -> [CheckedCertificate] {
         let expected = Dictionary(targets.compactMap { t in t.storeName.map { ($0, storeFingerprint($0)) } }, uniquingKeysWith: { a, _ in a })
-        let slots = EndpointSlots(count: targets.count)
+        let slots = Slots<CheckedCertificate>(count: targets.count)
         let scanner = self
         runConcurrently(count: targets.count, width: concurrency) { i in
             slots.set(i, scanner.checkEndpoint(targets[i], expected: targets[i].storeName.flatMap { expected[$0] ?? nil },
                                                previousFailures: previousFailures))
         }
-        return slots.values.map { $0! }
+        return slots.values
     }
 
     func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int]) -> CheckedCertificate {
@@ -312,65 +312,5 @@ public struct CheckScanner: Sendable {
             r.status = status
         }
         return r
-    }
-}
-
-private final class ReportSlots: @unchecked Sendable {
-    private(set) var values: [Result<VerificationReport, Error>?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Result<VerificationReport, Error>) {
-        values.withUnsafeMutableBufferPointer { $0[index] = value }
-    }
-}
-
-private final class EndpointSlots: @unchecked Sendable {
-    private(set) var values: [CheckedCertificate?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: CheckedCertificate) {
-        values.withUnsafeMutableBufferPointer { $0[index] = value }
-    }
-}
-
-/// Runs `body(0..<count)` on `width` threads of its own (blocking network I/O must not wait for
-/// a CPU-sized pool). Indices are handed out under a lock; returns when all are done.
-func runConcurrently(count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    guard count > 0 else { return }
-    let threads = max(1, min(width, count))
-    if threads == 1 { for i in 0..<count { body(i) }; return }
-    let counter = SharedCounter(limit: count)
-    final class Work: @unchecked Sendable {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-    var ids: [pthread_t] = []
-    for _ in 0..<threads {
-        let work = Work { while let i = counter.next() { body(i) } }
-        var tid = pthread_t()
-        let context = Unmanaged.passRetained(work).toOpaque()
-        let rc = pthread_create(&tid, nil, { raw in
-            let w = Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue()
-            w.run()
-            return nil
-        }, context)
-        if rc == 0 { ids.append(tid) } else {
-            Unmanaged<Work>.fromOpaque(context).release()
-            work.run()  // no thread: do the work here
-        }
-    }
-    for tid in ids { pthread_join(tid, nil) }
-}
-
-private final class SharedCounter: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var value = 0
-    private let limit: Int
-    init(limit: Int) { self.limit = limit; pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func next() -> Int? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension ChainVerifier {
     /// One file's certificates, as `verify(fileCertificates:…)` takes them.
     public struct FileInput: @unchecked Sendable {
@@ -20,7 +24,7 @@ extension ChainVerifier {
         if width == 1 {
             return try inputs.map { try verify(fileCertificates: $0.certificates, source: $0.source, extraChain: extraChain, extraOrigin: extraOrigin) }
         }
-        let results = ResultSlots(count: inputs.count)
+        let results = Slots<Result<VerificationReport, Error>>(count: inputs.count)
         nonisolated(unsafe) let verifier = self  // immutable here; its OpenSSL objects are safe to share for verification
         // Threads of our own, not Dispatch: linking libdispatch costs every command's start-up.
         runConcurrently(count: width, width: width) { worker in
@@ -31,22 +35,10 @@ extension ChainVerifier {
                 i += width
             }
         }
-        return try results.values.map { try $0!.get() }
+        return try results.values.map { try $0.get() }
     }
 
     /// The machine's online CPUs.
     public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-/// Fixed slots written by distinct threads at distinct indices, read after they all finish.
-private final class ResultSlots: @unchecked Sendable {
-    private(set) var values: [Result<VerificationReport, Error>?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Result<VerificationReport, Error>) {
-        values.withUnsafeMutableBufferPointer { $0[index] = value }
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -489,24 +489,12 @@ struct ChainShape {
 /// their certificate, so an `X509 *` address is never reused while it is a key.
 /// Shared by the worker threads of `verifyAll`, so every access holds the lock.
 final class NameCache: @unchecked Sendable {
-    private var entries: [OpaquePointer: (certificate: Certificate, subject: String, issuer: String)] = [:]
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() { pthread_mutex_init(lock, nil) }
-    deinit {
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-    }
+    private let entries = Locked<[OpaquePointer: (certificate: Certificate, subject: String, issuer: String)]>([:])
 
     func text(_ cert: Certificate) -> (subject: String, issuer: String) {
-        pthread_mutex_lock(lock)
-        let cached = entries[cert.pointer]
-        pthread_mutex_unlock(lock)
-        if let cached { return (cached.subject, cached.issuer) }
+        if let cached = entries.withValue({ $0[cert.pointer] }) { return (cached.subject, cached.issuer) }
         let e = (certificate: cert, subject: cert.subject.description, issuer: cert.issuer.description)
-        pthread_mutex_lock(lock)
-        if entries.count < 10_000 { entries[cert.pointer] = e }
-        pthread_mutex_unlock(lock)
+        entries.withValue { if $0.count < 10_000 { $0[cert.pointer] = e } }
         return (e.subject, e.issuer)
     }
 }
