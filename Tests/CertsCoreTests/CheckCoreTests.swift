@@ -76,6 +76,10 @@ final class CheckCoreStore {
         // A fresh 6-day certificate is OK, not WARNING from birth.
         #expect(status(lifetimeDays: 6, daysLeft: 5.5) == .ok && status(lifetimeDays: 6, daysLeft: 1.5) == .warning)
         #expect(status(lifetimeDays: 6, daysLeft: 0.5) == .critical)
+        // Under one day left is CRITICAL whatever the percentage: a 2-day certificate with 20 hours
+        // left still has 42% of its life, but nothing renews it in time if it is not renewed now.
+        #expect(status(lifetimeDays: 2, daysLeft: 1.2) == .ok)
+        #expect(status(lifetimeDays: 2, daysLeft: 0.83) == .critical)
         #expect(try Threshold(parsing: "14,25%", option: "--warn") == .lifetime(days: 14, percent: 25))
         #expect(throws: InputError.self) { try Threshold(parsing: "14,25", option: "--warn") }
     }

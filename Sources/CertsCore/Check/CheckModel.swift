@@ -33,6 +33,8 @@ public enum CheckStatus: Int, Sendable, Comparable, CaseIterable {
 /// `--warn 30,33%`: both, so whichever comes later — 30 days for a 90-day or 1-year certificate,
 /// a third of the lifetime for short-lived ones (2 days of a 6-day certificate). The defaults
 /// (30,33% and 7,10%) keep the classic 30/7 days and scale down as lifetimes shrink to 47 days.
+/// The combined form is also crossed when less than one day is left, whatever the percentage: a
+/// 2-day certificate with 20 hours left is an emergency, not "50% of its life remains".
 public enum Threshold: Sendable, Equatable, CustomStringConvertible {
     case days(Int)
     case percent(Int)
@@ -40,6 +42,8 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
 
     public static let defaultWarning = Threshold.lifetime(days: 30, percent: 33)
     public static let defaultCritical = Threshold.lifetime(days: 7, percent: 10)
+    /// Under this much time left, a combined (`days,percent%`) threshold is always crossed.
+    public static let floorSeconds: Int64 = 86_400
 
     public init(parsing text: String, option: String) throws {
         let t = text.trimmingSpaces
@@ -65,6 +69,7 @@ public enum Threshold: Sendable, Equatable, CustomStringConvertible {
             let lifetime = max(notAfter - notBefore, 1)
             return left * 100 < Int64(p) * lifetime
         case .lifetime(let d, let p):
+            if left < Threshold.floorSeconds { return true }
             return Threshold.days(d).isCrossed(notBefore: notBefore, notAfter: notAfter, now: now)
                 && Threshold.percent(p).isCrossed(notBefore: notBefore, notAfter: notAfter, now: now)
         }

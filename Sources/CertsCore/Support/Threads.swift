@@ -1,36 +1,45 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
-// The one concurrency mechanism of CertsCore: POSIX threads with a mutex. Blocking network I/O
+// The one concurrency mechanism of CertsCore: POSIX threads and the standard library's `Mutex`. Blocking network I/O
 // (handshakes, challenge responders, the exporter) must not wait for a CPU-sized pool, and
 // libdispatch/Swift concurrency cost start-up (issue 14). Everything that runs on more than one
 // thread goes through the three types here.
 
-/// A pthread mutex at a stable address (never `&storedProperty`, which Swift does not pin).
-public final class Lock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    public init() { pthread_mutex_init(mutex, nil) }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
+/// A lock without a value of its own (for guarding state that lives elsewhere, such as an
+/// OpenSSL object). Backed by the standard library's `Synchronization.Mutex`.
+public final class Lock: Sendable {
+    private let mutex = Mutex<Void>(())
+    public init() {}
+    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try mutex.withLock { _ in
+            // `Mutex.withLock` wants a `sending` result; the caller's value never escapes the lock
+            // to another thread here, so hand it over unchecked.
+            nonisolated(unsafe) let r = Result<T, E>(catching: body)
+            return UncheckedBox(r)
+        }.value.get()
     }
 }
 
-/// A value shared between threads; every read and write holds its lock.
+/// A value shared between threads; every read and write holds its mutex.
 public final class Locked<Value>: @unchecked Sendable {
-    private let lock = Lock()
-    private var value: Value
-    public init(_ value: Value) { self.value = value }
-    public func withValue<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        try lock.withLock { try body(&value) }
+    private let mutex: Mutex<UncheckedBox<Value>>
+    public init(_ value: Value) { mutex = Mutex(UncheckedBox(value)) }
+    public func withValue<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
+        try mutex.withLock { box in
+            nonisolated(unsafe) let r = Result<T, E> { () throws(E) -> T in try body(&box.value) }
+            return UncheckedBox(r)
+        }.value.get()
     }
-    public var current: Value { lock.withLock { value } }
+    public var current: Value { withValue { $0 } }
+}
+
+/// Carries a value across `Mutex`'s `sending` boundary; safe because the lock orders every access.
+struct UncheckedBox<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// A thread of its own running `body` once; `join()` waits for it. When no thread can be created,
