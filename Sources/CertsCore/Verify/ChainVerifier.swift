@@ -22,7 +22,10 @@ public struct ChainVerifier {
     public var policy: VerificationPolicy = .webpki
     /// The error codes that mean "no trusted root was found" rather than "this chain is bad":
     /// commands that install or deploy without a trust store to judge against excuse them.
-    public static let trustAnchorCodes: Set<String> = ["unknown-issuer", "untrusted-root", "self-signed", "missing-intermediate"]
+    public static let trustAnchorCodes: Set<String> = unanchoredCodes.union(["missing-intermediate"])
+    /// The codes that say a candidate path ends at no anchor at all (path ranking prefers anchored
+    /// paths; a missing intermediate still ends at a known issuer).
+    static let unanchoredCodes: Set<String> = ["unknown-issuer", "untrusted-root", "self-signed"]
     /// Subject/issuer text of issuers, which repeat in every chain of a run.
     let names = NameCache()
 
@@ -154,7 +157,7 @@ public struct ChainVerifier {
         }
         findings += intermediatesFromTrustStore(chain: chain, shape: shape, served: served != nil, anchor: anchor)
         findings += policy
-        let unanchored = findings.contains { ["unknown-issuer", "untrusted-root", "self-signed"].contains($0.code) }
+        let unanchored = findings.contains { ChainVerifier.unanchoredCodes.contains($0.code) }
         return Candidate(chain: chain, findings: findings, errors: findings.filter { $0.severity == .error }.count, anchored: !unanchored)
     }
 
