@@ -4,19 +4,15 @@ import Testing
 /// Loopback ports and real server processes for end-to-end tests. Every server binds 127.0.0.1,
 /// is started by the test and stopped by pid.
 enum Loopback {
-    /// A port that was free a moment ago (bind to 0, read it back, close).
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    /// A loopback port for a server that cannot bind port 0 itself (nginx, Pebble, postgres…).
+    /// Picking a port the kernel just handed out (bind 0, close) races with every other port-0
+    /// bind in the process: the kernel may give the same ephemeral port to the next socket before
+    /// the server binds it. So ports come from a range below the ephemeral one
+    /// (/proc/sys/net/ipv4/ip_local_port_range, 32768–60999 on Linux), each handed out at most once
+    /// per process, and only when both TCP and UDP can bind it now (DNS servers use both).
+    /// The start is random, so two test processes on one machine rarely meet.
+    static func freePort() -> Int { ports.next() }
+    private static let ports = PortAllocator(range: 20_000..<26_000)
 
     /// Waits until something accepts TCP connections on host:port (127.0.0.1 or ::1 style literals).
     static func waitForListener(_ port: Int, host: String = "127.0.0.1", timeout: Double = 10) -> Bool {
@@ -142,3 +138,36 @@ let installedNginxVersion: String = {
     let r = try? run("/usr/sbin/nginx", ["-v"])
     return r?.stderr.split(separator: "/").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "1.22.1"
 }()
+
+/// Hands out loopback ports from a fixed range, each once, checked free for TCP and UDP.
+final class PortAllocator: @unchecked Sendable {
+    private let range: Range<Int>
+    private var offset: Int
+    private let lock = NSLock()
+
+    init(range: Range<Int>) {
+        self.range = range
+        offset = Int.random(in: 0..<range.count)
+    }
+
+    func next() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        for _ in 0..<range.count {
+            let port = range.lowerBound + offset % range.count
+            offset += 1
+            if Self.canBind(port, type: Int32(SOCK_STREAM.rawValue)) && Self.canBind(port, type: Int32(SOCK_DGRAM.rawValue)) { return port }
+        }
+        fatalError("no free loopback port left in \(range)")
+    }
+
+    static func canBind(_ port: Int, type: Int32) -> Bool {
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+}

@@ -58,17 +58,27 @@ final class HTTPFixtureServer {
         return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
 
+    /// A loopback port for `openssl s_server -www`, which cannot report a port-0 bind: from a range
+    /// below the kernel's ephemeral ports (so no port-0 bind elsewhere in the process can take it
+    /// first), each handed out once, checked free now. Disjoint from the CLI tests' range.
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        portLock.lock(); defer { portLock.unlock() }
+        for _ in 0..<2_000 {
+            let port = 26_000 + portOffset % 2_000
+            portOffset += 1
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+            close(fd)
+            if ok { return port }
+        }
+        fatalError("no free loopback port in 26000..<28000")
     }
+    nonisolated(unsafe) private static var portOffset = Int.random(in: 0..<2_000)
+    private static let portLock = NSLock()
 
     func stop() {
         guard process.isRunning else { return }
