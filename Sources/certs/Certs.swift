@@ -105,6 +105,11 @@ struct Certs: ParsableCommand {
         return parts.joined(separator: " ")
     }
 
+    /// The exit code `exit(with:)` would use for a core failure; usage errors are 2.
+    static func exitCode(of error: Error) -> Int32 {
+        (error as? CertsFailure).map { code(for: $0.kind) } ?? Exit.input
+    }
+
     static func code(for kind: FailureKind) -> Int32 {
         switch kind {
         case .input: return Exit.input

@@ -5,13 +5,13 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what a certificate, bundle, CSR or key file holds (PEM, DER, PKCS#7, PKCS#12).",
-        discussion: "A private key shows its type and size, never its secret. --json follows the schema in docs/json.md (version 1)."
+        discussion: "A private key shows its type and size, never its secret. --json follows the schema in docs/json.md (version 2: one document with every file read and every file that could not be)."
     )
 
     @Argument(help: ArgumentHelp("Files to inspect; '-' reads stdin.", valueName: "file"))
     var files: [String]
 
-    @Flag(help: "Print JSON (one document per file; an array when several files are given).")
+    @Flag(help: "Print JSON: one document, {version, files, errors}, for one file or many.")
     var json = false
 
     @Option(help: ArgumentHelp("Evaluate days left at this time (Unix seconds or RFC 3339) instead of now.", valueName: "time"))
@@ -23,7 +23,7 @@ struct InspectCommand: ParsableCommand {
         let secret = try passphrase.load()
         let now = try at.map { try parseTime($0, option: "--at") } ?? currentUnixTime()
         var reports: [Inspection] = []
-        var failures: [Error] = []
+        var failures: [(file: String, error: Error)] = []
         // `inspect a b c` shows every file it can read, then names the ones it cannot (exit 2).
         for file in files {
             do {
@@ -34,18 +34,26 @@ struct InspectCommand: ParsableCommand {
                 }
             } catch {
                 if files.count == 1 { throw error }
-                failures.append(error)
+                failures.append((file, error))
             }
         }
         if json {
-            let value = files.count == 1 ? reports[0].json : .array(reports.map(\.json))
-            if !reports.isEmpty || failures.isEmpty { Terminal.out(value.rendered()) }
+            // Every file unreadable: the error document alone (as for one file), not an empty report.
+            if !reports.isEmpty {
+                let errors = failures.map { InspectionReport.Unreadable(source: $0.file == "-" ? "stdin" : $0.file, message: "\($0.error)") }
+                Terminal.out(InspectionReport(files: reports, errors: errors).json.rendered())
+            }
         } else if !reports.isEmpty {
             Terminal.out(reports.map(InspectText.render).joined(separator: "\n"))
         }
         guard failures.isEmpty else {
-            for failure in failures.dropLast() { Terminal.error("\(failure)") }
-            Certs.exit(with: failures.last!)
+            for failure in failures.dropLast() { Terminal.error("\(failure.error)") }
+            if json && !reports.isEmpty {
+                // The report on stdout already names the failures: one JSON document, not two.
+                Terminal.error("\(failures.last!.error)")
+                Terminal.exit(Certs.exitCode(of: failures.last!.error))
+            }
+            Certs.exit(with: failures.last!.error)
         }
     }
 }

@@ -212,7 +212,7 @@ import Testing
         let end = try run("/usr/bin/openssl", ["x509", "-in", cert, "-noout", "-enddate", "-dateopt", "iso_8601"]).stdout
         #expect(start.contains("2020-01-01 00:00:00Z"))
         #expect(end.contains("2020-01-31 00:00:00Z"))
-        let doc = try parseJSONObject(try certs("inspect", "--json", cert).stdout)
+        let doc = try #require((try parseJSONObject(try certs("inspect", "--json", cert).stdout)["files"] as? [[String: Any]])?.first)
         let c = try #require((doc["certificates"] as? [[String: Any]])?.first)
         #expect(c["expired"] as? Bool == true)
         #expect((c["daysLeft"] as? Int).map { $0 < 0 } == true)

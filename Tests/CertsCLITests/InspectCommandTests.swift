@@ -9,7 +9,20 @@ import Testing
                      sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
         let r = try certs(["inspect", "--json"] + args, environment: environment, stdin: stdin)
         #expect(r.status == 0, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-        return try parseJSONObject(r.stdout, sourceLocation: sourceLocation)
+        // Version 2: one document, {version, files, errors}, whatever the number of files.
+        let doc = try parseJSONObject(r.stdout, sourceLocation: sourceLocation)
+        #expect(doc["version"] as? Int == 2, sourceLocation: sourceLocation)
+        #expect((doc["errors"] as? [Any])?.isEmpty == true, sourceLocation: sourceLocation)
+        let files = doc["files"] as? [[String: Any]] ?? []
+        #expect(files.count == 1, "\(r.stdout)", sourceLocation: sourceLocation)
+        return files.first ?? [:]
+    }
+
+    /// The one file object of a version-2 `inspect --json` document.
+    func fileJSON(_ stdout: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let doc = try parseJSONObject(stdout, sourceLocation: sourceLocation)
+        #expect(doc["version"] as? Int == 2, sourceLocation: sourceLocation)
+        return try #require((doc["files"] as? [[String: Any]])?.first, "\(stdout)", sourceLocation: sourceLocation)
     }
 
     func certificates(_ doc: [String: Any]) -> [[String: Any]] { doc["certificates"] as? [[String: Any]] ?? [] }
@@ -92,7 +105,6 @@ import Testing
         let s = Scratch()
         let pem = try selfSigned(in: s)
         let doc = try inspectJSON([pem])
-        #expect(doc["version"] as? Int == 1)
         #expect(doc["source"] as? String == pem)
         #expect(doc["encoding"] as? String == "PEM")
         let list = certificates(doc)
@@ -197,7 +209,6 @@ import Testing
         let s = Scratch()
         let chain = try OpenSSLChain.make(in: s)
         let doc = try inspectJSON([chain.bundle])
-        #expect(doc["version"] as? Int == 1)
         #expect(doc["source"] is String)
         #expect(doc["encoding"] is String)
         #expect(doc["requests"] is [Any])
@@ -226,21 +237,38 @@ import Testing
         }
         // "version" is the first field of the document as written.
         let r = try certs("inspect", "--json", chain.bundle)
-        #expect(r.stdout.hasPrefix("{\n  \"version\": 1,"))
+        #expect(r.stdout.hasPrefix("{\n  \"version\": 2,"))
         // Booleans are JSON true/false, not 0/1 (Foundation on Linux would accept either as Bool).
         for field in ["expired", "notYetValid", "isCA"] {
             #expect(r.stdout.contains("\"\(field)\": false") || r.stdout.contains("\"\(field)\": true"), "\(field)")
         }
     }
 
-    @Test func severalFilesGiveAJSONArrayInArgumentOrder() throws {
+    @Test func oneFileAndSeveralFilesGiveTheSameDocumentShape() throws {
         let s = Scratch()
         let chain = try OpenSSLChain.make(in: s)
+        let one = try parseJSONObject(try certs("inspect", "--json", chain.leaf).stdout)
         let r = try certs("inspect", "--json", chain.root, chain.leaf)
         #expect(r.status == 0, "stderr: \(r.stderr)")
-        let array = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
-        #expect(array.map { $0["source"] as? String } == [chain.root, chain.leaf])
-        #expect(array.allSatisfy { $0["version"] as? Int == 1 })
+        let many = try parseJSONObject(r.stdout)
+        #expect(Set(one.keys) == ["version", "files", "errors"] && Set(many.keys) == Set(one.keys))
+        let files = try #require(many["files"] as? [[String: Any]])
+        #expect(files.map { $0["source"] as? String } == [chain.root, chain.leaf])
+        #expect(Set(files[1].keys) == Set(try #require((one["files"] as? [[String: Any]])?.first).keys))
+    }
+
+    @Test func aFileThatCannotBeReadIsNamedInTheSameDocument() throws {
+        let s = Scratch()
+        let chain = try OpenSSLChain.make(in: s)
+        let bad = s.write("bad.pem", "not a certificate\n")
+        let r = try certs("inspect", "--json", chain.leaf, bad)
+        #expect(r.status == 2)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("bad.pem"), "\(r.stderr)")
+        let doc = try parseJSONObject(r.stdout)  // exactly one JSON document on stdout
+        #expect((doc["files"] as? [[String: Any]])?.map { $0["source"] as? String } == [chain.leaf])
+        let errors = try #require(doc["errors"] as? [[String: Any]])
+        #expect(errors.count == 1 && errors[0]["source"] as? String == bad)
+        #expect((errors[0]["message"] as? String)?.contains("not a PEM or DER") == true, "\(errors)")
     }
 
     @Test func stdinIsReadWhenTheFileIsDash() throws {
@@ -321,7 +349,7 @@ import Testing
         let json = try certs("inspect", "--json", s.file("rsa.pem"))
         let text = try certs("inspect", s.file("rsa.pem"))
         #expect(json.status == 0 && text.status == 0, "\(json.stderr) \(text.stderr)")
-        let k = try #require(keys(try parseJSONObject(json.stdout)).first)
+        let k = try #require(keys(try fileJSON(json.stdout)).first)
         #expect(k["kind"] as? String == "private")
         let key = k["key"] as? [String: Any]
         #expect(key?["type"] as? String == "RSA")
@@ -339,7 +367,7 @@ import Testing
         let json = try certs("inspect", "--json", s.file("ec.pem"))
         let text = try certs("inspect", s.file("ec.pem"))
         #expect(json.status == 0 && text.status == 0, "\(json.stderr) \(text.stderr)")
-        let k = try #require(keys(try parseJSONObject(json.stdout)).first)
+        let k = try #require(keys(try fileJSON(json.stdout)).first)
         let key = k["key"] as? [String: Any]
         #expect(key?["type"] as? String == "EC")
         #expect(key?["curve"] as? String == "P-256")
@@ -354,7 +382,7 @@ import Testing
         try certs("key", "new", "--key-type", "ed25519", "--out", s.file("k.pem"))
         let json = try certs("inspect", "--json", s.file("k.pem"))
         let text = try certs("inspect", s.file("k.pem"))
-        let key = try #require(keys(try parseJSONObject(json.stdout)).first?["key"] as? [String: Any])
+        let key = try #require(keys(try fileJSON(json.stdout)).first?["key"] as? [String: Any])
         #expect(key["type"] as? String == "Ed25519")
         #expect(key["curve"] is NSNull)
         expectNoKeyMaterial(in: [json.stdout, text.stdout], unencryptedKeyPEM: s.read("k.pem"))
@@ -373,7 +401,7 @@ import Testing
         let json = try certs("inspect", "--json", "--passphrase-file", pw, file)
         let text = try certs("inspect", "--passphrase-env", "P8", file, environment: ["P8": "pkcs8-pass"])
         #expect(json.status == 0 && text.status == 0, "\(json.stderr) \(text.stderr)")
-        let doc = try parseJSONObject(json.stdout)
+        let doc = try fileJSON(json.stdout)
         #expect(doc["encoding"] as? String == form)
         let key = try #require(keys(doc).first?["key"] as? [String: Any])
         #expect(key["curve"] as? String == "P-384")
@@ -409,7 +437,7 @@ import Testing
                           "-passout", "pass:p12-secret", "-out", s.file("a.p12"))
         let r = try certs("inspect", "--json", "--passphrase-env", "P12", s.file("a.p12"), environment: ["P12": "p12-secret"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
-        let doc = try parseJSONObject(r.stdout)
+        let doc = try fileJSON(r.stdout)
         #expect(doc["encoding"] as? String == "DER")
         let list = certificates(doc)
         let fingerprints = Set(list.compactMap { $0["sha256Fingerprint"] as? String })

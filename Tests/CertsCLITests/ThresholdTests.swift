@@ -7,7 +7,8 @@ import Testing
         let d = try EmitNginxTests.Deployment()
         #expect(try certs("ca", "issue", "--store", d.store, "--days", "6", "example.com", "www.example.com").status == 0)
         let inspect = try certs("inspect", "\(d.store)/live/example.com/cert.pem", "--json")
-        let cert = try #require((try parseJSONObject(inspect.stdout)["certificates"] as? [[String: Any]])?.first)
+        let file = try #require((try parseJSONObject(inspect.stdout)["files"] as? [[String: Any]])?.first)
+        let cert = try #require((file["certificates"] as? [[String: Any]])?.first)
         #expect(cert["daysLeft"] as? Int == 6, "\(inspect.stdout)")
 
         let check = try certs("check", "--store", d.store, "--json")

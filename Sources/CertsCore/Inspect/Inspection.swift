@@ -1,9 +1,9 @@
 /// What `certs inspect` reports about one input: every certificate (in order), CSR and key,
 /// as plain values. Front ends format them as text or as the versioned JSON schema below.
 ///
-/// JSON schema (version 1) is documented in docs/json.md; fields are only ever added.
+/// JSON: one `InspectionReport` document for any number of files (schema version 2, in
+/// docs/json.md; version 1 printed a bare object for one file and an array for several).
 public struct Inspection: Sendable {
-    public static let schemaVersion = 1
 
     public var source: String
     public var encoding: String
@@ -25,12 +25,42 @@ public struct Inspection: Sendable {
 
     public var json: JSON {
         .object([
-            ("version", .int(Self.schemaVersion)),
             ("source", .string(source)),
             ("encoding", .string(encoding)),
             ("certificates", .array(certificates.map(\.json))),
             ("requests", .array(requests.map(\.json))),
             ("keys", .array(keys.map(\.json))),
+        ])
+    }
+}
+
+/// What `certs inspect FILE...` read: every file it could, and the ones it could not, in the
+/// order given. The same shape for one file and for many.
+public struct InspectionReport: Sendable {
+    public static let schemaVersion = 2
+
+    public struct Unreadable: Sendable {
+        public var source: String
+        public var message: String
+        public init(source: String, message: String) {
+            self.source = source
+            self.message = message
+        }
+    }
+
+    public var files: [Inspection]
+    public var errors: [Unreadable]
+
+    public init(files: [Inspection], errors: [Unreadable]) {
+        self.files = files
+        self.errors = errors
+    }
+
+    public var json: JSON {
+        .object([
+            ("version", .int(Self.schemaVersion)),
+            ("files", .array(files.map(\.json))),
+            ("errors", .array(errors.map { .object([("source", .string($0.source)), ("message", .string($0.message))]) })),
         ])
     }
 }
