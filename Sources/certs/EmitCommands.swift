@@ -81,6 +81,8 @@ struct EmitPrometheusRules: ParsableCommand {
         commandName: "prometheus-rules",
         abstract: "Write Prometheus alerting rules over certs check's metrics (expiring, expired, revoked, unreadable, endpoint down, stale renew, served ≠ store).",
         discussion: """
+        --warn and --crit are check's thresholds (default 30,33% and 7,10%), evaluated in PromQL from \
+        x509_cert_not_before and x509_cert_not_after, so the alerts fire when certs check would warn. \
         For prometheus.yml's rule_files; check it with promtool check rules FILE. The metrics come \
         from certs check --format prometheus (the node_exporter textfile collector) or certs check \
         --listen (docs/prometheus.md). A file certs wrote before is replaced; any other file is left \
@@ -91,11 +93,7 @@ struct EmitPrometheusRules: ParsableCommand {
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("The rule file to write.", valueName: "file"))
     var out = "prometheus/certs-rules.yml"
 
-    @Option(name: .customLong("warn-days"), help: ArgumentHelp("Warning alert when a certificate has fewer days left (default 21).", valueName: "days"))
-    var warnDays = 21
-
-    @Option(name: .customLong("crit-days"), help: ArgumentHelp("Critical alert when a certificate has fewer days left (default 7).", valueName: "days"))
-    var critDays = 7
+    @OptionGroup var thresholdOptions: ThresholdOptions
 
     @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("Alert when no certs renew run succeeded within this many hours (default 48).", valueName: "hours"))
     var renewalMaxAge = 48
@@ -110,14 +108,12 @@ struct EmitPrometheusRules: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (1...3650).contains(warnDays) else { throw ValidationError("--warn-days must be between 1 and 3650") }
-        guard (0..<warnDays).contains(critDays) else { throw ValidationError("--crit-days must be below --warn-days (\(warnDays))") }
         guard (1...87_600).contains(renewalMaxAge) else { throw ValidationError("--renewal-max-age must be between 1 and 87600 hours") }
         guard (1...87_600).contains(checkMaxAge) else { throw ValidationError("--check-max-age must be between 1 and 87600 hours") }
     }
 
     func run() throws {
-        let emitter = PrometheusRulesEmitter(warningDays: warnDays, criticalDays: critDays, renewalMaxAgeHours: renewalMaxAge, checkMaxAgeHours: checkMaxAge)
+        let emitter = PrometheusRulesEmitter(thresholds: try thresholdOptions.thresholds(), renewalMaxAgeHours: renewalMaxAge, checkMaxAgeHours: checkMaxAge)
         EmitReport.start(json: json)
         try EmitReport.write(FileBatch(files: [FileBatch.File(path: out, text: emitter.file())], header: PrometheusRulesEmitter.header, force: force))
         EmitReport.finish("emit prometheus-rules")

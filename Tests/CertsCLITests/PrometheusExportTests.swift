@@ -258,7 +258,8 @@ final class Exporter {
         _ = s.write("rules/mine.yml", "groups: []\n")
         #expect(try certs("emit", "prometheus-rules", "--out", s.file("rules/mine.yml")).status != 0)
         #expect(s.read("rules/mine.yml") == "groups: []\n")
-        #expect(try certs("emit", "prometheus-rules", "--out", s.file("rules/certs.yml"), "--warn-days", "30").status == 0)
+        #expect(try certs("emit", "prometheus-rules", "--out", s.file("rules/certs.yml"), "--warn", "30,33%").status == 0)
+        #expect(try certs("emit", "prometheus-rules", "--out", s.file("rules/certs.yml"), "--warn", "7", "--crit", "9").status != 0, "crit below warn")
         #expect(try certs("emit", "prometheus-rules", "--out", s.file("rules/mine.yml"), "--force").status == 0)
 
         // Unit tests: input series → the alerts expected at 50 h (time() = 180000).
@@ -269,17 +270,31 @@ final class Exporter {
         tests:
           - interval: 1m
             input_series:
+              # 90-day certificates with 5, 25 and 80 days left; a 6-day one with 3 days left (half its
+              # lifetime: not yet past 30,33%, the point of the lifetime thresholds).
               - series: 'x509_cert_not_after{filepath="/a.pem",subject_CN="soon"}'
                 values: '\(now + 5 * 86400)x3100'
+              - series: 'x509_cert_not_before{filepath="/a.pem",subject_CN="soon"}'
+                values: '\(now - 85 * 86400)x3100'
               - series: 'x509_cert_expired{filepath="/a.pem",subject_CN="soon"}'
                 values: '0x3100'
               - series: 'x509_cert_not_after{filepath="/b.pem",subject_CN="month"}'
                 values: '\(now + 25 * 86400)x3100'
+              - series: 'x509_cert_not_before{filepath="/b.pem",subject_CN="month"}'
+                values: '\(now - 65 * 86400)x3100'
               - series: 'x509_cert_expired{filepath="/b.pem",subject_CN="month"}'
                 values: '0x3100'
               - series: 'x509_cert_not_after{filepath="/c.pem",subject_CN="fine"}'
                 values: '\(now + 80 * 86400)x3100'
+              - series: 'x509_cert_not_before{filepath="/c.pem",subject_CN="fine"}'
+                values: '\(now - 10 * 86400)x3100'
               - series: 'x509_cert_expired{filepath="/c.pem",subject_CN="fine"}'
+                values: '0x3100'
+              - series: 'x509_cert_not_after{filepath="/f.pem",subject_CN="short"}'
+                values: '\(now + 3 * 86400)x3100'
+              - series: 'x509_cert_not_before{filepath="/f.pem",subject_CN="short"}'
+                values: '\(now - 3 * 86400)x3100'
+              - series: 'x509_cert_expired{filepath="/f.pem",subject_CN="short"}'
                 values: '0x3100'
               - series: 'x509_cert_expired{filepath="/d.pem",subject_CN="old"}'
                 values: '1x3100'
@@ -304,12 +319,12 @@ final class Exporter {
                 alertname: CertificateExpiresSoon
                 exp_alerts:
                   - exp_labels: {severity: warning, filepath: /b.pem, subject_CN: month}
-                    exp_annotations: {summary: 'Certificate month at /b.pem expires in less than 30 days'}
+                    exp_annotations: {summary: 'Certificate month at /b.pem expires in 25d 0h 0m 0s (less than 30 days and 33% of its lifetime left)'}
               - eval_time: 50h
                 alertname: CertificateExpiresVerySoon
                 exp_alerts:
                   - exp_labels: {severity: critical, filepath: /a.pem, subject_CN: soon}
-                    exp_annotations: {summary: 'Certificate soon at /a.pem expires in less than 7 days'}
+                    exp_annotations: {summary: 'Certificate soon at /a.pem expires in 5d 0h 0m 0s (less than 7 days and 10% of its lifetime left)'}
               - eval_time: 50h
                 alertname: CertificateExpired
                 exp_alerts:
