@@ -42,7 +42,9 @@ struct CheckCommand: ParsableCommand {
 
         Output: the first line is a Nagios/Icinga summary with performance data, then a table \
         sorted by days left; --format json (docs/json.md) or prometheus (node_exporter textfile \
-        format; with --out FILE it is written atomically).
+        format; with --out FILE it is written atomically). With --listen IP:PORT, check serves \
+        GET /metrics instead, running the check at most every --interval seconds (concurrent \
+        scrapes share one run) until SIGTERM/SIGINT (docs/prometheus.md).
 
         Exit codes (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — \
         also for bad usage, unreadable named inputs and unreachable endpoints (below the failure \
