@@ -98,6 +98,7 @@ public final class MetricsServer: @unchecked Sendable {
     private let wake: (read: Int32, write: Int32)
     private let queue: (read: Int32, write: Int32)
     private let inFlight = Locked(0)
+    private let ran = Locked(false)
     private let cache: CachedCheckRun
 
     /// Binds `host` (an IPv4 or IPv6 literal) on `port`.
@@ -116,6 +117,7 @@ public final class MetricsServer: @unchecked Sendable {
 
     deinit {
         for fd in [listener, wake.read, wake.write, queue.read] { close(fd) }
+        if !ran.current { close(queue.write) }  // run() closes it when it stops
     }
 
     // MARK: Stopping (signal handlers)
@@ -141,8 +143,9 @@ public final class MetricsServer: @unchecked Sendable {
 
     // MARK: Serving
 
-    /// Serves until `stop()`.
+    /// Serves until `stop()` (once: a second call returns at once).
     public func run() {
+        guard !ran.withValue({ r -> Bool in defer { r = true }; return r }) else { return }
         let queueRead = queue.read
         let workers = (0..<max(1, limits.workers)).map { _ in
             WorkerThread { [self] in
