@@ -42,7 +42,9 @@ struct CheckCommand: ParsableCommand {
 
         Output: the first line is a Nagios/Icinga summary with performance data, then a table \
         sorted by days left; --format json (docs/json.md) or prometheus (node_exporter textfile \
-        format; with --out FILE it is written atomically).
+        format; with --out FILE it is written atomically). With --listen IP:PORT, check serves \
+        GET /metrics instead, running the check at most every --interval seconds (concurrent \
+        scrapes share one run) until SIGTERM/SIGINT (docs/prometheus.md).
 
         Exit codes (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN — \
         also for bad usage, unreadable named inputs and unreachable endpoints (below the failure \
@@ -100,6 +102,13 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Judge at this time instead of now (Unix seconds or RFC 3339); for testing and what-if checks.", valueName: "time"))
     var at: String?
 
+    // Exporter mode (docs/prometheus.md).
+    @Option(help: ArgumentHelp("Serve the results as Prometheus metrics on this address (GET /metrics) until SIGTERM/SIGINT; port 0 picks one (the bound address is printed on stderr).", valueName: "ip:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("With --listen: seconds a check run's result is served before a scrape runs the check again (default 60).", valueName: "seconds"))
+    var interval = "60"
+
     func run() throws {
         do {
             try check()
@@ -118,7 +127,33 @@ struct CheckCommand: ParsableCommand {
 
     var effectiveFormat: String { json ? "json" : format }
 
+    /// What one run checks, validated once (also for every run of --listen).
+    struct Plan {
+        var thresholds: CheckThresholds
+        var timeout: Double
+        var width: Int
+        var failureLimit: Int
+        var maxAge: Int64
+        var targets: [AlertTarget]
+        var fixedNow: Int64?
+        var endpoints: [CheckEndpoint]
+        var certStore: CertificateStore
+        var checkStore: Bool
+    }
+
     func check() throws {
+        let plan = try makePlan()
+        if let listen { return try serve(plan, listen: listen) }
+        let (status, text) = try runOnce(plan, now: plan.fixedNow ?? currentUnixTime(), format: effectiveFormat)
+        if let output {
+            try FileSystem.writeAtomically(Array(text.utf8), to: output, mode: 0o644, existing: .replace)
+        } else {
+            Terminal.writeBytes(Array(text.utf8))
+        }
+        throw ExitCode(Int32(status.rawValue))
+    }
+
+    func makePlan() throws -> Plan {
         // Usage first: bad usage is UNKNOWN (3), the monitoring convention.
         if let unknown = inputs.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
             throw ValidationError("unknown option '\(unknown)'")
@@ -140,8 +175,12 @@ struct CheckCommand: ParsableCommand {
         guard let maxAgeHours = Int64(renewalMaxAge), (1...87_600).contains(maxAgeHours) else {
             throw InputError.invalidValue(option: "--renewal-max-age", value: renewalMaxAge, reason: "hours from 1 to 87600")
         }
+        if listen != nil {
+            if output != nil { throw ValidationError("--listen serves the metrics over HTTP; --out does not apply (drop one of them)") }
+            if effectiveFormat != "text" && effectiveFormat != "prometheus" { throw ValidationError("--listen serves Prometheus metrics; --format \(effectiveFormat) does not apply") }
+        }
         let targets = try alert.map { try AlertTarget(parsing: $0) }
-        let now = try at.map { try parseTime($0, option: "--at") } ?? currentUnixTime()
+        let fixedNow = try at.map { try parseTime($0, option: "--at") }
         let connectEndpoint = try connectTo.map { try Endpoint(parsing: $0, defaultPort: 443, option: "--connect-to") }
         var endpoints = try endpoint.map { try CheckEndpoint(parsing: $0) }
         let certStore = CertificateStore(root: store.path)
@@ -157,29 +196,36 @@ struct CheckCommand: ParsableCommand {
             }
         }
         let checkStore = store.store != nil || (inputs.isEmpty && endpoints.isEmpty)
+        return Plan(thresholds: thresholds, timeout: timeoutSeconds, width: width, failureLimit: failureLimit, maxAge: maxAgeHours * 3600,
+                    targets: targets, fixedNow: fixedNow, endpoints: endpoints, certStore: certStore, checkStore: checkStore)
+    }
+
+    /// One check run: reads every input, alerts, saves the state; returns the verdict and the output.
+    func runOnce(_ plan: Plan, now: Int64, format: String) throws -> (CheckStatus, String) {
+        let certStore = plan.certStore, checkStore = plan.checkStore
         if checkStore, !FileSystem.isDirectory("\(certStore.root)/live") {
             throw InputError.notFound(path: "\(certStore.root)/live")
         }
         let previous = try state.map { try CheckState.load(path: $0) } ?? CheckState()
         if let output { try Output.ensureWritable(output, force: true) }
 
-        var scanner = CheckScanner(thresholds: thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
+        var scanner = CheckScanner(thresholds: plan.thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
         scanner.passphrase = try passphraseOptions.load()
-        scanner.timeout = timeoutSeconds
-        scanner.concurrency = width
-        scanner.failureLimit = failureLimit
+        scanner.timeout = plan.timeout
+        scanner.concurrency = plan.width
+        scanner.failureLimit = plan.failureLimit
 
         var files = try CheckScanner.expand(inputs)
         if checkStore { files += CheckScanner.storeInputs(certStore) }
         let (fileResults, skipped) = try scanner.checkFiles(files)
-        let endpointResults = scanner.checkEndpoints(endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
-        var report = CheckReport(at: now, thresholds: thresholds, results: fileResults + endpointResults, skipped: skipped)
+        let endpointResults = scanner.checkEndpoints(plan.endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
+        var report = CheckReport(at: now, thresholds: plan.thresholds, results: fileResults + endpointResults, skipped: skipped)
         if checkStore {
             // The heartbeat of certs renew: the cron job that quietly stopped is caught here.
             let beat = try RenewalHeartbeat.load(store: certStore)
             let hasRenewals = FileSystem.list("\(certStore.root)/renewal").contains { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
             if let r = CheckedCertificate.renewalHeartbeat(beat, source: RenewalHeartbeat.path(store: certStore), hasRenewals: hasRenewals,
-                                                            now: now, maxAge: maxAgeHours * 3600) {
+                                                            now: now, maxAge: plan.maxAge) {
                 report.results.append(r)
             }
             report.renewal = beat
@@ -190,7 +236,7 @@ struct CheckCommand: ParsableCommand {
         var delivered = Set<String>()
         var alertJSON: [JSON] = []
         var failed = false
-        let alerter = targets.isEmpty ? nil : try Alerter(targets: targets)
+        let alerter = plan.targets.isEmpty ? nil : try Alerter(targets: plan.targets)
         for event in events {
             let problems = alerter?.deliver(event) ?? []
             if problems.isEmpty { delivered.insert(event.result.stateKey) } else { failed = true }
@@ -204,17 +250,54 @@ struct CheckCommand: ParsableCommand {
         if let state { try next.save(path: state) }
 
         let text: String
-        switch effectiveFormat {
+        switch format {
         case "json": text = report.json(alerts: alertJSON).rendered() + "\n"
         case "prometheus": text = CheckPrometheus.render(report, lastSuccess: next.lastSuccess)
         default: text = CheckText.render(report, colour: output == nil && Terminal.stdoutColour)
         }
-        if let output {
-            try FileSystem.writeAtomically(Array(text.utf8), to: output, mode: 0o644, existing: .replace)
-        } else {
-            Terminal.writeBytes(Array(text.utf8))
+        return (report.status, text)
+    }
+
+    /// --listen: a check run at most every --interval seconds, served to every scrape in between.
+    func serve(_ plan: Plan, listen: String) throws {
+        guard let seconds = Double(interval), seconds >= 1, seconds <= 86_400 else {
+            throw InputError.invalidValue(option: "--interval", value: interval, reason: "seconds from 1 to 86400")
         }
-        throw ExitCode(Int32(report.status.rawValue))
+        let address = try Self.listenAddress(listen)
+        nonisolated(unsafe) let command = self
+        let cache = CachedCheckRun(interval: seconds) {
+            do {
+                let (_, text) = try command.runOnce(plan, now: plan.fixedNow ?? currentUnixTime(), format: "prometheus")
+                return ScrapeOutput(ok: true, text: text)
+            } catch {
+                let message = (error as? CertsFailure)?.description ?? "\(error)"
+                Terminal.error("check run failed: \(message)")
+                return ScrapeOutput(ok: false, text: "certs check could not run: \(message)\n")
+            }
+        }
+        let server = try MetricsServer(host: address.host, port: address.port, cache: cache)
+        Signals.stop(server)
+        // Always printed (also with --quiet): with port 0 it is the only way to learn the port.
+        Terminal.writeAll(2, Array("certs: listening on http://\(server.address)/metrics (a check run at most every \(interval) s)\n".utf8))
+        server.run()
+        Terminal.note("certs: stopped after \(cache.runs) check run\(cache.runs == 1 ? "" : "s")")
+    }
+
+    /// `IP:PORT` or `[IPv6]:PORT` (port 0: any free one); the port defaults to 9793.
+    static func listenAddress(_ text: String) throws -> (host: String, port: UInt16) {
+        let bad = InputError.invalidValue(option: "--listen", value: text, reason: "use an IP address and port, e.g. 127.0.0.1:9793 or [::]:9793 (port 0 picks a free one)")
+        var host = text, port = "9793"
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw bad }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty { guard rest.hasPrefix(":") else { throw bad }; port = String(rest.dropFirst()) }
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            port = String(text[text.index(after: colon)...])
+        }
+        guard let p = UInt16(port), !host.isEmpty, host.contains(":") ? IPAddress.parse(host) != nil && text.hasPrefix("[") : IPAddress.parse(host) != nil else { throw bad }
+        return (host, p)
     }
 
     func loadTrust(_ certStore: CertificateStore) throws -> TrustStore {

@@ -31,4 +31,17 @@ enum Signals {
             sigaction(signal, &action, nil)
         }
     }
+
+    /// `certs check --listen`: SIGINT and SIGTERM stop the server (it finishes the requests in
+    /// progress and `run()` returns), instead of exiting at once.
+    static func stop(_ server: MetricsServer) {
+        server.stopOnSignal()
+        for signal in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in MetricsServer.wakeFromSignal() }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(signal, &action, nil)
+        }
+    }
 }

@@ -442,7 +442,9 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         let date = try #require(formatter.date(from: enddate.replacingOccurrences(of: "notAfter=", with: "").replacingOccurrences(of: "  ", with: " ").trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(notAfter.value == date.timeIntervalSince1970)
         #expect(notAfter.labels.contains("subject_CN=\"month.test\""))
-        #expect(samples["x509_cert_expired"]?.count == 2)
+        // One series per certificate: each fullchain.pem holds the leaf and the intermediate.
+        #expect(samples["x509_cert_expired"]?.count == 4)
+        #expect(samples["x509_cert_expired"]?.filter { $0.labels.contains("chain_position=\"0\"") }.count == 2)
         #expect(samples["x509_cert_expired"]?.allSatisfy { $0.value == 0 } == true)
         #expect(samples["certs_check_exit_code"]?.first?.value == 1)
         let lastRun = try #require(samples["certs_check_last_run_timestamp_seconds"]?.first?.value)

@@ -152,6 +152,76 @@ public struct CheckProblem: Sendable, Equatable {
     }
 }
 
+/// One certificate of a checked file's bundle or an endpoint's served chain, in the order given
+/// (position 0 is the leaf): what `--json` lists under `chain` and Prometheus exports as a series.
+public struct ChainMember: Sendable, Equatable {
+    public var subject: String
+    public var commonName: String?
+    public var issuer: String
+    public var issuerCommonName: String?
+    public var serial: String
+    public var fingerprint: String
+    public var notBefore: Int64
+    public var notAfter: Int64
+    public var isCA: Bool
+    /// The revocation verdict once something checks it (CRL/OCSP): true revoked, false good, nil
+    /// not checked. Exported as `x509_cert_revoked` when set; nothing in this branch sets it yet.
+    public var revoked: Bool?
+
+    public init(subject: String, commonName: String?, issuer: String, issuerCommonName: String?, serial: String,
+                fingerprint: String, notBefore: Int64, notAfter: Int64, isCA: Bool, revoked: Bool? = nil) {
+        self.subject = subject
+        self.commonName = commonName
+        self.issuer = issuer
+        self.issuerCommonName = issuerCommonName
+        self.serial = serial
+        self.fingerprint = fingerprint
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.isCA = isCA
+        self.revoked = revoked
+    }
+
+    public init(_ cert: Certificate) {
+        self.init(subject: cert.subject.description, commonName: cert.subject.commonName, issuer: cert.issuer.description,
+                  issuerCommonName: cert.issuer.commonName, serial: cert.serialHex, fingerprint: cert.fingerprint().hexString,
+                  notBefore: cert.notBefore, notAfter: cert.notAfter, isCA: cert.isCA)
+    }
+
+    public var json: JSON {
+        .object([
+            ("subject", .string(subject)), ("issuer", .string(issuer)), ("serial", .string(serial)),
+            ("sha256Fingerprint", .string(fingerprint)),
+            ("notBefore", .string(RFC3339.format(notBefore))), ("notAfter", .string(RFC3339.format(notAfter))),
+            ("isCA", .bool(isCA)), ("revoked", revoked.map { .bool($0) } ?? .null),
+        ])
+    }
+}
+
+/// What an endpoint's handshake negotiated.
+public struct NegotiatedTLS: Sendable, Equatable {
+    /// OpenSSL's name: "TLSv1.3".
+    public var protocolVersion: String
+    public var cipher: String
+    /// The key-exchange group ("X25519"), nil when there was none or OpenSSL does not say.
+    public var group: String?
+
+    public init(protocolVersion: String, cipher: String, group: String?) {
+        self.protocolVersion = protocolVersion
+        self.cipher = cipher
+        self.group = group
+    }
+
+    /// blackbox_exporter's spelling of the version ("TLS 1.3").
+    public var versionLabel: String {
+        protocolVersion.hasPrefix("TLSv") ? "TLS " + protocolVersion.dropFirst(4) : protocolVersion
+    }
+
+    public var json: JSON {
+        .object([("protocol", .string(protocolVersion)), ("cipher", .string(cipher)), ("group", .optional(group))])
+    }
+}
+
 /// The facts about one certificate (or one endpoint that could not be reached).
 public struct CheckedCertificate: Sendable {
     /// The path or `host:port` (with `@sni` when the SNI differs from the host).
@@ -185,6 +255,21 @@ public struct CheckedCertificate: Sendable {
     public var consecutiveFailures: Int = 0
     public var problems: [CheckProblem] = []
     public var status: CheckStatus = .ok
+    /// Every certificate of the file or the served chain, leaf first (empty without a certificate).
+    public var chain: [ChainMember] = []
+    /// Endpoints: what the handshake negotiated.
+    public var tls: NegotiatedTLS?
+
+    /// The chain's soonest notAfter (the leaf's when the chain is not known).
+    public var earliestExpiry: Int64? { chain.map(\.notAfter).min() ?? notAfter }
+
+    /// The certificates to export: the chain, or the leaf alone when only its facts are known.
+    public var members: [ChainMember] {
+        if !chain.isEmpty { return chain }
+        guard let notAfter else { return [] }
+        return [ChainMember(subject: subject, commonName: commonName, issuer: issuer, issuerCommonName: issuerCommonName,
+                            serial: serial, fingerprint: fingerprint, notBefore: notBefore, notAfter: notAfter, isCA: false)]
+    }
 
     public init(source: String, kind: CheckSourceKind) {
         self.source = source
@@ -248,6 +333,9 @@ public struct CheckedCertificate: Sendable {
             ("error", .optional(error)),
             ("consecutiveFailures", .int(consecutiveFailures)),
             ("problems", .array(problems.map { .object([("code", .string($0.code)), ("status", .string($0.status.name)), ("message", .string($0.message))]) })),
+            ("chain", .array(chain.map(\.json))),
+            ("earliestExpiry", earliestExpiry.map { .string(RFC3339.format($0)) } ?? .null),
+            ("tls", tls?.json ?? .null),
         ])
     }
 }

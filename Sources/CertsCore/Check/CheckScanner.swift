@@ -185,6 +185,7 @@ public struct CheckScanner: Sendable {
                 var report: VerificationReport?
                 if !certs[0].isCA { report = reports[next]; next += 1 }
                 fill(&r, leaf: certs[0], report: report)
+                r.chain = certs.map(ChainMember.init)
                 results.append(r)
             }
         }
@@ -296,6 +297,8 @@ public struct CheckScanner: Sendable {
             } ?? []
             let report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
             fill(&r, leaf: served.leaf, report: report)
+            r.chain = served.certificates.map(ChainMember.init)
+            r.tls = NegotiatedTLS(protocolVersion: served.protocolVersion, cipher: served.cipher, group: served.group)
             if let expected {
                 r.servesCurrent = expected == r.fingerprint
                 if r.servesCurrent == false {
