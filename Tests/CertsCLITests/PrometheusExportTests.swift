@@ -296,6 +296,13 @@ final class Exporter {
                 values: '\(now - 3 * 86400)x3100'
               - series: 'x509_cert_expired{filepath="/f.pem",subject_CN="short"}'
                 values: '0x3100'
+              # A 2-day certificate with 20 hours left: 42% of its life, but under a day is critical.
+              - series: 'x509_cert_not_after{filepath="/e.pem",subject_CN="tiny"}'
+                values: '\(now + 20 * 3600)x3100'
+              - series: 'x509_cert_not_before{filepath="/e.pem",subject_CN="tiny"}'
+                values: '\(now - 28 * 3600)x3100'
+              - series: 'x509_cert_expired{filepath="/e.pem",subject_CN="tiny"}'
+                values: '0x3100'
               - series: 'x509_cert_expired{filepath="/d.pem",subject_CN="old"}'
                 values: '1x3100'
               - series: 'x509_cert_revoked{instance="x.test:443",subject_CN="x.test",serial_number="0a"}'
@@ -325,6 +332,8 @@ final class Exporter {
                 exp_alerts:
                   - exp_labels: {severity: critical, filepath: /a.pem, subject_CN: soon}
                     exp_annotations: {summary: 'Certificate soon at /a.pem expires in 5d 0h 0m 0s (less than 7 days and 10% of its lifetime left)'}
+                  - exp_labels: {severity: critical, filepath: /e.pem, subject_CN: tiny}
+                    exp_annotations: {summary: 'Certificate tiny at /e.pem expires in 20h 0m 0s (less than 7 days and 10% of its lifetime left)'}
               - eval_time: 50h
                 alertname: CertificateExpired
                 exp_alerts:

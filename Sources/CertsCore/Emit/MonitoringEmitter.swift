@@ -34,7 +34,7 @@ public struct PrometheusRulesEmitter: Sendable {
         switch t {
         case .days(let d): return "\(d) days"
         case .percent(let p): return "\(p)% of its lifetime"
-        case .lifetime(let d, let p): return "\(d) days and \(p)% of its lifetime (or under a day)"
+        case .lifetime(let d, let p): return "\(d) days and \(p)% of its lifetime"
         }
     }
 
