@@ -60,3 +60,72 @@ import Testing
         #expect(RenewalInfoRecord.load(store: store, name: "missing.example") == nil)
     }
 }
+
+/// The rules of RFC 9773 and the issue, at pinned times.
+@Suite struct RenewalDecisionTests {
+    let day: Int64 = 86400
+
+    func record(start: Int64, end: Int64, chosen: Int64, explanation: String? = nil) -> RenewalInfoRecord {
+        RenewalInfoRecord(certificateID: "a.b", directoryURL: "https://ca/dir", windowStart: start, windowEnd: end, chosen: chosen,
+                          fetchedAt: 0, validUntil: 3600, explanationURL: explanation)
+    }
+
+    @Test func lessThanATwentiethOfTheLifetimeLeftRenewsWhateverTheWindowSays() {
+        // 100-day certificate, the CA's window (and chosen instant) after expiry: a broken window.
+        let ari = record(start: 120 * day, end: 121 * day, chosen: 120 * day)
+        let notYet = RenewalPolicy.decide(notBefore: 0, notAfter: 100 * day, now: 94 * day, days: nil, ari: ari)
+        #expect(!notYet.due, "\(notYet)")
+        let due = RenewalPolicy.decide(notBefore: 0, notAfter: 100 * day, now: 95 * day + 1, days: nil, ari: ari)
+        #expect(due.due && due.reason.hasPrefix("less than 1/20 of the lifetime left"), "\(due)")
+    }
+
+    @Test func theWindowDecidesBeforeTheLastThirdAndCarriesItsExplanation() {
+        let ari = record(start: 20 * day, end: 21 * day, chosen: 20 * day + 600, explanation: "https://ca.example/why")
+        let early = RenewalPolicy.decide(notBefore: 0, notAfter: 90 * day, now: 20 * day + 601, days: nil, ari: ari)
+        #expect(early.due && early.explanationURL == "https://ca.example/why", "\(early)")
+        #expect(!RenewalPolicy.decide(notBefore: 0, notAfter: 90 * day, now: 20 * day + 599, days: nil, ari: ari).due)
+        // Without a window: the last third; --days overrides everything.
+        #expect(RenewalPolicy.decide(notBefore: 0, notAfter: 90 * day, now: 61 * day, days: nil, ari: nil).due)
+        #expect(!RenewalPolicy.decide(notBefore: 0, notAfter: 90 * day, now: 59 * day, days: nil, ari: nil).due)
+        #expect(!RenewalPolicy.decide(notBefore: 0, notAfter: 90 * day, now: 21 * day, days: 10, ari: ari).due)
+    }
+
+    @Test func aWindowEndingAtOrBeforeItsStartIsRejectedWithAReason() throws {
+        for (s, e) in [("2025-01-03T04:00:00Z", "2025-01-02T04:00:00Z"), ("2025-01-02T04:00:00Z", "2025-01-02T04:00:00Z")] {
+            let json = try JSONParser.parse(#"{"suggestedWindow": {"start": "\#(s)", "end": "\#(e)"}, "explanationURL": "https://ca.example/x"}"#)
+            #expect(throws: RenewalInfoProblem.self) { try RenewalInfoRecord.window(json) }
+            let r = RenewalInfoRecord.from(ari: json, certificateID: "a.b", directoryURL: "https://ca/dir", retryAfter: 60, now: 0, fraction: 0.5, previous: nil)
+            #expect(r.chosen == nil && r.windowStart == nil && r.problem?.contains("is not after its start") == true, "\(r)")
+            #expect(r.explanationURL == "https://ca.example/x")
+            let d = RenewalPolicy.decide(notBefore: 0, notAfter: 90 * day, now: 10 * day, days: nil, ari: r)
+            #expect(!d.due && d.reason.contains("the CA's renewal information was not used: invalid suggestedWindow"), "\(d)")
+            #expect(RenewalInfoRecord(json: r.json) == r)
+        }
+        #expect(throws: RenewalInfoProblem.self) { try RenewalInfoRecord.window(try JSONParser.parse(#"{"suggestedWindow": {"start": "soon"}}"#)) }
+        #expect(throws: RenewalInfoProblem.self) { try RenewalInfoRecord.window(.object([])) }
+    }
+
+    @Test func onlyAPrintableHTTPExplanationURLIsKept() throws {
+        let ok = try RenewalInfoRecord.window(try JSONParser.parse(#"{"suggestedWindow": {"start": "2025-01-02T04:00:00Z", "end": "2025-01-03T04:00:00Z"}, "explanationURL": "https://ca.example/a"}"#))
+        #expect(ok.explanationURL == "https://ca.example/a")
+        for bad in ["javascript:alert(1)", "https://ca.example/a\\nInjected: header", "ftp://x"] {
+            let w = try RenewalInfoRecord.window(try JSONParser.parse(#"{"suggestedWindow": {"start": "2025-01-02T04:00:00Z", "end": "2025-01-03T04:00:00Z"}, "explanationURL": "\#(bad)"}"#))
+            #expect(w.explanationURL == nil, "\(bad)")
+        }
+    }
+
+    @Test func retryAfterAndExplanationSurviveTheRecordFile() {
+        let r = RenewalInfoRecord.from(ari: .object([("suggestedWindow", .object([("start", .string("2025-01-02T04:00:00Z")), ("end", .string("2025-01-03T04:00:00Z"))])),
+                                                    ("explanationURL", .string("https://ca.example/e"))]),
+                                       certificateID: "a.b", directoryURL: "https://ca/dir", retryAfter: 7200, now: 1000, fraction: 0.5, previous: nil)
+        #expect(r.retryAfter == 7200 && r.validUntil == 1000 + 7200)
+        #expect(RenewalInfoRecord(json: r.json) == r)
+    }
+
+    @Test func alreadyReplacedIsRecognisedByTypeOrByA409() {
+        #expect(ACMEIssuer.isAlreadyReplaced(ACMEProblem(type: "urn:ietf:params:acme:error:alreadyReplaced", detail: "")))
+        #expect(ACMEIssuer.isAlreadyReplaced(ACMEProblem(type: "urn:ietf:params:acme:error:malformed", detail: "", status: 409)))
+        #expect(ACMEIssuer.isAlreadyReplaced(ACMEError.httpStatus(url: "u", status: 409, body: "")))
+        #expect(!ACMEIssuer.isAlreadyReplaced(ACMEProblem(type: "urn:ietf:params:acme:error:rateLimited", detail: "", status: 429)))
+    }
+}

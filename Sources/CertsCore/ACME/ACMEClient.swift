@@ -195,9 +195,11 @@ public final class ACMEClient {
 
     // MARK: orders
 
-    /// A new order; `profile` selects one of the directory's profiles (checked before sending).
-    public func newOrder(_ identifiers: [ACMEIdentifier], profile: String? = nil) throws -> ACMEOrder {
+    /// A new order; `profile` selects one of the directory's profiles (checked before sending);
+    /// `replaces` is the ARI certificate identifier of the certificate it renews (RFC 9773 §5).
+    public func newOrder(_ identifiers: [ACMEIdentifier], profile: String? = nil, replaces: String? = nil) throws -> ACMEOrder {
         var payload: [(String, JSON)] = [("identifiers", .array(identifiers.map(\.json)))]
+        if let replaces { payload.append(("replaces", .string(replaces))) }
         if let profile {
             let offered = directory.profiles.map(\.name)
             guard !offered.isEmpty else {
@@ -383,7 +385,13 @@ public final class ACMEClient {
 
     /// An error for a non-2xx answer: the problem document when there is one.
     static func failure(_ response: HTTPResponse, url: String, context: String) -> Error {
-        if let json = try? JSONParser.parse(response.body), let problem = ACMEProblem(json: json, context: context) { return problem }
+        if let json = try? JSONParser.parse(response.body), let problem = ACMEProblem(json: json, context: context) {
+            // The HTTP status stands in when the document omits its own (409 for alreadyReplaced).
+            if problem.status == nil {
+                return ACMEProblem(type: problem.type, detail: problem.detail, status: response.status, subproblems: problem.subproblems, context: context)
+            }
+            return problem
+        }
         let snippet = ACMEProblem.clean(String(decoding: response.body.prefix(200), as: UTF8.self))
         return ACMEError.httpStatus(url: url, status: response.status, body: snippet)
     }

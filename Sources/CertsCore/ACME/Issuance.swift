@@ -13,11 +13,16 @@ public struct IssuanceRequest {
     public var dnsPropagationWait: Double
     /// An ACME certificate profile the CA lists in its directory (e.g. "shortlived"), or nil.
     public var profile: String?
+    /// The ARI identifier of the certificate this one renews (RFC 9773 §5): sent as `replaces`
+    /// when the CA offers renewal information.
+    public var replaces: String?
 
     public init(directoryURL: String, identifiers: [ACMEIdentifier], method: ChallengeMethod, email: String? = nil, agreeToTerms: Bool = false,
                 externalAccountBinding: (keyID: String, macKey: [UInt8])? = nil, keyType: KeyType = .default, reuseKey: Bool = false,
-                name: String, preferredChain: String? = nil, dnsPropagationWait: Double = 0, profile: String? = nil) {
+                name: String, preferredChain: String? = nil, dnsPropagationWait: Double = 0, profile: String? = nil,
+                replaces: String? = nil) {
         self.profile = profile
+        self.replaces = replaces
         self.directoryURL = directoryURL
         self.identifiers = identifiers
         self.method = method
@@ -156,16 +161,28 @@ public struct ACMEIssuer {
         let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding)
         if let server { client.wait = { server.serve(for: $0) } }
 
+        // RFC 9773 §5: `replaces` only to a CA that offers renewal information.
+        let replaces = client.directory.renewalInfo == nil ? nil : request.replaces
+        func newOrder() throws -> ACMEOrder {
+            do {
+                return try client.newOrder(request.identifiers, profile: request.profile, replaces: replaces)
+            } catch let failure where replaces != nil && Self.isAlreadyReplaced(failure) {
+                // The predecessor was already replaced (an earlier run's order, another client):
+                // a renewal must not stop on that, so order once more as a plain new order.
+                log("the CA says the certificate was already replaced (\(failure)); ordering without replaces")
+                return try client.newOrder(request.identifiers, profile: request.profile, replaces: nil)
+            }
+        }
         let order: ACMEOrder
         do {
-            order = try client.newOrder(request.identifiers, profile: request.profile)
+            order = try newOrder()
         } catch let p as ACMEProblem where p.shortType == "accountDoesNotExist" || (p.shortType == "unauthorized" && p.detail.lowercased().contains("account")) {
             // The stored account URL is unknown to the server (a reset test CA, a deactivated account): register the key again.
             log("the CA does not know the stored account; registering again")
             let contact = request.email.map { ["mailto:\($0)"] } ?? []
             let url = try client.registerAccount(contact: contact, agreeToTerms: request.agreeToTerms, externalAccountBinding: request.externalAccountBinding)
             try ACMEAccountStore(store: store).save(accountURL: url, directoryURL: request.directoryURL, contact: contact)
-            order = try client.newOrder(request.identifiers, profile: request.profile)
+            order = try newOrder()
         }
         var cleanups: [() -> Void] = []
         defer { for c in cleanups.reversed() { c() } }
@@ -260,6 +277,13 @@ public struct ACMEIssuer {
         if let i = chains.firstIndex(where: { $0.last?.issuer.commonName == preferred }) { return i }
         if let i = chains.firstIndex(where: { $0.dropFirst().contains { $0.subject.commonName == preferred } }) { return i }
         return 0
+    }
+
+    /// RFC 9773 §5: `alreadyReplaced`, or a bare 409 Conflict, on an order that named `replaces`.
+    static func isAlreadyReplaced(_ failure: Error) -> Bool {
+        if let p = failure as? ACMEProblem { return p.shortType == "alreadyReplaced" || p.status == 409 }
+        if case ACMEError.httpStatus(_, 409, _)? = failure as? ACMEError { return true }
+        return false
     }
 
     static func isSafeToken(_ token: String) -> Bool {
