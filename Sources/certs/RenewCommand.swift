@@ -10,8 +10,10 @@ struct RenewCommand: ParsableCommand {
         abstract: "Renew ACME certificates that are due, repeating their recorded request (for cron).",
         discussion: """
         Each NAME (or every <store>/renewal/*.json with --all) is renewed when due: when the CA offers \
-        ACME Renewal Information (RFC 9773) and the suggested window has started; otherwise in the last third \
-        of the certificate's lifetime, or within --days of expiry. --force renews regardless; --dry-run only \
+        ACME Renewal Information (RFC 9773) and the instant drawn in its suggested window has passed (the \
+        answer is kept until its Retry-After; the order then names the certificate it replaces); otherwise in \
+        the last third of the certificate's lifetime, or within --days of expiry; and whatever the window says, \
+        with less than 1/20 of the lifetime left. --force renews regardless; --dry-run only \
         reports. A lock (<store>/renewal/.lock, flock) keeps two runs from renewing at once. After at least one \
         renewal, --deploy-hook runs once with CERTS_RENEWED_NAMES (space-separated), CERTS_STORE and \
         CERTS_LIVE_DIR. One line per certificate, then a summary. Exit 0 when nothing failed (renewed or not \
@@ -256,34 +258,23 @@ struct RenewCommand: ParsableCommand {
             RenewalPolicy.decide(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days, ari: ari)
         }
         guard days == nil, let id = RenewalPolicy.ariCertificateID(cert) else { return decision(nil) }
-        let cached = RenewalInfoRecord.load(store: store, name: name)
-        if let cached, cached.isFresh(certificateID: id, directoryURL: config.directoryURL, now: now) { return decision(cached) }
         // ARI is advice: when the CA cannot be asked, the local rule decides (a CA outage must not
         // turn a not-yet-due certificate into a failed cron run).
-        guard let key = try? ACMEAccountStore(store: store).key(for: config.directoryURL, create: false).key,
-              let client = try? ACMEClient(directoryURL: config.directoryURL, accountKey: key, http: try http.get()) else { return decision(nil) }
-        var record: RenewalInfoRecord?
-        if client.directory.renewalInfo == nil {
-            // No ARI at this CA: remember that, so the directory is not fetched every hour either.
-            record = RenewalInfoRecord.from(ari: nil, certificateID: id, directoryURL: config.directoryURL, retryAfter: nil, now: now,
-                                            fraction: 0, previous: nil)
-        } else {
-            do {
-                if let info = try client.renewalInfo(certificateID: id) {
-                    // RFC 9773 §4.2: a uniformly random moment in the suggested window, kept while the window is.
-                    record = RenewalInfoRecord.from(ari: info.json, certificateID: id, directoryURL: config.directoryURL, retryAfter: info.retryAfter,
-                                                    now: now, fraction: Double.random(in: 0...1), previous: cached)
-                }
-            } catch {
-                Terminal.note("warning: \(name): could not read the renewal information: \(error)")
-            }
+        let (record, error) = RenewalInfoRecord.current(store: store, name: name, certificateID: id, directoryURL: config.directoryURL, now: now,
+                                                         fraction: Double.random(in: 0...1)) {
+            try renewalInfoClient(store: store, directoryURL: config.directoryURL, http: try http.get())
         }
-        guard let record else { return decision(nil) }
-        if let problem = record.problem { Terminal.note("warning: \(name): the CA's renewal information was not used: \(problem)") }
-        do { try record.save(store: store, name: name) }
-        catch { if verbose { Terminal.note("certs: \(name): could not cache the renewal information: \(error)") } }
+        if let error { Terminal.note("warning: \(name): could not read the renewal information: \(error)") }
+        if let problem = record?.problem, record?.fetchedAt == now { Terminal.note("warning: \(name): the CA's renewal information was not used: \(problem)") }
         return decision(record)
     }
+}
+
+/// A client for reading renewal information: the stored account key when there is one (no
+/// request is signed), else a throwaway key.
+func renewalInfoClient(store: CertificateStore, directoryURL: String, http: HTTPClient) throws -> ACMEClient {
+    let key = try (try? ACMEAccountStore(store: store).key(for: directoryURL, create: false).key) ?? PrivateKey.generate(.ecP256)
+    return try ACMEClient(directoryURL: directoryURL, accountKey: key, http: http)
 }
 
 /// An HTTP client made on first use.

@@ -143,4 +143,48 @@ struct ARITests {
         #expect(g.stdout.contains("ari-bad.example: not-due"), "\(g.stdout)")
         #expect(g.stderr.contains("warning: ari-bad.example: could not read the renewal information"), "\(g.stderr)")
     }
+
+    @Test func checkAriWarnsOnceTheWindowOpenedAndIsCriticalOnceItClosedEvenWithoutRenew() throws {
+        let ca = try ARICA(["start": stamp(20 * 86400), "end": stamp(21 * 86400)]), s = Scratch()
+        defer { ca.stop() }
+        #expect(try ca.request(s, "ari-check.example").status == 0)
+        let root = try ca.pebble.rootFile()  // Pebble's 5-year leaves are WARNING notes, not verdicts, under a private root
+        // renew ran once (heartbeat fine), the window is far off: all OK, with or without --ari.
+        #expect(try certs("renew", "--all", "--store", s.file("store")).status == 0)
+        let quiet = try certs("check", "--store", s.file("store"), "--trust", root, "--ari")
+        #expect(quiet.status == 0, "\(quiet.stdout)\(quiet.stderr)")
+
+        // The CA moves the window earlier (an incident); renew's cron is dead, check still sees it.
+        let record = s.file("store/renewal/.ari-check.example.ari.json")
+        try FileManager.default.removeItem(atPath: record)
+        try ca.configure(["start": -3600, "end": 86400, "explanationURL": "https://ca.example/incident-7"])
+        let without = try certs("check", "--store", s.file("store"), "--trust", root)
+        #expect(without.status == 0, "without --ari the CA is not asked: \(without.stdout)")
+        let alerts = s.file("alerts.txt")
+        let open = try certs("check", "--store", s.file("store"), "--trust", root, "--ari", "--alert", "command=printf '%s\\n' \"$CERTS_ALERT_MESSAGE\" >> \(alerts)")
+        #expect(open.status == 1, "\(open.stdout)\(open.stderr)")
+        #expect(open.stdout.contains("ari-window-open"), "\(open.stdout)")
+        #expect(open.stdout.contains("ari-check.example: the CA's renewal window opened at") && open.stdout.contains("https://ca.example/incident-7"), "\(open.stdout)")
+        #expect(s.read("alerts.txt").contains("renewal window opened") && s.read("alerts.txt").contains("https://ca.example/incident-7"), "\(s.read("alerts.txt"))")
+
+        let json = try certs("check", "--store", s.file("store"), "--trust", root, "--ari", "--json")
+        #expect(json.status == 1)
+        let results = try #require(try parseJSONObject(json.stdout)["results"] as? [[String: Any]])
+        let entry = try #require(results.first { $0["storeName"] as? String == "ari-check.example" }, "\(json.stdout)")
+        let info = try #require(entry["renewalInfo"] as? [String: Any], "\(entry)")
+        #expect(info["state"] as? String == "open" && info["explanationURL"] as? String == "https://ca.example/incident-7", "\(info)")
+
+        // Closed: a mass revocation is coming. CRITICAL, in Prometheus too.
+        try FileManager.default.removeItem(atPath: record)
+        try ca.configure(["start": -7200, "end": -3600, "explanationURL": "https://ca.example/incident-7"])
+        let closed = try certs("check", "--store", s.file("store"), "--trust", root, "--ari", "--format", "prometheus")
+        #expect(closed.status == 2, "\(closed.stdout)\(closed.stderr)")
+        #expect(closed.stdout.contains("certs_ari_window_state{filepath=") && closed.stdout.contains("explanation_url=\"https://ca.example/incident-7\"} 2"), "\(closed.stdout)")
+        #expect(closed.stdout.contains("certs_ari_window_end_seconds{"))
+        // The answer is cached until its Retry-After: a second check asks nobody.
+        let asked = ca.count("GET /renewal-info/")
+        #expect(try certs("check", "--store", s.file("store"), "--trust", root, "--ari").status == 2)
+        #expect(ca.count("GET /renewal-info/") == asked)
+    }
 }
+

@@ -129,3 +129,28 @@ import Testing
         #expect(!ACMEIssuer.isAlreadyReplaced(ACMEProblem(type: "urn:ietf:params:acme:error:rateLimited", detail: "", status: 429)))
     }
 }
+
+/// `certs check --ari` verdicts at pinned times.
+@Suite struct RenewalWindowCheckTests {
+    let r = RenewalInfoRecord(certificateID: "a.b", directoryURL: "https://ca/dir", windowStart: 1000, windowEnd: 2000, chosen: 1500,
+                              fetchedAt: 0, validUntil: 3600, explanationURL: "https://ca.example/why")
+
+    @Test func nothingBeforeTheWindowWarningInsideCriticalAfter() {
+        #expect(RenewalWindowCheck.problem(r, now: 999) == nil)
+        let open = RenewalWindowCheck.problem(r, now: 1000)
+        #expect(open?.status == .warning && open?.code == "ari-window-open" && open?.message.contains("https://ca.example/why") == true)
+        let closed = RenewalWindowCheck.problem(r, now: 2000)
+        #expect(closed?.status == .critical && closed?.code == "ari-window-closed")
+        var c = CheckedCertificate(source: "x", kind: .store)
+        RenewalWindowCheck.apply(r, to: &c, now: 2500)
+        #expect(c.status == .critical && c.json["renewalInfo"]?["state"]?.stringValue == "closed")
+    }
+
+    @Test func aRejectedAnswerIsAWarningAndNoARIIsNothing() {
+        var bad = r
+        bad.windowStart = nil; bad.windowEnd = nil; bad.chosen = nil; bad.problem = "invalid suggestedWindow"
+        #expect(RenewalWindowCheck.problem(bad, now: 0)?.code == "ari-invalid")
+        bad.problem = nil
+        #expect(RenewalWindowCheck.problem(bad, now: 5000) == nil)
+    }
+}

@@ -165,3 +165,31 @@ public struct RenewalInfoProblem: Error, Equatable, CustomStringConvertible {
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }
+
+extension RenewalInfoRecord {
+    /// What the CA says now about certificate `certificateID` of store entry `name`: the stored
+    /// record while it is fresh (no network), else a new answer from `client()` (saved; the
+    /// instant drawn at `fraction` unless the window is unchanged). `error` is why the CA could
+    /// not be asked or answered garbage; the record is then nil (the caller's own rule decides).
+    public static func current(store: CertificateStore, name: String, certificateID: String, directoryURL: String, now: Int64,
+                               fraction: Double, client: () throws -> ACMEClient) -> (record: RenewalInfoRecord?, error: String?) {
+        let cached = load(store: store, name: name)
+        if let cached, cached.isFresh(certificateID: certificateID, directoryURL: directoryURL, now: now) { return (cached, nil) }
+        let record: RenewalInfoRecord
+        do {
+            let ca = try client()
+            if let info = try ca.renewalInfo(certificateID: certificateID) {
+                record = from(ari: info.json, certificateID: certificateID, directoryURL: directoryURL, retryAfter: info.retryAfter,
+                              now: now, fraction: fraction, previous: cached)
+            } else {
+                // No ARI at this CA: remembered too, so the directory is not fetched every hour.
+                record = from(ari: nil, certificateID: certificateID, directoryURL: directoryURL, retryAfter: nil, now: now, fraction: 0, previous: nil)
+            }
+        } catch {
+            return (nil, "\(error)")
+        }
+        // A cache lost costs one request; it is not worth failing the caller for.
+        try? record.save(store: store, name: name)
+        return (record, nil)
+    }
+}

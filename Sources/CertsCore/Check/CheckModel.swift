@@ -180,6 +180,10 @@ public struct CheckedCertificate: Sendable {
     public var consecutiveFailures: Int = 0
     public var problems: [CheckProblem] = []
     public var status: CheckStatus = .ok
+    /// `check --ari`: what the CA said about renewing this store certificate (RFC 9773).
+    public var renewalInfo: RenewalInfoRecord?
+    /// The time `renewalInfo` is judged at (the run's `now`).
+    public var renewalInfoAt: Int64 = 0
 
     public init(source: String, kind: CheckSourceKind) {
         self.source = source
@@ -243,6 +247,7 @@ public struct CheckedCertificate: Sendable {
             ("error", .optional(error)),
             ("consecutiveFailures", .int(consecutiveFailures)),
             ("problems", .array(problems.map { .object([("code", .string($0.code)), ("status", .string($0.status.name)), ("message", .string($0.message))]) })),
+            ("renewalInfo", renewalInfo.map { RenewalWindowCheck.json($0, now: renewalInfoAt) } ?? .null),
         ])
     }
 }
