@@ -16,6 +16,9 @@ the JWS "url" from it, so the client keeps talking to this server), except:
   POST /order-plz            with "replaces" in the payload and "already_replaced": true in
                              CONFIG_JSON: 409 and an alreadyReplaced problem (no "status" field)
 
+"upstream_port" and "upstream_ca" in CONFIG_JSON send the forwarded requests to another Pebble
+(a CA that restarted and forgot its accounts, behind the same directory URL).
+
 LOG gets one line per request: "METHOD PATH STATUS", and for orders "replaces=ID" or "no-replaces".
 """
 import base64, datetime, http.client, http.server, json, signal, ssl, sys, threading, time
@@ -86,8 +89,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.answer(409, problem, [("Content-Type", "application/problem+json")])
                 log("POST %s 409%s" % (self.path, note))
                 return
-        ctx = ssl.create_default_context(cafile=ca)
-        conn = http.client.HTTPSConnection("127.0.0.1", int(upstream), context=ctx, timeout=60)
+        ctx = ssl.create_default_context(cafile=cfg.get("upstream_ca", ca))
+        conn = http.client.HTTPSConnection("127.0.0.1", int(cfg.get("upstream_port", upstream)), context=ctx, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "content-length")}
         conn.request(self.command, self.path, body=body or None, headers=headers)
         resp = conn.getresponse()

@@ -6,6 +6,8 @@ public struct ACMEDirectory: Sendable {
     public let newOrder: String
     public let revokeCert: String?
     public let renewalInfo: String?
+    /// Account key rollover (RFC 8555 §7.3.5), when offered.
+    public let keyChange: String?
     public let termsOfService: String?
     public let externalAccountRequired: Bool
     /// Certificate profiles the CA offers (draft-ietf-acme-profiles): name and description, in order.
@@ -24,6 +26,7 @@ public struct ACMEDirectory: Sendable {
         newOrder = try endpoint("newOrder")
         revokeCert = json["revokeCert"]?.stringValue
         renewalInfo = json["renewalInfo"]?.stringValue
+        keyChange = json["keyChange"]?.stringValue
         termsOfService = json["meta"]?["termsOfService"]?.stringValue
         externalAccountRequired = json["meta"]?["externalAccountRequired"]?.boolValue ?? false
         if case .object(let entries)? = json["meta"]?["profiles"] {
@@ -132,7 +135,7 @@ public struct ACMEPolicy: Sendable {
 /// A blocking ACME v2 client (RFC 8555) over `HTTPClient`.
 public final class ACMEClient {
     public let directory: ACMEDirectory
-    public let accountKey: PrivateKey
+    public private(set) var accountKey: PrivateKey
     public private(set) var accountURL: String?
     public var policy: ACMEPolicy
     /// Called with progress lines (for --verbose).
@@ -191,6 +194,39 @@ public final class ACMEClient {
         } catch let p as ACMEProblem where p.shortType == "accountDoesNotExist" {
             return nil
         }
+    }
+
+    /// The account object (RFC 8555 §7.3.3: POST-as-GET to the account URL).
+    public func account() throws -> JSON {
+        guard let url = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let response = try post(url, payload: nil, context: "reading the account")
+        return try Self.parseJSON(response, url: url)
+    }
+
+    /// Replaces the account's contacts (RFC 8555 §7.3.2); returns the updated account object.
+    public func updateAccount(contact: [String]) throws -> JSON {
+        guard let url = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let response = try post(url, payload: .object([("contact", .strings(contact))]), context: "updating the account")
+        return try Self.parseJSON(response, url: url)
+    }
+
+    /// Deactivates the account for good (RFC 8555 §7.3.6); returns the account object.
+    public func deactivateAccount() throws -> JSON {
+        guard let url = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let response = try post(url, payload: .object([("status", .string("deactivated"))]), context: "deactivating the account")
+        return try Self.parseJSON(response, url: url)
+    }
+
+    /// Binds the account to `newKey` (RFC 8555 §7.3.5): an inner JWS signed by the new key
+    /// inside an outer one signed by the current key. Afterwards this client signs with `newKey`.
+    public func changeKey(to newKey: PrivateKey) throws {
+        guard let url = directory.keyChange else { throw ACMEError.invalidRequest("\(directory.url) offers no key rollover (its directory has no keyChange)") }
+        guard let account = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let inner = try JWS.sign(payload: .object([("account", .string(account)), ("oldKey", try JWS.jwk(for: accountKey))]),
+                                 protected: [("jwk", try JWS.jwk(for: newKey)), ("url", .string(url))], key: newKey)
+        _ = try post(url, payload: inner, context: "rolling the account key over")
+        accountKey = newKey
+        log("account key rolled over")
     }
 
     // MARK: orders

@@ -84,11 +84,13 @@ public enum ACMEError: CertsFailure, Equatable {
     case hookFailed(action: String, name: String, detail: String)
     case challengeServer(String)
     case noAccount(String)
+    /// The CA forgot the account and its terms are not the ones the user agreed to.
+    case termsChanged(agreed: String?, current: String)
     case invalidRequest(String)
 
     public var kind: FailureKind {
         switch self {
-        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount: return .input
+        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount, .termsChanged: return .input
         case .challengeServer: return .output
         default: return .remote
         }
@@ -108,6 +110,10 @@ public enum ACMEError: CertsFailure, Equatable {
         case .hookFailed(let a, let n, let d): return "the DNS hook failed to \(a) the TXT record \(n): \(d)"
         case .challengeServer(let d): return "cannot serve HTTP-01 challenges: \(d)"
         case .noAccount(let d): return d
+        case .termsChanged(let agreed, let current):
+            return "the CA no longer knows the ACME account and its terms of service are now \(current)"
+                + (agreed.map { " (you agreed to \($0))" } ?? " (no agreement is recorded)")
+                + ": read them, then run certs request again with --agree-tos"
         case .invalidRequest(let d): return d
         }
     }

@@ -112,10 +112,48 @@ public struct ACMEAccountStore {
         return json["url"]?.stringValue
     }
 
-    public func save(accountURL: String, directoryURL: String, contact: [String]) throws {
+    /// `termsAgreed`: the terms-of-service URL the user agreed to (kept from the stored record when nil).
+    public func save(accountURL: String, directoryURL: String, contact: [String], termsAgreed: String? = nil) throws {
         let dir = try directory(for: directoryURL)
-        let json = JSON.object([("version", .int(1)), ("directory", .string(directoryURL)), ("url", .string(accountURL)), ("contact", .strings(contact))])
+        let terms = termsAgreed ?? self.termsAgreed(for: directoryURL)
+        let json = JSON.object([("version", .int(1)), ("directory", .string(directoryURL)), ("url", .string(accountURL)), ("contact", .strings(contact)),
+                                ("termsOfServiceAgreed", .optional(terms))])
         try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: "\(dir)/account.json", mode: 0o644, existing: .replace)
+    }
+
+    /// The stored account record (url, contact, termsOfServiceAgreed), nil when there is none.
+    public func record(for url: String) -> JSON? {
+        guard let dir = try? directory(for: url), let bytes = try? FileSystem.read("\(dir)/account.json") else { return nil }
+        return try? JSONParser.parse(bytes)
+    }
+
+    /// The terms-of-service URL agreed to when the account was made (what a re-registration may reuse).
+    public func termsAgreed(for url: String) -> String? { record(for: url)?["termsOfServiceAgreed"]?.stringValue }
+
+    /// Swaps in `newKey` for the CA's account key after `bind` told the CA (RFC 8555 §7.3.5). The
+    /// new key is on disk (account.key.next) before the CA hears of it, and the old one is kept as
+    /// account.key.STAMP.bak (0600, never overwritten). Returns the backup's path.
+    public func rollover(directoryURL: String, newKey: PrivateKey, now: Int64, bind: () throws -> Void) throws -> String {
+        let dir = try directory(for: directoryURL)
+        let current = "\(dir)/account.key", next = "\(dir)/account.key.next"
+        guard FileSystem.exists(current) else { throw ACMEError.noAccount("no ACME account for \(directoryURL) in \(dir)") }
+        guard !FileSystem.exists(next) else {
+            throw ACMEError.invalidRequest("an earlier rollover did not finish: \(next) exists (it may be the key the CA now knows); move it to \(current) or remove it")
+        }
+        let old = try FileSystem.read(current)
+        try FileSystem.writeAtomically(try newKey.pem(), to: next, mode: 0o600)
+        do { try bind() } catch {
+            try? FileSystem.remove(next)
+            throw error
+        }
+        let stamp = RFC3339.format(now).filter { $0 != "-" && $0 != ":" }
+        var backup = "\(current).\(stamp).bak"
+        var n = 2
+        while FileSystem.exists(backup) { backup = "\(current).\(stamp)-\(n).bak"; n += 1 }
+        try FileSystem.writeAtomically(old, to: backup, mode: 0o600)
+        try FileSystem.writeAtomically(try newKey.pem(), to: current, mode: 0o600, existing: .replace)
+        try? FileSystem.remove(next)
+        return backup
     }
 }
 
@@ -144,7 +182,8 @@ public struct ACMEIssuer {
             try accounts.save(accountURL: found, directoryURL: directoryURL, contact: contact)
         } else {
             let url = try client.registerAccount(contact: contact, agreeToTerms: agreeToTerms, externalAccountBinding: eab)
-            try accounts.save(accountURL: url, directoryURL: directoryURL, contact: contact)
+            try accounts.save(accountURL: url, directoryURL: directoryURL, contact: contact,
+                              termsAgreed: agreeToTerms ? client.directory.termsOfService : nil)
         }
         return client
     }
@@ -177,11 +216,20 @@ public struct ACMEIssuer {
         do {
             order = try newOrder()
         } catch let p as ACMEProblem where p.shortType == "accountDoesNotExist" || (p.shortType == "unauthorized" && p.detail.lowercased().contains("account")) {
-            // The stored account URL is unknown to the server (a reset test CA, a deactivated account): register the key again.
+            // The stored account URL is unknown to the server (a reset test CA, a CA that lost its
+            // database): register the key again, under the terms the user agreed to at request time.
             log("the CA does not know the stored account; registering again")
+            let accounts = ACMEAccountStore(store: store)
             let contact = request.email.map { ["mailto:\($0)"] } ?? []
-            let url = try client.registerAccount(contact: contact, agreeToTerms: request.agreeToTerms, externalAccountBinding: request.externalAccountBinding)
-            try ACMEAccountStore(store: store).save(accountURL: url, directoryURL: request.directoryURL, contact: contact)
+            var agree = request.agreeToTerms
+            if let tos = client.directory.termsOfService, !agree {
+                let agreed = accounts.termsAgreed(for: request.directoryURL)
+                guard agreed == tos else { throw ACMEError.termsChanged(agreed: agreed, current: tos) }
+                agree = true
+            }
+            let url = try client.registerAccount(contact: contact, agreeToTerms: agree, externalAccountBinding: request.externalAccountBinding)
+            try accounts.save(accountURL: url, directoryURL: request.directoryURL, contact: contact,
+                              termsAgreed: agree ? client.directory.termsOfService : nil)
             order = try newOrder()
         }
         var cleanups: [() -> Void] = []
