@@ -96,6 +96,9 @@ struct RenewCommand: ParsableCommand {
         var error: CertsFailure?
         /// The CA's page about its renewal window (RFC 9773 explanationURL), shown and alerted.
         var explanationURL: String? = nil
+        /// The CA that issued the renewal (with several --acme, which one) and those passed over.
+        var issuedBy: String? = nil
+        var passedOver: [String] = []
 
         /// The failure, with the CA's explanation page when it gave one.
         var failureMessage: String {
@@ -179,7 +182,8 @@ struct RenewCommand: ParsableCommand {
                 ("certificates", .array(outcomes.map { o in
                     .object([("name", .string(o.name)), ("status", .string(o.status)), ("reason", .string(o.reason)),
                              ("notAfter", o.notAfter.map { .string(RFC3339.format($0)) } ?? .null),
-                             ("explanationURL", .optional(o.explanationURL))])
+                             ("explanationURL", .optional(o.explanationURL)), ("issuedBy", .optional(o.issuedBy)),
+                             ("passedOver", .strings(o.passedOver))])
                 })),
                 ("renewed", .strings(renewed)),
                 ("deployHook", deployHook == nil || renewed.isEmpty ? .null : .string(hookError == nil ? "ok" : "failed")),
@@ -208,6 +212,8 @@ struct RenewCommand: ParsableCommand {
     func printLine(_ o: Outcome) {
         Terminal.out("\(o.name): \(o.status)\(o.reason.isEmpty ? "" : " (\(o.reason))")")
         if let url = o.explanationURL { Terminal.out("\(o.name): the CA explains its renewal window at \(url)") }
+        for p in o.passedOver { Terminal.out("\(o.name): passed over \(Terminal.escapingControls(p))") }
+        if let by = o.issuedBy { Terminal.out("\(o.name): issued by the CA at \(by)") }
     }
 
     func renewOne(_ name: String, store certStore: CertificateStore, now: Int64) -> Outcome {
@@ -236,7 +242,17 @@ struct RenewCommand: ParsableCommand {
             let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
             let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
                                                           keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
-                                                          profile: config.profile, replaces: replaces))
+                                                          profile: config.profile, replaces: replaces),
+                                           directories: config.directories, replacesAt: config.directoryURL)
+            if result.directoryURL != config.directoryURL {
+                // Fallback: the record follows the CA that issued (ARI, revoke ask that one).
+                var moved = config
+                moved.directoryURL = result.directoryURL
+                moved.acmeList = config.directories
+                try moved.save(store: certStore)
+            }
+            outcome.issuedBy = result.directoryURL
+            outcome.passedOver = result.passedOver.map { "\($0.directoryURL): \($0.reason)" }
             outcome.status = "renewed"
             outcome.notAfter = result.certificate.notAfter
             return outcome

@@ -16,6 +16,8 @@ public struct IssuanceRequest {
     /// The ARI identifier of the certificate this one renews (RFC 9773 §5): sent as `replaces`
     /// when the CA offers renewal information.
     public var replaces: String?
+    /// With several CAs: send the External Account Binding only to a CA that requires one.
+    public var eabOnlyWhereRequired = false
 
     public init(directoryURL: String, identifiers: [ACMEIdentifier], method: ChallengeMethod, email: String? = nil, agreeToTerms: Bool = false,
                 externalAccountBinding: (keyID: String, macKey: [UInt8])? = nil, keyType: KeyType = .default, reuseKey: Bool = false,
@@ -65,6 +67,10 @@ public struct IssuanceResult {
     /// Issuer CN of the top of the chain that was chosen.
     public let chainTop: String
     public let alternateChains: Int
+    /// The directory of the CA that issued it (with fallback: which of the list).
+    public var directoryURL: String = ""
+    /// CAs tried before it and why each was passed over.
+    public var passedOver: [(directoryURL: String, reason: String)] = []
 }
 
 /// ACME accounts under `<store>/accounts/<directory-host>/`: `account.key` (0600) and `account.json`.
@@ -170,10 +176,13 @@ public struct ACMEIssuer {
     }
 
     /// A client with the stored (or a new) account for the directory, registered on the server.
-    public func client(directoryURL: String, email: String?, agreeToTerms: Bool, eab: (keyID: String, macKey: [UInt8])?, create: Bool = true) throws -> ACMEClient {
+    /// `eabOnlyWhereRequired`: with several CAs, the binding goes only to one whose directory requires it.
+    public func client(directoryURL: String, email: String?, agreeToTerms: Bool, eab givenEAB: (keyID: String, macKey: [UInt8])?, create: Bool = true,
+                       eabOnlyWhereRequired: Bool = false) throws -> ACMEClient {
         let accounts = ACMEAccountStore(store: store)
         let (accountKey, _) = try accounts.key(for: directoryURL, create: create)
         let client = try ACMEClient(directoryURL: directoryURL, accountKey: accountKey, http: http, policy: policy, log: log)
+        let eab = eabOnlyWhereRequired && !client.directory.externalAccountRequired ? nil : givenEAB
         let contact = email.map { ["mailto:\($0)"] } ?? []
         if let known = accounts.accountURL(for: directoryURL) {
             client.useAccount(known)
@@ -197,7 +206,8 @@ public struct ACMEIssuer {
         if case .standalone(let address, let port) = request.method { server = try ChallengeServer(address: address, port: port) }
         defer { server?.close() }
 
-        let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding)
+        let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding,
+                                     eabOnlyWhereRequired: request.eabOnlyWhereRequired)
         if let server { client.wait = { server.serve(for: $0) } }
 
         // RFC 9773 §5: `replaces` only to a CA that offers renewal information.
@@ -316,6 +326,60 @@ public struct ACMEIssuer {
         return IssuanceResult(name: request.name, paths: paths, version: store.currentVersion(request.name) ?? 0, certificate: leaf,
                               chain: Array(certs.dropFirst()), accountURL: client.accountURL ?? "", orderURL: order.url, keyReused: keyReused,
                               chainTop: (certs.last?.issuer.commonName) ?? "", alternateChains: chains.count - 1)
+    }
+
+    /// Issues from the first CA of `directories` that does: a CA that fails with an outage
+    /// (no connection, a timeout, 5xx), a rate limit or a policy refusal is passed over for the
+    /// next; any other failure (validation of the names, a bad request, the store) stops, since
+    /// another CA would fail the same way. `replaces` is sent only to `replacesAt`, the CA that
+    /// issued the certificate being renewed.
+    public func issue(_ request: IssuanceRequest, directories: [String], replacesAt: String? = nil) throws -> IssuanceResult {
+        precondition(!directories.isEmpty)
+        var passed: [(directoryURL: String, reason: String)] = []
+        for (i, url) in directories.enumerated() {
+            var r = request
+            r.directoryURL = url
+            if url != replacesAt { r.replaces = nil }
+            r.eabOnlyWhereRequired = directories.count > 1
+            do {
+                var result = try issue(r)
+                result.directoryURL = url
+                result.passedOver = passed
+                return result
+            } catch {
+                guard i < directories.count - 1, Self.isFallbackWorthy(error) else {
+                    if passed.isEmpty { throw error }
+                    throw ACMEError.everyCAFailed((passed + [(url, "\(error)")]).map { "\($0.directoryURL): \($0.reason)" },
+                                                  last: (error as? CertsFailure)?.kind ?? .remote)
+                }
+                log("\(url) failed (\(error)); trying the next CA, \(directories[i + 1])")
+                passed.append((url, "\(error)"))
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    /// Outages, rate limits and policy refusals: failures another CA may not share.
+    public static func isFallbackWorthy(_ error: Error) -> Bool {
+        switch error {
+        case let e as HTTPError:
+            switch e {
+            case .connect, .tls, .timeout, .protocolError, .tooLarge: return true
+            default: return false
+            }
+        case let p as ACMEProblem:
+            if let status = p.status, status >= 500 || status == 429 { return true }
+            return ["rateLimited", "serverInternal", "rejectedIdentifier", "caa", "unsupportedIdentifier", "unauthorized",
+                    "externalAccountRequired", "badRevocationReason", "userActionRequired", "unsupportedContact"].contains(p.shortType)
+        case let e as ACMEError:
+            switch e {
+            case .httpStatus(_, let status, _): return status >= 500 || status == 429 || status == 403
+            case .timedOut, .protocolViolation, .externalAccountRequired, .termsNotAgreed, .termsChanged, .noSupportedChallenge, .orderInvalid: return true
+            default: return false
+            }
+        default:
+            return false
+        }
     }
 
     /// The index of the chain whose top issuer (or any CA certificate's subject) has the

@@ -30,6 +30,12 @@ public struct RenewalConfig: Equatable {
     public var preferredChain: String?
     public var caBundle: String?
     public var profile: String?
+    /// Every CA to try, in order of preference (`--acme` repeated); `directoryURL` is the one
+    /// that issued the current certificate. Empty: only `directoryURL`.
+    public var acmeList: [String] = []
+
+    /// The CAs to try, in order.
+    public var directories: [String] { acmeList.isEmpty ? [directoryURL] : acmeList }
 
     public init(name: String, directoryURL: String, names: [String], method: ChallengeMethod, keyType: KeyType, reuseKey: Bool,
                 email: String?, account: String?, preferredChain: String?, caBundle: String?, profile: String? = nil) {
@@ -68,6 +74,7 @@ public struct RenewalConfig: Equatable {
             ("preferredChain", .optional(preferredChain)),
             ("caBundle", .optional(caBundle)),
             ("profile", .optional(profile)),
+            ("acmeList", .strings(directories)),
         ])
     }
 
@@ -96,6 +103,8 @@ public struct RenewalConfig: Equatable {
         self.init(name: name, directoryURL: acme, names: names, method: method, keyType: keyType, reuseKey: json["reuseKey"]?.boolValue ?? false,
                   email: json["email"]?.stringValue, account: json["account"]?.stringValue, preferredChain: json["preferredChain"]?.stringValue,
                   caBundle: json["caBundle"]?.stringValue, profile: json["profile"]?.stringValue)
+        acmeList = json["acmeList"]?.stringArray ?? []
+        if acmeList == [acme] { acmeList = [] }
     }
 
     public static func load(store: CertificateStore, name: String) throws -> RenewalConfig {
