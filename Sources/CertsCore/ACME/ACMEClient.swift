@@ -156,10 +156,28 @@ public final class ACMEClient {
         self.accountKey = accountKey
         self.policy = policy
         jwsAlgorithm = try JWS.algorithm(for: accountKey)
-        let response = try Self.sendWithRetries(http: http, policy: policy, now: currentUnixTime, wait: { pause($0) }, log: log,
-                                                request: HTTPRequest(method: "GET", url: directoryURL))
-        guard response.status == 200 else { throw Self.failure(response, url: directoryURL, context: "reading the directory") }
-        directory = try ACMEDirectory(url: directoryURL, json: try Self.parseJSON(response, url: directoryURL))
+        // A directory URL that redirects is followed (same scheme, at most 5 hops); failures name the target.
+        var url = directoryURL
+        var response: HTTPResponse
+        var hops = 0
+        while true {
+            response = try Self.sendWithRetries(http: http, policy: policy, now: currentUnixTime, wait: { pause($0) }, log: log,
+                                                request: HTTPRequest(method: "GET", url: url))
+            guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else { break }
+            let next = Self.resolve(location, against: url)
+            hops += 1
+            guard hops <= Self.maximumDirectoryRedirects else {
+                throw ACMEError.protocolViolation("\(directoryURL) redirects more than \(Self.maximumDirectoryRedirects) times (last to \(Self.safeURL(next)))")
+            }
+            guard next.lowercased().hasPrefix(url.lowercased().hasPrefix("https://") ? "https://" : "http://") else {
+                throw ACMEError.protocolViolation("\(directoryURL) redirects to \(Self.safeURL(next)), another scheme: not followed")
+            }
+            log("directory \(url) redirects to \(next)")
+            url = next
+        }
+        let context = url == directoryURL ? "reading the directory" : "reading the directory (\(directoryURL) redirected to \(Self.safeURL(url)))"
+        guard response.status == 200 else { throw Self.failure(response, url: url, context: context) }
+        directory = try ACMEDirectory(url: url, json: try Self.parseJSON(response, url: url))
     }
 
     // MARK: accounts
@@ -344,6 +362,22 @@ public final class ACMEClient {
     }
 
     // MARK: transport
+
+    public static let maximumDirectoryRedirects = 5
+
+    /// A Location value as an absolute URL: absolute as given, "/path" on the same origin.
+    static func resolve(_ location: String, against base: String) -> String {
+        let l = location.trimmingSpaces
+        if l.lowercased().hasPrefix("http://") || l.lowercased().hasPrefix("https://") { return l }
+        guard let parsed = try? HTTPURL(base) else { return l }
+        let origin = "\(parsed.isHTTPS ? "https" : "http")://\(parsed.authority)"
+        if l.hasPrefix("/") { return origin + l }
+        let dir = parsed.target.split(separator: "?").first.map { String($0[..<($0.lastIndex(of: "/") ?? $0.startIndex)]) } ?? ""
+        return origin + dir + "/" + l
+    }
+
+    /// A URL for messages: scheme, authority and path only (a query may carry a token).
+    static func safeURL(_ text: String) -> String { (try? HTTPURL(text))?.description ?? HTTPURL.redacted(text) }
 
     func pollWait(_ interval: inout Double, response: HTTPResponse?, start: Double, what: String) throws {
         if Subprocess.monotonicSeconds() - start > policy.pollTimeout {
