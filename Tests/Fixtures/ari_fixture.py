@@ -19,6 +19,9 @@ the JWS "url" from it, so the client keeps talking to this server), except:
 "upstream_port" and "upstream_ca" in CONFIG_JSON send the forwarded requests to another Pebble
 (a CA that restarted and forgot its accounts, behind the same directory URL).
 
+  GET  /redirect/N           302 to /redirect/N-1, /redirect/0 to /dir (a moved directory)
+  GET  /loop                 302 to itself, forever;  GET /to-http: 302 to http://127.0.0.1:1/dir
+
 LOG gets one line per request: "METHOD PATH STATUS", and for orders "replaces=ID" or "no-replaces".
 """
 import base64, datetime, http.client, http.server, json, signal, ssl, sys, threading, time
@@ -63,6 +66,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length) if length else b""
         cfg = config()
+        if self.command == "GET" and (self.path.startswith("/redirect/") or self.path in ("/loop", "/to-http")):
+            if self.path == "/loop":
+                where = "/loop"
+            elif self.path == "/to-http":
+                where = "http://127.0.0.1:1/dir"
+            else:
+                n = int(self.path.rsplit("/", 1)[1])
+                where = "/dir" if n <= 0 else "https://%s/redirect/%d" % (self.headers["Host"], n - 1)
+            self.answer(302, b"", [("Location", where)])
+            log("GET %s 302" % self.path)
+            return
         if self.command == "GET" and self.path.startswith("/renewal-info/"):
             if "body" in cfg:
                 data = cfg["body"].encode()
