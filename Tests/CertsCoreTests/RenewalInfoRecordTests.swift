@@ -154,3 +154,26 @@ import Testing
         #expect(RenewalWindowCheck.problem(bad, now: 5000) == nil)
     }
 }
+
+/// CA fallback moves on only for failures another CA may not share.
+@Suite struct FallbackClassificationTests {
+    func problem(_ type: String, _ status: Int? = nil) -> ACMEProblem { ACMEProblem(type: "urn:ietf:params:acme:error:" + type, detail: "", status: status) }
+
+    @Test func outagesRateLimitsAndPolicyRefusalsMoveOn() {
+        #expect(ACMEIssuer.isFallbackWorthy(HTTPError.connect(host: "ca", detail: "Connection refused")))
+        #expect(ACMEIssuer.isFallbackWorthy(HTTPError.timeout(host: "ca", phase: "connecting", seconds: 3)))
+        #expect(ACMEIssuer.isFallbackWorthy(ACMEError.httpStatus(url: "u", status: 503, body: "")))
+        #expect(ACMEIssuer.isFallbackWorthy(problem("rateLimited", 429)))
+        #expect(ACMEIssuer.isFallbackWorthy(problem("serverInternal", 500)))
+        #expect(ACMEIssuer.isFallbackWorthy(problem("rejectedIdentifier", 400)))
+        #expect(ACMEIssuer.isFallbackWorthy(problem("caa", 403)))
+    }
+
+    @Test func failuresEveryCAWouldShareStop() {
+        #expect(!ACMEIssuer.isFallbackWorthy(ACMEError.authorizationFailed(identifier: "a.example", detail: "connection refused")))
+        #expect(!ACMEIssuer.isFallbackWorthy(InputError.invalidValue(option: "domain", value: "x", reason: "given twice")))
+        #expect(!ACMEIssuer.isFallbackWorthy(problem("malformed", 400)))
+        #expect(!ACMEIssuer.isFallbackWorthy(HTTPError.invalidURL(url: "u", reason: "r")))
+        #expect(!ACMEIssuer.isFallbackWorthy(StoreError.keyMismatch(name: "a")))
+    }
+}
