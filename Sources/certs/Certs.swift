@@ -30,7 +30,7 @@ struct Certs: ParsableCommand {
         version: CertsVersion.string,
         subcommands: [KeyCommand.self, CSRCommand.self, InspectCommand.self, CACommand.self, EmitCommand.self,
                       BundleCommand.self, InstallCommand.self, RollbackCommand.self, ExportCommand.self, VerifyCommand.self,
-                      DeployCommand.self, RequestCommand.self, RenewCommand.self, RevokeCommand.self, CheckCommand.self, DoctorCommand.self]
+                      DeployCommand.self, RequestCommand.self, RenewCommand.self, RevokeCommand.self, AccountCommand.self, CheckCommand.self, DoctorCommand.self]
     )
 
     static func main() {

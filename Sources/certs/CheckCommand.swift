@@ -99,6 +99,10 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("WARNING when the store's last successful certs renew run is older than this many hours (default 48).", valueName: "hours"))
     var renewalMaxAge = "48"
 
+    // check --ari (RFC 9773 renewal windows of store certificates)
+    @Flag(help: "Ask each store certificate's CA for its renewal window (ARI): WARNING once it opened, CRITICAL once it closed.")
+    var ari = false
+
     @Option(help: ArgumentHelp("Judge at this time instead of now (Unix seconds or RFC 3339); for testing and what-if checks.", valueName: "time"))
     var at: String?
 
@@ -220,6 +224,7 @@ struct CheckCommand: ParsableCommand {
         let (fileResults, skipped) = try scanner.checkFiles(files)
         let endpointResults = scanner.checkEndpoints(plan.endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
         var report = CheckReport(at: now, thresholds: plan.thresholds, results: fileResults + endpointResults, skipped: skipped)
+        if ari { addRenewalWindows(&report.results, store: certStore, now: now, timeout: plan.timeout) }
         if checkStore {
             // The heartbeat of certs renew: the cron job that quietly stopped is caught here.
             let beat = try RenewalHeartbeat.load(store: certStore)
@@ -300,6 +305,22 @@ struct CheckCommand: ParsableCommand {
         return (host, p)
     }
 
+    /// --ari: the CA's renewal window for every store certificate with a renewal configuration
+    /// (the cached answer while its Retry-After lasts). A CA that cannot be asked is a note, not a verdict.
+    func addRenewalWindows(_ results: inout [CheckedCertificate], store certStore: CertificateStore, now: Int64, timeout: Double) {
+        for i in results.indices where results[i].kind == .store {
+            guard let name = results[i].storeName, let config = try? RenewalConfig.load(store: certStore, name: name),
+                  let cert = try? Certificate.parseAll(try FileSystem.read(certStore.paths(name).certificate), source: name).first,
+                  let id = RenewalPolicy.ariCertificateID(cert) else { continue }
+            let (record, error) = RenewalInfoRecord.current(store: certStore, name: name, certificateID: id, directoryURL: config.directoryURL,
+                                                             now: now, fraction: Double.random(in: 0...1)) {
+                try renewalInfoClient(store: certStore, directoryURL: config.directoryURL, http: try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout))
+            }
+            if let record { RenewalWindowCheck.apply(record, to: &results[i], now: now) }
+            if let error { results[i].problems.append(CheckProblem("ari-unavailable", "could not read the CA's renewal information: \(error)", status: .ok)) }
+        }
+    }
+
     func loadTrust(_ certStore: CertificateStore) throws -> TrustStore {
         if !trust.isEmpty {
             let parser = CertificateParser()
@@ -337,6 +358,8 @@ enum CheckText {
             while line.hasSuffix(" ") { line.removeLast() }
             lines.append(line)
         }
+        // check --ari: the CA's window and its explanation page, in words.
+        for r in rows { for p in r.problems where p.code.hasPrefix("ari-") { lines.append("\(r.storeName ?? r.source): \(Terminal.escapingControls(p.message))") } }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -10,8 +10,10 @@ struct RenewCommand: ParsableCommand {
         abstract: "Renew ACME certificates that are due, repeating their recorded request (for cron).",
         discussion: """
         Each NAME (or every <store>/renewal/*.json with --all) is renewed when due: when the CA offers \
-        ACME Renewal Information (RFC 9773) and the suggested window has started; otherwise in the last third \
-        of the certificate's lifetime, or within --days of expiry. --force renews regardless; --dry-run only \
+        ACME Renewal Information (RFC 9773) and the instant drawn in its suggested window has passed (the \
+        answer is kept until its Retry-After; the order then names the certificate it replaces); otherwise in \
+        the last third of the certificate's lifetime, or within --days of expiry; and whatever the window says, \
+        with less than 1/20 of the lifetime left. --force renews regardless; --dry-run only \
         reports. A lock (<store>/renewal/.lock, flock) keeps two runs from renewing at once. After at least one \
         renewal, --deploy-hook runs once with CERTS_RENEWED_NAMES (space-separated), CERTS_STORE and \
         CERTS_LIVE_DIR. One line per certificate, then a summary. Exit 0 when nothing failed (renewed or not \
@@ -92,6 +94,16 @@ struct RenewCommand: ParsableCommand {
         var reason: String
         var notAfter: Int64?
         var error: CertsFailure?
+        /// The CA's page about its renewal window (RFC 9773 explanationURL), shown and alerted.
+        var explanationURL: String? = nil
+        /// The CA that issued the renewal (with several --acme, which one) and those passed over.
+        var issuedBy: String? = nil
+        var passedOver: [String] = []
+
+        /// The failure, with the CA's explanation page when it gave one.
+        var failureMessage: String {
+            "\(name): \(error?.description ?? reason)" + (explanationURL.map { " (the CA explains its renewal window at \($0))" } ?? "")
+        }
     }
 
     func run() throws {
@@ -146,7 +158,7 @@ struct RenewCommand: ParsableCommand {
             }
         }
         let probeFailure = probes.first { $0.problem != nil }
-        let firstFailure = outcomes.first { $0.status == "failed" }.map { "\($0.name): \($0.error?.description ?? $0.reason)" }
+        let firstFailure = outcomes.first { $0.status == "failed" }.map(\.failureMessage)
             ?? hookError ?? probeFailure.map { "\($0.host): \($0.problem ?? "")" }
         if !dryRun {
             // The heartbeat `certs check --renewal-max-age` reads: a cron job that stopped is caught.
@@ -155,7 +167,7 @@ struct RenewCommand: ParsableCommand {
         }
         if firstFailure != nil, !alertTargets.isEmpty {
             // Failures alert too, not only expiry: everything that went wrong, in one message.
-            let messages = outcomes.filter { $0.status == "failed" }.map { "\($0.name): \($0.error?.description ?? $0.reason)" }
+            let messages = outcomes.filter { $0.status == "failed" }.map(\.failureMessage)
                 + [hookError].compactMap { $0 } + probes.compactMap { p in p.problem.map { "\(p.host): \($0)" } }
             let event = AlertEvent.failure(of: .renewal, source: RenewalHeartbeat.path(store: certStore),
                                            names: outcomes.filter { $0.status == "failed" }.map(\.name) + probes.filter { $0.problem != nil }.map(\.name),
@@ -169,7 +181,9 @@ struct RenewCommand: ParsableCommand {
                 ("dryRun", .bool(dryRun)),
                 ("certificates", .array(outcomes.map { o in
                     .object([("name", .string(o.name)), ("status", .string(o.status)), ("reason", .string(o.reason)),
-                             ("notAfter", o.notAfter.map { .string(RFC3339.format($0)) } ?? .null)])
+                             ("notAfter", o.notAfter.map { .string(RFC3339.format($0)) } ?? .null),
+                             ("explanationURL", .optional(o.explanationURL)), ("issuedBy", .optional(o.issuedBy)),
+                             ("passedOver", .strings(o.passedOver))])
                 })),
                 ("renewed", .strings(renewed)),
                 ("deployHook", deployHook == nil || renewed.isEmpty ? .null : .string(hookError == nil ? "ok" : "failed")),
@@ -197,6 +211,9 @@ struct RenewCommand: ParsableCommand {
 
     func printLine(_ o: Outcome) {
         Terminal.out("\(o.name): \(o.status)\(o.reason.isEmpty ? "" : " (\(o.reason))")")
+        if let url = o.explanationURL { Terminal.out("\(o.name): the CA explains its renewal window at \(url)") }
+        for p in o.passedOver { Terminal.out("\(o.name): passed over \(Terminal.escapingControls(p))") }
+        if let by = o.issuedBy { Terminal.out("\(o.name): issued by the CA at \(by)") }
     }
 
     func renewOne(_ name: String, store certStore: CertificateStore, now: Int64) -> Outcome {
@@ -207,13 +224,16 @@ struct RenewCommand: ParsableCommand {
             // renewal information reads no CA bundle and opens no connection.
             let http = LazyHTTPClient { try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout) }
             let certPath = certStore.paths(name).certificate
-            var decision: (due: Bool, reason: String) = (true, "no live certificate")
+            var decision = RenewalDecision(due: true, reason: "no live certificate", explanationURL: nil)
+            var replaces: String? = nil
             if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
                 outcome.notAfter = cert.notAfter
+                replaces = RenewalPolicy.ariCertificateID(cert)
                 decision = try self.decide(cert, config: config, store: certStore, name: name, http: http, now: now)
             }
-            if force { decision = (true, "--force") }
+            if force { decision = RenewalDecision(due: true, reason: "--force", explanationURL: decision.explanationURL) }
             outcome.reason = decision.reason
+            outcome.explanationURL = decision.explanationURL
             guard decision.due else { outcome.status = "not-due"; return outcome }
             if dryRun { outcome.status = "due"; return outcome }
             waitRandomDelayOnce()
@@ -222,7 +242,17 @@ struct RenewCommand: ParsableCommand {
             let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
             let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
                                                           keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
-                                                          profile: config.profile))
+                                                          profile: config.profile, replaces: replaces),
+                                           directories: config.directories, replacesAt: config.directoryURL)
+            if result.directoryURL != config.directoryURL {
+                // Fallback: the record follows the CA that issued (ARI, revoke ask that one).
+                var moved = config
+                moved.directoryURL = result.directoryURL
+                moved.acmeList = config.directories
+                try moved.save(store: certStore)
+            }
+            outcome.issuedBy = result.directoryURL
+            outcome.passedOver = result.passedOver.map { "\($0.directoryURL): \($0.reason)" }
             outcome.status = "renewed"
             outcome.notAfter = result.certificate.notAfter
             return outcome
@@ -238,42 +268,29 @@ struct RenewCommand: ParsableCommand {
     }
 
     /// --days, else ARI when the CA has it (from the cached answer while it is fresh, RFC 9773
-    /// §4.3), else the last third of the lifetime.
-    func decide(_ cert: Certificate, config: RenewalConfig, store: CertificateStore, name: String, http: LazyHTTPClient, now: Int64) throws -> (due: Bool, reason: String) {
-        let left = daysBetween(now, cert.notAfter)
-        if let days {
-            return (RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days), "\(left) days left, --days \(days)")
+    /// §4.3), else the last third of the lifetime; below 1/20 of the lifetime, due whatever ARI says.
+    func decide(_ cert: Certificate, config: RenewalConfig, store: CertificateStore, name: String, http: LazyHTTPClient, now: Int64) throws -> RenewalDecision {
+        func decision(_ ari: RenewalInfoRecord?) -> RenewalDecision {
+            RenewalPolicy.decide(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days, ari: ari)
         }
-        let local = (due: RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now),
-                     reason: "\(left) days left of \(cert.lifetime / 86400)")
-        func ari(_ due: Bool) -> (Bool, String) { (due, due ? "the CA's renewal window (ARI) has started" : "before the CA's renewal window (ARI)") }
-        guard let id = RenewalPolicy.ariCertificateID(cert) else { return local }
-        let cached = RenewalInfoRecord.load(store: store, name: name)
-        if let cached, cached.isFresh(certificateID: id, directoryURL: config.directoryURL, now: now) {
-            return cached.isDue(now: now).map(ari) ?? local
-        }
+        guard days == nil, let id = RenewalPolicy.ariCertificateID(cert) else { return decision(nil) }
         // ARI is advice: when the CA cannot be asked, the local rule decides (a CA outage must not
         // turn a not-yet-due certificate into a failed cron run).
-        if let key = try? ACMEAccountStore(store: store).key(for: config.directoryURL, create: false).key,
-           let client = try? ACMEClient(directoryURL: config.directoryURL, accountKey: key, http: try http.get()) {
-            var record: RenewalInfoRecord?
-            if client.directory.renewalInfo == nil {
-                // No ARI at this CA: remember that, so the directory is not fetched every hour either.
-                record = RenewalInfoRecord.from(ari: nil, certificateID: id, directoryURL: config.directoryURL, retryAfter: nil, now: now,
-                                                fraction: 0, previous: nil)
-            } else if let info = try? client.renewalInfo(certificateID: id) {
-                // RFC 9773 §4.2: a uniformly random moment in the suggested window, kept while the window is.
-                record = RenewalInfoRecord.from(ari: info.json, certificateID: id, directoryURL: config.directoryURL, retryAfter: info.retryAfter,
-                                                now: now, fraction: Double.random(in: 0...1), previous: cached)
-            }
-            if let record {
-                do { try record.save(store: store, name: name) }
-                catch { if verbose { Terminal.note("certs: \(name): could not cache the renewal information: \(error)") } }
-                if let due = record.isDue(now: now) { return ari(due) }
-            }
+        let (record, error) = RenewalInfoRecord.current(store: store, name: name, certificateID: id, directoryURL: config.directoryURL, now: now,
+                                                         fraction: Double.random(in: 0...1)) {
+            try renewalInfoClient(store: store, directoryURL: config.directoryURL, http: try http.get())
         }
-        return local
+        if let error { Terminal.note("warning: \(name): could not read the renewal information: \(error)") }
+        if let problem = record?.problem, record?.fetchedAt == now { Terminal.note("warning: \(name): the CA's renewal information was not used: \(problem)") }
+        return decision(record)
     }
+}
+
+/// A client for reading renewal information: the stored account key when there is one (no
+/// request is signed), else a throwaway key.
+func renewalInfoClient(store: CertificateStore, directoryURL: String, http: HTTPClient) throws -> ACMEClient {
+    let key = try (try? ACMEAccountStore(store: store).key(for: directoryURL, create: false).key) ?? PrivateKey.generate(.ecP256)
+    return try ACMEClient(directoryURL: directoryURL, accountKey: key, http: http)
 }
 
 /// An HTTP client made on first use.

@@ -46,8 +46,8 @@ struct RequestCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Domain names (the first names the certificate) or IP addresses.", valueName: "domain"))
     var domains: [String]
 
-    @Option(help: ArgumentHelp("The CA's ACME directory URL, or letsencrypt / letsencrypt-staging.", valueName: "url"))
-    var acme: String?
+    @Option(help: ArgumentHelp("The CA's ACME directory URL, or letsencrypt / letsencrypt-staging. Repeatable: CAs in order of preference, the next tried when one fails with an outage, a rate limit or a policy refusal.", valueName: "url"))
+    var acme: [String] = []
 
     @Option(help: ArgumentHelp("Contact email for the ACME account.", valueName: "address"))
     var email: String?
@@ -180,10 +180,15 @@ struct RequestCommand: ParsableCommand {
         let method = try method()
         try IssuanceRequest.validate(identifiers: ids, method: method)
         let previous = try? RenewalConfig.load(store: certStore, name: name)
-        guard let acmeValue = acme ?? previous?.directoryURL else {
+        let acmeValues = acme.isEmpty ? (previous?.directories ?? []) : acme
+        guard !acmeValues.isEmpty else {
             throw InputError.invalidValue(option: "--acme", value: "", reason: "give the CA's ACME directory URL (or letsencrypt / letsencrypt-staging); certs has no default CA")
         }
-        let directoryURL = try ACMEShortcut.resolve(acmeValue)
+        let directories = try acmeValues.map { try ACMEShortcut.resolve($0) }
+        if let twice = directories.first(where: { d in directories.filter { $0 == d }.count > 1 }) {
+            throw InputError.invalidValue(option: "--acme", value: twice, reason: "given twice")
+        }
+        let directoryURL = directories[0]
         let eab = try externalAccountBinding()
         let bundle = caBundle ?? previous?.caBundle
         var issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: bundle, timeout: timeout))
@@ -191,12 +196,13 @@ struct RequestCommand: ParsableCommand {
         let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: method, email: email, agreeToTerms: agreeTOS,
                                       externalAccountBinding: eab, keyType: keyType, reuseKey: reuseKey, name: name,
                                       preferredChain: preferredChain, dnsPropagationWait: dnsWait, profile: profile ?? previous?.profile)
-        let result = try issuer.issue(request)
-        let config = RenewalConfig(name: name, directoryURL: directoryURL, names: ids.map(\.value), method: method, keyType: keyType,
+        let result = try issuer.issue(request, directories: directories)
+        var config = RenewalConfig(name: name, directoryURL: result.directoryURL, names: ids.map(\.value), method: method, keyType: keyType,
                                    reuseKey: reuseKey, email: email, account: result.accountURL, preferredChain: preferredChain,
                                    caBundle: bundle.map(absolutePath), profile: profile ?? previous?.profile)
+        if directories.count > 1 { config.acmeList = directories }
         try config.save(store: certStore)
-        report(result, ids: ids, directoryURL: directoryURL, configPath: RenewalConfig.path(store: certStore, name: name))
+        report(result, ids: ids, directoryURL: result.directoryURL, configPath: RenewalConfig.path(store: certStore, name: name))
     }
 
     func report(_ r: IssuanceResult, ids: [ACMEIdentifier], directoryURL: String, configPath: String) {
@@ -220,17 +226,20 @@ struct RequestCommand: ParsableCommand {
                 ("paths", .object([("fullchain", .string(r.paths.fullchain)), ("chain", .string(r.paths.chain)),
                                    ("cert", .string(r.paths.certificate)), ("key", .string(r.paths.key))])),
                 ("renewalConfig", .string(configPath)),
+                ("passedOver", .array(r.passedOver.map { .object([("acme", .string($0.directoryURL)), ("reason", .string($0.reason))]) })),
             ]).rendered())
             return
         }
         Terminal.out("issued \(r.name) for \(ids.map(\.value).joined(separator: ", ")), valid until \(RFC3339.format(r.certificate.notAfter))")
         Terminal.out("  issuer \(r.certificate.issuer)\(r.chainTop.isEmpty ? "" : ", chain up to \(r.chainTop)")")
+        Terminal.out("  issued by the CA at \(directoryURL)")
+        for p in r.passedOver { Terminal.out("  passed over \(p.directoryURL): \(Terminal.escapingControls(p.reason))") }
         Terminal.out("  \(r.paths.fullchain)\n  \(r.paths.key)  (mode 0600\(r.keyReused ? ", reused" : ", new key"))")
         Terminal.out("  renewal settings in \(configPath): `certs renew` repeats this request")
     }
 
     func writeCSR(_ ids: [ACMEIdentifier], name: String) throws {
-        guard acme == nil, webroot == nil, !standalone, dnsHook == nil else {
+        guard acme.isEmpty, webroot == nil, !standalone, dnsHook == nil else {
             throw InputError.invalidValue(option: "--csr-only", value: "", reason: "contacts no CA: drop --acme and the challenge options")
         }
         var seen = Set<ACMEIdentifier>()

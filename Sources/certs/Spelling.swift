@@ -36,6 +36,8 @@ enum Spelling {
         "*": ["--san", "--alert", "--endpoint", "--chain", "--compose"],
         "check": ["--trust"],
         "verify": ["--trust"],
+        "request": ["--acme"],
+        "account update": ["--email"],
     ]
 
     static let verbosityFlags: Set<String> = ["--verbose", "-v", "--quiet", "-q"]

@@ -6,6 +6,8 @@ public struct ACMEDirectory: Sendable {
     public let newOrder: String
     public let revokeCert: String?
     public let renewalInfo: String?
+    /// Account key rollover (RFC 8555 §7.3.5), when offered.
+    public let keyChange: String?
     public let termsOfService: String?
     public let externalAccountRequired: Bool
     /// Certificate profiles the CA offers (draft-ietf-acme-profiles): name and description, in order.
@@ -24,6 +26,7 @@ public struct ACMEDirectory: Sendable {
         newOrder = try endpoint("newOrder")
         revokeCert = json["revokeCert"]?.stringValue
         renewalInfo = json["renewalInfo"]?.stringValue
+        keyChange = json["keyChange"]?.stringValue
         termsOfService = json["meta"]?["termsOfService"]?.stringValue
         externalAccountRequired = json["meta"]?["externalAccountRequired"]?.boolValue ?? false
         if case .object(let entries)? = json["meta"]?["profiles"] {
@@ -132,7 +135,7 @@ public struct ACMEPolicy: Sendable {
 /// A blocking ACME v2 client (RFC 8555) over `HTTPClient`.
 public final class ACMEClient {
     public let directory: ACMEDirectory
-    public let accountKey: PrivateKey
+    public private(set) var accountKey: PrivateKey
     public private(set) var accountURL: String?
     public var policy: ACMEPolicy
     /// Called with progress lines (for --verbose).
@@ -153,10 +156,28 @@ public final class ACMEClient {
         self.accountKey = accountKey
         self.policy = policy
         jwsAlgorithm = try JWS.algorithm(for: accountKey)
-        let response = try Self.sendWithRetries(http: http, policy: policy, now: currentUnixTime, wait: { pause($0) }, log: log,
-                                                request: HTTPRequest(method: "GET", url: directoryURL))
-        guard response.status == 200 else { throw Self.failure(response, url: directoryURL, context: "reading the directory") }
-        directory = try ACMEDirectory(url: directoryURL, json: try Self.parseJSON(response, url: directoryURL))
+        // A directory URL that redirects is followed (same scheme, at most 5 hops); failures name the target.
+        var url = directoryURL
+        var response: HTTPResponse
+        var hops = 0
+        while true {
+            response = try Self.sendWithRetries(http: http, policy: policy, now: currentUnixTime, wait: { pause($0) }, log: log,
+                                                request: HTTPRequest(method: "GET", url: url))
+            guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else { break }
+            let next = Self.resolve(location, against: url)
+            hops += 1
+            guard hops <= Self.maximumDirectoryRedirects else {
+                throw ACMEError.protocolViolation("\(directoryURL) redirects more than \(Self.maximumDirectoryRedirects) times (last to \(Self.safeURL(next)))")
+            }
+            guard next.lowercased().hasPrefix(url.lowercased().hasPrefix("https://") ? "https://" : "http://") else {
+                throw ACMEError.protocolViolation("\(directoryURL) redirects to \(Self.safeURL(next)), another scheme: not followed")
+            }
+            log("directory \(url) redirects to \(next)")
+            url = next
+        }
+        let context = url == directoryURL ? "reading the directory" : "reading the directory (\(directoryURL) redirected to \(Self.safeURL(url)))"
+        guard response.status == 200 else { throw Self.failure(response, url: url, context: context) }
+        directory = try ACMEDirectory(url: url, json: try Self.parseJSON(response, url: url))
     }
 
     // MARK: accounts
@@ -193,11 +214,46 @@ public final class ACMEClient {
         }
     }
 
+    /// The account object (RFC 8555 §7.3.3: POST-as-GET to the account URL).
+    public func account() throws -> JSON {
+        guard let url = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let response = try post(url, payload: nil, context: "reading the account")
+        return try Self.parseJSON(response, url: url)
+    }
+
+    /// Replaces the account's contacts (RFC 8555 §7.3.2); returns the updated account object.
+    public func updateAccount(contact: [String]) throws -> JSON {
+        guard let url = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let response = try post(url, payload: .object([("contact", .strings(contact))]), context: "updating the account")
+        return try Self.parseJSON(response, url: url)
+    }
+
+    /// Deactivates the account for good (RFC 8555 §7.3.6); returns the account object.
+    public func deactivateAccount() throws -> JSON {
+        guard let url = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let response = try post(url, payload: .object([("status", .string("deactivated"))]), context: "deactivating the account")
+        return try Self.parseJSON(response, url: url)
+    }
+
+    /// Binds the account to `newKey` (RFC 8555 §7.3.5): an inner JWS signed by the new key
+    /// inside an outer one signed by the current key. Afterwards this client signs with `newKey`.
+    public func changeKey(to newKey: PrivateKey) throws {
+        guard let url = directory.keyChange else { throw ACMEError.invalidRequest("\(directory.url) offers no key rollover (its directory has no keyChange)") }
+        guard let account = accountURL else { throw ACMEError.noAccount("no ACME account: register first") }
+        let inner = try JWS.sign(payload: .object([("account", .string(account)), ("oldKey", try JWS.jwk(for: accountKey))]),
+                                 protected: [("jwk", try JWS.jwk(for: newKey)), ("url", .string(url))], key: newKey)
+        _ = try post(url, payload: inner, context: "rolling the account key over")
+        accountKey = newKey
+        log("account key rolled over")
+    }
+
     // MARK: orders
 
-    /// A new order; `profile` selects one of the directory's profiles (checked before sending).
-    public func newOrder(_ identifiers: [ACMEIdentifier], profile: String? = nil) throws -> ACMEOrder {
+    /// A new order; `profile` selects one of the directory's profiles (checked before sending);
+    /// `replaces` is the ARI certificate identifier of the certificate it renews (RFC 9773 §5).
+    public func newOrder(_ identifiers: [ACMEIdentifier], profile: String? = nil, replaces: String? = nil) throws -> ACMEOrder {
         var payload: [(String, JSON)] = [("identifiers", .array(identifiers.map(\.json)))]
+        if let replaces { payload.append(("replaces", .string(replaces))) }
         if let profile {
             let offered = directory.profiles.map(\.name)
             guard !offered.isEmpty else {
@@ -307,6 +363,22 @@ public final class ACMEClient {
 
     // MARK: transport
 
+    public static let maximumDirectoryRedirects = 5
+
+    /// A Location value as an absolute URL: absolute as given, "/path" on the same origin.
+    static func resolve(_ location: String, against base: String) -> String {
+        let l = location.trimmingSpaces
+        if l.lowercased().hasPrefix("http://") || l.lowercased().hasPrefix("https://") { return l }
+        guard let parsed = try? HTTPURL(base) else { return l }
+        let origin = "\(parsed.isHTTPS ? "https" : "http")://\(parsed.authority)"
+        if l.hasPrefix("/") { return origin + l }
+        let dir = parsed.target.split(separator: "?").first.map { String($0[..<($0.lastIndex(of: "/") ?? $0.startIndex)]) } ?? ""
+        return origin + dir + "/" + l
+    }
+
+    /// A URL for messages: scheme, authority and path only (a query may carry a token).
+    static func safeURL(_ text: String) -> String { (try? HTTPURL(text))?.description ?? HTTPURL.redacted(text) }
+
     func pollWait(_ interval: inout Double, response: HTTPResponse?, start: Double, what: String) throws {
         if Subprocess.monotonicSeconds() - start > policy.pollTimeout {
             throw ACMEError.timedOut(what: what, seconds: Int(policy.pollTimeout))
@@ -383,7 +455,13 @@ public final class ACMEClient {
 
     /// An error for a non-2xx answer: the problem document when there is one.
     static func failure(_ response: HTTPResponse, url: String, context: String) -> Error {
-        if let json = try? JSONParser.parse(response.body), let problem = ACMEProblem(json: json, context: context) { return problem }
+        if let json = try? JSONParser.parse(response.body), let problem = ACMEProblem(json: json, context: context) {
+            // The HTTP status stands in when the document omits its own (409 for alreadyReplaced).
+            if problem.status == nil {
+                return ACMEProblem(type: problem.type, detail: problem.detail, status: response.status, subproblems: problem.subproblems, context: context)
+            }
+            return problem
+        }
         let snippet = ACMEProblem.clean(String(decoding: response.body.prefix(200), as: UTF8.self))
         return ACMEError.httpStatus(url: url, status: response.status, body: snippet)
     }

@@ -84,11 +84,16 @@ public enum ACMEError: CertsFailure, Equatable {
     case hookFailed(action: String, name: String, detail: String)
     case challengeServer(String)
     case noAccount(String)
+    /// The CA forgot the account and its terms are not the ones the user agreed to.
+    case termsChanged(agreed: String?, current: String)
+    /// CA fallback: every CA of the list failed (each with its reason); `last` is the last one's kind.
+    case everyCAFailed([String], last: FailureKind)
     case invalidRequest(String)
 
     public var kind: FailureKind {
         switch self {
-        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount: return .input
+        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount, .termsChanged: return .input
+        case .everyCAFailed(_, let last): return last
         case .challengeServer: return .output
         default: return .remote
         }
@@ -108,6 +113,12 @@ public enum ACMEError: CertsFailure, Equatable {
         case .hookFailed(let a, let n, let d): return "the DNS hook failed to \(a) the TXT record \(n): \(d)"
         case .challengeServer(let d): return "cannot serve HTTP-01 challenges: \(d)"
         case .noAccount(let d): return d
+        case .everyCAFailed(let tried, _):
+            return "every CA failed: " + tried.joined(separator: "; ")
+        case .termsChanged(let agreed, let current):
+            return "the CA no longer knows the ACME account and its terms of service are now \(current)"
+                + (agreed.map { " (you agreed to \($0))" } ?? " (no agreement is recorded)")
+                + ": read them, then run certs request again with --agree-tos"
         case .invalidRequest(let d): return d
         }
     }

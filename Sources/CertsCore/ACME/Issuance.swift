@@ -13,11 +13,18 @@ public struct IssuanceRequest {
     public var dnsPropagationWait: Double
     /// An ACME certificate profile the CA lists in its directory (e.g. "shortlived"), or nil.
     public var profile: String?
+    /// The ARI identifier of the certificate this one renews (RFC 9773 §5): sent as `replaces`
+    /// when the CA offers renewal information.
+    public var replaces: String?
+    /// With several CAs: send the External Account Binding only to a CA that requires one.
+    public var eabOnlyWhereRequired = false
 
     public init(directoryURL: String, identifiers: [ACMEIdentifier], method: ChallengeMethod, email: String? = nil, agreeToTerms: Bool = false,
                 externalAccountBinding: (keyID: String, macKey: [UInt8])? = nil, keyType: KeyType = .default, reuseKey: Bool = false,
-                name: String, preferredChain: String? = nil, dnsPropagationWait: Double = 0, profile: String? = nil) {
+                name: String, preferredChain: String? = nil, dnsPropagationWait: Double = 0, profile: String? = nil,
+                replaces: String? = nil) {
         self.profile = profile
+        self.replaces = replaces
         self.directoryURL = directoryURL
         self.identifiers = identifiers
         self.method = method
@@ -60,6 +67,10 @@ public struct IssuanceResult {
     /// Issuer CN of the top of the chain that was chosen.
     public let chainTop: String
     public let alternateChains: Int
+    /// The directory of the CA that issued it (with fallback: which of the list).
+    public var directoryURL: String = ""
+    /// CAs tried before it and why each was passed over.
+    public var passedOver: [(directoryURL: String, reason: String)] = []
 }
 
 /// ACME accounts under `<store>/accounts/<directory-host>/`: `account.key` (0600) and `account.json`.
@@ -107,10 +118,48 @@ public struct ACMEAccountStore {
         return json["url"]?.stringValue
     }
 
-    public func save(accountURL: String, directoryURL: String, contact: [String]) throws {
+    /// `termsAgreed`: the terms-of-service URL the user agreed to (kept from the stored record when nil).
+    public func save(accountURL: String, directoryURL: String, contact: [String], termsAgreed: String? = nil) throws {
         let dir = try directory(for: directoryURL)
-        let json = JSON.object([("version", .int(1)), ("directory", .string(directoryURL)), ("url", .string(accountURL)), ("contact", .strings(contact))])
+        let terms = termsAgreed ?? self.termsAgreed(for: directoryURL)
+        let json = JSON.object([("version", .int(1)), ("directory", .string(directoryURL)), ("url", .string(accountURL)), ("contact", .strings(contact)),
+                                ("termsOfServiceAgreed", .optional(terms))])
         try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: "\(dir)/account.json", mode: 0o644, existing: .replace)
+    }
+
+    /// The stored account record (url, contact, termsOfServiceAgreed), nil when there is none.
+    public func record(for url: String) -> JSON? {
+        guard let dir = try? directory(for: url), let bytes = try? FileSystem.read("\(dir)/account.json") else { return nil }
+        return try? JSONParser.parse(bytes)
+    }
+
+    /// The terms-of-service URL agreed to when the account was made (what a re-registration may reuse).
+    public func termsAgreed(for url: String) -> String? { record(for: url)?["termsOfServiceAgreed"]?.stringValue }
+
+    /// Swaps in `newKey` for the CA's account key after `bind` told the CA (RFC 8555 §7.3.5). The
+    /// new key is on disk (account.key.next) before the CA hears of it, and the old one is kept as
+    /// account.key.STAMP.bak (0600, never overwritten). Returns the backup's path.
+    public func rollover(directoryURL: String, newKey: PrivateKey, now: Int64, bind: () throws -> Void) throws -> String {
+        let dir = try directory(for: directoryURL)
+        let current = "\(dir)/account.key", next = "\(dir)/account.key.next"
+        guard FileSystem.exists(current) else { throw ACMEError.noAccount("no ACME account for \(directoryURL) in \(dir)") }
+        guard !FileSystem.exists(next) else {
+            throw ACMEError.invalidRequest("an earlier rollover did not finish: \(next) exists (it may be the key the CA now knows); move it to \(current) or remove it")
+        }
+        let old = try FileSystem.read(current)
+        try FileSystem.writeAtomically(try newKey.pem(), to: next, mode: 0o600)
+        do { try bind() } catch {
+            try? FileSystem.remove(next)
+            throw error
+        }
+        let stamp = RFC3339.format(now).filter { $0 != "-" && $0 != ":" }
+        var backup = "\(current).\(stamp).bak"
+        var n = 2
+        while FileSystem.exists(backup) { backup = "\(current).\(stamp)-\(n).bak"; n += 1 }
+        try FileSystem.writeAtomically(old, to: backup, mode: 0o600)
+        try FileSystem.writeAtomically(try newKey.pem(), to: current, mode: 0o600, existing: .replace)
+        try? FileSystem.remove(next)
+        return backup
     }
 }
 
@@ -127,10 +176,13 @@ public struct ACMEIssuer {
     }
 
     /// A client with the stored (or a new) account for the directory, registered on the server.
-    public func client(directoryURL: String, email: String?, agreeToTerms: Bool, eab: (keyID: String, macKey: [UInt8])?, create: Bool = true) throws -> ACMEClient {
+    /// `eabOnlyWhereRequired`: with several CAs, the binding goes only to one whose directory requires it.
+    public func client(directoryURL: String, email: String?, agreeToTerms: Bool, eab givenEAB: (keyID: String, macKey: [UInt8])?, create: Bool = true,
+                       eabOnlyWhereRequired: Bool = false) throws -> ACMEClient {
         let accounts = ACMEAccountStore(store: store)
         let (accountKey, _) = try accounts.key(for: directoryURL, create: create)
         let client = try ACMEClient(directoryURL: directoryURL, accountKey: accountKey, http: http, policy: policy, log: log)
+        let eab = eabOnlyWhereRequired && !client.directory.externalAccountRequired ? nil : givenEAB
         let contact = email.map { ["mailto:\($0)"] } ?? []
         if let known = accounts.accountURL(for: directoryURL) {
             client.useAccount(known)
@@ -139,7 +191,8 @@ public struct ACMEIssuer {
             try accounts.save(accountURL: found, directoryURL: directoryURL, contact: contact)
         } else {
             let url = try client.registerAccount(contact: contact, agreeToTerms: agreeToTerms, externalAccountBinding: eab)
-            try accounts.save(accountURL: url, directoryURL: directoryURL, contact: contact)
+            try accounts.save(accountURL: url, directoryURL: directoryURL, contact: contact,
+                              termsAgreed: agreeToTerms ? client.directory.termsOfService : nil)
         }
         return client
     }
@@ -153,19 +206,41 @@ public struct ACMEIssuer {
         if case .standalone(let address, let port) = request.method { server = try ChallengeServer(address: address, port: port) }
         defer { server?.close() }
 
-        let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding)
+        let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding,
+                                     eabOnlyWhereRequired: request.eabOnlyWhereRequired)
         if let server { client.wait = { server.serve(for: $0) } }
 
+        // RFC 9773 §5: `replaces` only to a CA that offers renewal information.
+        let replaces = client.directory.renewalInfo == nil ? nil : request.replaces
+        func newOrder() throws -> ACMEOrder {
+            do {
+                return try client.newOrder(request.identifiers, profile: request.profile, replaces: replaces)
+            } catch let failure where replaces != nil && Self.isAlreadyReplaced(failure) {
+                // The predecessor was already replaced (an earlier run's order, another client):
+                // a renewal must not stop on that, so order once more as a plain new order.
+                log("the CA says the certificate was already replaced (\(failure)); ordering without replaces")
+                return try client.newOrder(request.identifiers, profile: request.profile, replaces: nil)
+            }
+        }
         let order: ACMEOrder
         do {
-            order = try client.newOrder(request.identifiers, profile: request.profile)
+            order = try newOrder()
         } catch let p as ACMEProblem where p.shortType == "accountDoesNotExist" || (p.shortType == "unauthorized" && p.detail.lowercased().contains("account")) {
-            // The stored account URL is unknown to the server (a reset test CA, a deactivated account): register the key again.
+            // The stored account URL is unknown to the server (a reset test CA, a CA that lost its
+            // database): register the key again, under the terms the user agreed to at request time.
             log("the CA does not know the stored account; registering again")
+            let accounts = ACMEAccountStore(store: store)
             let contact = request.email.map { ["mailto:\($0)"] } ?? []
-            let url = try client.registerAccount(contact: contact, agreeToTerms: request.agreeToTerms, externalAccountBinding: request.externalAccountBinding)
-            try ACMEAccountStore(store: store).save(accountURL: url, directoryURL: request.directoryURL, contact: contact)
-            order = try client.newOrder(request.identifiers, profile: request.profile)
+            var agree = request.agreeToTerms
+            if let tos = client.directory.termsOfService, !agree {
+                let agreed = accounts.termsAgreed(for: request.directoryURL)
+                guard agreed == tos else { throw ACMEError.termsChanged(agreed: agreed, current: tos) }
+                agree = true
+            }
+            let url = try client.registerAccount(contact: contact, agreeToTerms: agree, externalAccountBinding: request.externalAccountBinding)
+            try accounts.save(accountURL: url, directoryURL: request.directoryURL, contact: contact,
+                              termsAgreed: agree ? client.directory.termsOfService : nil)
+            order = try newOrder()
         }
         var cleanups: [() -> Void] = []
         defer { for c in cleanups.reversed() { c() } }
@@ -253,6 +328,60 @@ public struct ACMEIssuer {
                               chainTop: (certs.last?.issuer.commonName) ?? "", alternateChains: chains.count - 1)
     }
 
+    /// Issues from the first CA of `directories` that does: a CA that fails with an outage
+    /// (no connection, a timeout, 5xx), a rate limit or a policy refusal is passed over for the
+    /// next; any other failure (validation of the names, a bad request, the store) stops, since
+    /// another CA would fail the same way. `replaces` is sent only to `replacesAt`, the CA that
+    /// issued the certificate being renewed.
+    public func issue(_ request: IssuanceRequest, directories: [String], replacesAt: String? = nil) throws -> IssuanceResult {
+        precondition(!directories.isEmpty)
+        var passed: [(directoryURL: String, reason: String)] = []
+        for (i, url) in directories.enumerated() {
+            var r = request
+            r.directoryURL = url
+            if url != replacesAt { r.replaces = nil }
+            r.eabOnlyWhereRequired = directories.count > 1
+            do {
+                var result = try issue(r)
+                result.directoryURL = url
+                result.passedOver = passed
+                return result
+            } catch {
+                guard i < directories.count - 1, Self.isFallbackWorthy(error) else {
+                    if passed.isEmpty { throw error }
+                    throw ACMEError.everyCAFailed((passed + [(url, "\(error)")]).map { "\($0.directoryURL): \($0.reason)" },
+                                                  last: (error as? CertsFailure)?.kind ?? .remote)
+                }
+                log("\(url) failed (\(error)); trying the next CA, \(directories[i + 1])")
+                passed.append((url, "\(error)"))
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    /// Outages, rate limits and policy refusals: failures another CA may not share.
+    public static func isFallbackWorthy(_ error: Error) -> Bool {
+        switch error {
+        case let e as HTTPError:
+            switch e {
+            case .connect, .tls, .timeout, .protocolError, .tooLarge: return true
+            default: return false
+            }
+        case let p as ACMEProblem:
+            if let status = p.status, status >= 500 || status == 429 { return true }
+            return ["rateLimited", "serverInternal", "rejectedIdentifier", "caa", "unsupportedIdentifier", "unauthorized",
+                    "externalAccountRequired", "badRevocationReason", "userActionRequired", "unsupportedContact"].contains(p.shortType)
+        case let e as ACMEError:
+            switch e {
+            case .httpStatus(_, let status, _): return status >= 500 || status == 429 || status == 403
+            case .timedOut, .protocolViolation, .externalAccountRequired, .termsNotAgreed, .termsChanged, .noSupportedChallenge, .orderInvalid: return true
+            default: return false
+            }
+        default:
+            return false
+        }
+    }
+
     /// The index of the chain whose top issuer (or any CA certificate's subject) has the
     /// preferred common name; 0 (the server's default) otherwise.
     public static func choose(_ chains: [[Certificate]], preferred: String?) -> Int {
@@ -260,6 +389,13 @@ public struct ACMEIssuer {
         if let i = chains.firstIndex(where: { $0.last?.issuer.commonName == preferred }) { return i }
         if let i = chains.firstIndex(where: { $0.dropFirst().contains { $0.subject.commonName == preferred } }) { return i }
         return 0
+    }
+
+    /// RFC 9773 §5: `alreadyReplaced`, or a bare 409 Conflict, on an order that named `replaces`.
+    static func isAlreadyReplaced(_ failure: Error) -> Bool {
+        if let p = failure as? ACMEProblem { return p.shortType == "alreadyReplaced" || p.status == 409 }
+        if case ACMEError.httpStatus(_, 409, _)? = failure as? ACMEError { return true }
+        return false
     }
 
     static func isSafeToken(_ token: String) -> Bool {

@@ -30,6 +30,12 @@ public struct RenewalConfig: Equatable {
     public var preferredChain: String?
     public var caBundle: String?
     public var profile: String?
+    /// Every CA to try, in order of preference (`--acme` repeated); `directoryURL` is the one
+    /// that issued the current certificate. Empty: only `directoryURL`.
+    public var acmeList: [String] = []
+
+    /// The CAs to try, in order.
+    public var directories: [String] { acmeList.isEmpty ? [directoryURL] : acmeList }
 
     public init(name: String, directoryURL: String, names: [String], method: ChallengeMethod, keyType: KeyType, reuseKey: Bool,
                 email: String?, account: String?, preferredChain: String?, caBundle: String?, profile: String? = nil) {
@@ -68,6 +74,7 @@ public struct RenewalConfig: Equatable {
             ("preferredChain", .optional(preferredChain)),
             ("caBundle", .optional(caBundle)),
             ("profile", .optional(profile)),
+            ("acmeList", .strings(directories)),
         ])
     }
 
@@ -96,6 +103,8 @@ public struct RenewalConfig: Equatable {
         self.init(name: name, directoryURL: acme, names: names, method: method, keyType: keyType, reuseKey: json["reuseKey"]?.boolValue ?? false,
                   email: json["email"]?.stringValue, account: json["account"]?.stringValue, preferredChain: json["preferredChain"]?.stringValue,
                   caBundle: json["caBundle"]?.stringValue, profile: json["profile"]?.stringValue)
+        acmeList = json["acmeList"]?.stringArray ?? []
+        if acmeList == [acme] { acmeList = [] }
     }
 
     public static func load(store: CertificateStore, name: String) throws -> RenewalConfig {
@@ -140,13 +149,56 @@ public enum RenewalPolicy {
         return Base64.urlEncode(aki) + "." + Base64.urlEncode(serial)
     }
 
+    /// Whatever the CA's window says, renew when less than this fraction of the lifetime is left:
+    /// a window that never opens (a CA bug, a stale answer) must not let a certificate expire.
+    public static let lastResortFraction: Int64 = 20
+
+    /// The whole decision for one certificate at `now`: `days` when given; else renew when less
+    /// than 1/20 of the lifetime is left; else the CA's window (`ari`, when it has one); else
+    /// the last third of the lifetime.
+    public static func decide(notBefore: Int64, notAfter: Int64, now: Int64, days: Int?, ari: RenewalInfoRecord?) -> RenewalDecision {
+        let leftDays = (notAfter - now) / 86400
+        let lifetime = notAfter - notBefore
+        if let days {
+            return RenewalDecision(due: isDue(notBefore: notBefore, notAfter: notAfter, now: now, days: days),
+                                   reason: "\(leftDays) days left, --days \(days)", explanationURL: nil)
+        }
+        let explanation = ari?.explanationURL
+        if notAfter - now < lifetime / lastResortFraction {
+            return RenewalDecision(due: true, reason: "less than 1/\(lastResortFraction) of the lifetime left (\(leftDays) days of \(lifetime / 86400))",
+                                   explanationURL: explanation)
+        }
+        if let ari, let chosen = ari.chosen {
+            let due = now >= chosen
+            return RenewalDecision(due: due, reason: due ? "the CA's renewal window (ARI) has started"
+                                                         : "before the CA's renewal window (ARI; renewing from \(RFC3339.format(chosen)))",
+                                   explanationURL: explanation)
+        }
+        var reason = "\(leftDays) days left of \(lifetime / 86400)"
+        if let problem = ari?.problem { reason += "; the CA's renewal information was not used: \(problem)" }
+        return RenewalDecision(due: isDue(notBefore: notBefore, notAfter: notAfter, now: now), reason: reason, explanationURL: explanation)
+    }
+
     /// RFC 9773 §4.2 decision: renew now when the suggested window has started (a time in
     /// [start, end] chosen by `fraction` ∈ [0,1] has passed); nil when the JSON has no window.
     public static func ariDue(_ json: JSON, now: Int64, fraction: Double = 0.5) -> Bool? {
         guard let start = json["suggestedWindow"]?["start"]?.stringValue.flatMap(RFC3339.parse),
-              let end = json["suggestedWindow"]?["end"]?.stringValue.flatMap(RFC3339.parse), end >= start else { return nil }
+              let end = json["suggestedWindow"]?["end"]?.stringValue.flatMap(RFC3339.parse), end > start else { return nil }
         let f = min(max(fraction, 0), 1)
         let chosen = start + Int64(Double(end - start) * f)
         return now >= chosen
+    }
+}
+
+/// Due or not, and why in words (and the CA's explanation page when its window decided).
+public struct RenewalDecision: Equatable, Sendable {
+    public var due: Bool
+    public var reason: String
+    public var explanationURL: String?
+
+    public init(due: Bool, reason: String, explanationURL: String?) {
+        self.due = due
+        self.reason = reason
+        self.explanationURL = explanationURL
     }
 }

@@ -18,9 +18,19 @@ public struct RenewalInfoRecord: Equatable, Sendable {
     public var fetchedAt: Int64
     /// Ask the CA again at or after this time.
     public var validUntil: Int64
+    /// The Retry-After the CA sent, in seconds from `fetchedAt` (nil: none or unreadable).
+    public var retryAfter: Int64?
+    /// The page where the CA explains its window (an incident, a mass revocation), when it gave one.
+    public var explanationURL: String?
+    /// Why the CA's answer was not taken (a window that ends before it starts, no window at all):
+    /// the local rule decides meanwhile, and `renew`/`check --ari` say so.
+    public var problem: String?
 
     public init(certificateID: String, directoryURL: String, windowStart: Int64?, windowEnd: Int64?, chosen: Int64?,
-                fetchedAt: Int64, validUntil: Int64) {
+                fetchedAt: Int64, validUntil: Int64, retryAfter: Int64? = nil, explanationURL: String? = nil, problem: String? = nil) {
+        self.retryAfter = retryAfter
+        self.explanationURL = explanationURL
+        self.problem = problem
         self.certificateID = certificateID
         self.directoryURL = directoryURL
         self.windowStart = windowStart
@@ -43,23 +53,55 @@ public struct RenewalInfoRecord: Equatable, Sendable {
         return now + min(max(seconds, minimumValidity), maximumValidity)
     }
 
-    /// The record for ARI answer `json`; the chosen moment is kept from `previous` when the window
-    /// is the same, else drawn at `fraction` ∈ [0, 1] of the window.
+    /// The suggested window and explanation of an ARI answer (RFC 9773 §4.2); throws a one-line
+    /// reason when the answer has no usable window (missing, unparseable, or end <= start).
+    public static func window(_ json: JSON) throws(RenewalInfoProblem) -> (start: Int64, end: Int64, explanationURL: String?) {
+        guard let window = json["suggestedWindow"], case .object = window else { throw RenewalInfoProblem("no suggestedWindow") }
+        guard let startText = window["start"]?.stringValue, let start = RFC3339.parse(startText) else {
+            throw RenewalInfoProblem("suggestedWindow.start is not an RFC 3339 time")
+        }
+        guard let endText = window["end"]?.stringValue, let end = RFC3339.parse(endText) else {
+            throw RenewalInfoProblem("suggestedWindow.end is not an RFC 3339 time")
+        }
+        guard end > start else {
+            throw RenewalInfoProblem("invalid suggestedWindow: its end (\(RFC3339.format(end))) is not after its start (\(RFC3339.format(start)))")
+        }
+        return (start, end, explanationURL(json["explanationURL"]?.stringValue))
+    }
+
+    /// An explanation URL worth showing: http(s), bounded, printable (it goes into alerts).
+    static func explanationURL(_ text: String?) -> String? {
+        guard let text, text.hasPrefix("https://") || text.hasPrefix("http://"), text.utf8.count <= 1024,
+              text.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { return nil }
+        return text
+    }
+
+    /// The record for ARI answer `json` (nil: the CA offers no ARI); the chosen moment is kept
+    /// from `previous` when the window is the same, else drawn at `fraction` ∈ [0, 1] of the window.
     public static func from(ari json: JSON?, certificateID: String, directoryURL: String, retryAfter: Double?, now: Int64,
                             fraction: Double, previous: RenewalInfoRecord?) -> RenewalInfoRecord {
-        var start: Int64?, end: Int64?, chosen: Int64?
-        if let json, let s = json["suggestedWindow"]?["start"]?.stringValue.flatMap(RFC3339.parse),
-           let e = json["suggestedWindow"]?["end"]?.stringValue.flatMap(RFC3339.parse), e >= s {
-            start = s
-            end = e
-            if let previous, previous.certificateID == certificateID, previous.windowStart == s, previous.windowEnd == e, let c = previous.chosen {
-                chosen = c
-            } else {
-                chosen = s + Int64(Double(e - s) * min(max(fraction, 0), 1))
+        var start: Int64?, end: Int64?, chosen: Int64?, explanation: String?, problem: String?
+        if let json {
+            do {
+                let w = try window(json)
+                start = w.start
+                end = w.end
+                explanation = w.explanationURL
+                if let previous, previous.certificateID == certificateID, previous.directoryURL == directoryURL,
+                   previous.windowStart == w.start, previous.windowEnd == w.end, let c = previous.chosen {
+                    chosen = c
+                } else {
+                    chosen = w.start + Int64(Double(w.end - w.start) * min(max(fraction, 0), 1))
+                }
+            } catch {
+                problem = error.reason
+                explanation = Self.explanationURL(json["explanationURL"]?.stringValue)
             }
         }
+        let seconds = retryAfter.flatMap { $0.isFinite && $0 >= 0 ? Int64(min($0, Double(Int64(Int32.max)))) : nil }
         return RenewalInfoRecord(certificateID: certificateID, directoryURL: directoryURL, windowStart: start, windowEnd: end,
-                                 chosen: chosen, fetchedAt: now, validUntil: validity(retryAfter: retryAfter, now: now))
+                                 chosen: chosen, fetchedAt: now, validUntil: validity(retryAfter: retryAfter, now: now),
+                                 retryAfter: seconds, explanationURL: explanation, problem: problem)
     }
 
     /// True when the record answers for this certificate and CA at `now` (a clock that went back
@@ -84,6 +126,9 @@ public struct RenewalInfoRecord: Equatable, Sendable {
             ("chosen", time(chosen)),
             ("fetchedAt", time(fetchedAt)),
             ("validUntil", time(validUntil)),
+            ("retryAfter", retryAfter.map { .int($0) } ?? .null),
+            ("explanationURL", .optional(explanationURL)),
+            ("problem", .optional(problem)),
         ])
     }
 
@@ -93,8 +138,11 @@ public struct RenewalInfoRecord: Equatable, Sendable {
               let until = json["validUntil"]?.stringValue.flatMap(RFC3339.parse) else { return nil }
         func time(_ key: String) -> Int64? { json[key]?.stringValue.flatMap(RFC3339.parse) }
         self.init(certificateID: id, directoryURL: acme, windowStart: time("windowStart"), windowEnd: time("windowEnd"),
-                  chosen: time("chosen"), fetchedAt: fetched, validUntil: until)
-        if (windowStart == nil) != (chosen == nil) { return nil }
+                  chosen: time("chosen"), fetchedAt: fetched, validUntil: until,
+                  retryAfter: json["retryAfter"]?.intValue,
+                  explanationURL: Self.explanationURL(json["explanationURL"]?.stringValue), problem: json["problem"]?.stringValue)
+        if (windowStart == nil) != (chosen == nil) || (windowStart == nil) != (windowEnd == nil) { return nil }
+        if let s = windowStart, let e = windowEnd, let c = chosen, !(e > s && c >= s && c <= e) { return nil }
     }
 
     /// The stored record; nil when there is none or it cannot be read (then the CA is asked).
@@ -108,5 +156,40 @@ public struct RenewalInfoRecord: Equatable, Sendable {
     public func save(store: CertificateStore, name: String) throws {
         try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: Self.path(store: store, name: name), mode: 0o644,
                                        existing: .replace, sync: false)
+    }
+}
+
+/// Why an ARI answer was not used: one line, for `renew` and `check --ari`.
+public struct RenewalInfoProblem: Error, Equatable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+extension RenewalInfoRecord {
+    /// What the CA says now about certificate `certificateID` of store entry `name`: the stored
+    /// record while it is fresh (no network), else a new answer from `client()` (saved; the
+    /// instant drawn at `fraction` unless the window is unchanged). `error` is why the CA could
+    /// not be asked or answered garbage; the record is then nil (the caller's own rule decides).
+    public static func current(store: CertificateStore, name: String, certificateID: String, directoryURL: String, now: Int64,
+                               fraction: Double, client: () throws -> ACMEClient) -> (record: RenewalInfoRecord?, error: String?) {
+        let cached = load(store: store, name: name)
+        if let cached, cached.isFresh(certificateID: certificateID, directoryURL: directoryURL, now: now) { return (cached, nil) }
+        let record: RenewalInfoRecord
+        do {
+            let ca = try client()
+            if let info = try ca.renewalInfo(certificateID: certificateID) {
+                record = from(ari: info.json, certificateID: certificateID, directoryURL: directoryURL, retryAfter: info.retryAfter,
+                              now: now, fraction: fraction, previous: cached)
+            } else {
+                // No ARI at this CA: remembered too, so the directory is not fetched every hour.
+                record = from(ari: nil, certificateID: certificateID, directoryURL: directoryURL, retryAfter: nil, now: now, fraction: 0, previous: nil)
+            }
+        } catch {
+            return (nil, "\(error)")
+        }
+        // A cache lost costs one request; it is not worth failing the caller for.
+        try? record.save(store: store, name: name)
+        return (record, nil)
     }
 }

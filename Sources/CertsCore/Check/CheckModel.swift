@@ -270,6 +270,10 @@ public struct CheckedCertificate: Sendable {
         return [ChainMember(subject: subject, commonName: commonName, issuer: issuer, issuerCommonName: issuerCommonName,
                             serial: serial, fingerprint: fingerprint, notBefore: notBefore, notAfter: notAfter, isCA: false)]
     }
+    /// `check --ari`: what the CA said about renewing this store certificate (RFC 9773).
+    public var renewalInfo: RenewalInfoRecord?
+    /// The time `renewalInfo` is judged at (the run's `now`).
+    public var renewalInfoAt: Int64 = 0
 
     public init(source: String, kind: CheckSourceKind) {
         self.source = source
@@ -312,19 +316,23 @@ public struct CheckedCertificate: Sendable {
     }
 
     public var json: JSON {
-        .object([
+        // Built in two typed halves: one literal of 24 mixed entries is too much for the type checker.
+        let known = notAfter != nil
+        let facts: [(String, JSON)] = [
             ("source", .string(source)),
             ("kind", .string(kind.rawValue)),
             ("status", .string(status.name)),
             ("daysLeft", daysLeft.map { .int($0) } ?? .null),
-            ("notBefore", notAfter == nil ? .null : .string(RFC3339.format(notBefore))),
+            ("notBefore", known ? .string(RFC3339.format(notBefore)) : .null),
             ("notAfter", notAfter.map { .string(RFC3339.format($0)) } ?? .null),
-            ("subject", notAfter == nil ? .null : .string(subject)),
-            ("issuer", notAfter == nil ? .null : .string(issuer)),
+            ("subject", known ? .string(subject) : .null),
+            ("issuer", known ? .string(issuer) : .null),
             ("names", .strings(names)),
-            ("serial", notAfter == nil ? .null : .string(serial)),
-            ("sha256Fingerprint", notAfter == nil ? .null : .string(fingerprint)),
+            ("serial", known ? .string(serial) : .null),
+            ("sha256Fingerprint", known ? .string(fingerprint) : .null),
             ("storeName", .optional(storeName)),
+        ]
+        let verdicts: [(String, JSON)] = [
             ("chainValid", chainValid.map { .bool($0) } ?? .null),
             ("chainErrors", .strings(chainErrors)),
             ("chainWarnings", .strings(chainWarnings)),
@@ -336,7 +344,9 @@ public struct CheckedCertificate: Sendable {
             ("chain", .array(chain.map(\.json))),
             ("earliestExpiry", earliestExpiry.map { .string(RFC3339.format($0)) } ?? .null),
             ("tls", tls?.json ?? .null),
-        ])
+            ("renewalInfo", renewalInfo.map { RenewalWindowCheck.json($0, now: renewalInfoAt) } ?? .null),
+        ]
+        return .object(facts + verdicts)
     }
 }
 

@@ -85,6 +85,18 @@ public enum CheckPrometheus {
                 family("certs_renew_last_success_timestamp_seconds", "The last certs renew run that succeeded, Unix seconds.", [([], String(s))])
             }
         }
+        // check --ari: 0 before the CA's renewal window, 1 open, 2 closed, -1 answer rejected.
+        let windows = report.sorted.filter { $0.renewalInfo.map { $0.windowStart != nil || $0.problem != nil } ?? false }
+        family("certs_ari_window_state", "The CA's renewal window (ARI): 0 not open yet, 1 open, 2 closed, -1 answer rejected.",
+               windows.map { r in
+                   let ri = r.renewalInfo!
+                   let value = ri.problem != nil ? "-1" : report.at >= ri.windowEnd! ? "2" : report.at >= ri.windowStart! ? "1" : "0"
+                   return ([("filepath", r.source), ("explanation_url", ri.explanationURL ?? "")], value)
+               })
+        family("certs_ari_window_start_seconds", "Start of the CA's suggested renewal window, Unix seconds.",
+               windows.compactMap { r in r.renewalInfo!.windowStart.map { ([("filepath", r.source)], String($0)) } })
+        family("certs_ari_window_end_seconds", "End of the CA's suggested renewal window, Unix seconds.",
+               windows.compactMap { r in r.renewalInfo!.windowEnd.map { ([("filepath", r.source)], String($0)) } })
         if let lastSuccess {
             family("certs_check_last_success_timestamp_seconds", "The last run that read every input and delivered every alert.", [([], String(lastSuccess))])
         }

@@ -60,11 +60,15 @@ public final class HTTPClient: @unchecked Sendable {
     public let maximumResponseSize: Int
     /// Where the trusted roots come from, for messages.
     public let trustOrigin: String
+    /// Outbound proxies (HTTPS_PROXY/HTTP_PROXY/NO_PROXY unless given).
+    public let proxies: ProxyConfiguration
 
     /// trust: nil = the system roots; else only these (e.g. Pebble's root via --ca-bundle). Verifies
     /// the server chain and hostname (X509_VERIFY_PARAM_set1_host / IP) during the TLS handshake.
+    /// proxies: nil = from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, lower-case first).
     public init(trust: TrustStore? = nil, timeout: Double = 30, userAgent: String = "certs/0.1",
-                maximumResponseSize: Int = 10 * 1024 * 1024) throws {
+                maximumResponseSize: Int = 10 * 1024 * 1024, proxies: ProxyConfiguration? = nil) throws {
+        self.proxies = try proxies ?? ProxyConfiguration.processEnvironment()
         TLSClient.ignoreSIGPIPE()
         OpenSSLError.clear()
         guard let ctx = SSL_CTX_new(TLS_client_method()) else {
@@ -98,20 +102,29 @@ public final class HTTPClient: @unchecked Sendable {
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let url = try HTTPURL(request.url)
-        let head = try Self.requestHead(request, url: url, userAgent: userAgent)
+        let proxy = proxies.proxy(for: url)
+        // Through a proxy, plain http goes in absolute form; https is tunnelled with CONNECT.
+        var head = try Self.requestHead(request, url: url, userAgent: userAgent,
+                                        absoluteForm: proxy != nil && !url.isHTTPS)
+        if let proxy, !url.isHTTPS, let auth = proxy.authorization {
+            head.removeLast(2)
+            head += Array("Proxy-Authorization: \(auth)\r\n\r\n".utf8)
+        }
         let deadline = Deadline(seconds: timeout)
         let hostLabel = url.authority
+        let via = proxy.map { " (through the proxy \($0))" } ?? ""
         let socket: TCPSocket
         do {
-            socket = try TCPSocket.connect(to: Endpoint(host: url.host, port: url.port), deadline: deadline)
+            socket = try TCPSocket.connect(to: proxy.map { Endpoint(host: $0.host, port: $0.port) } ?? Endpoint(host: url.host, port: url.port), deadline: deadline)
         } catch let error as TLSError {
             switch error {
-            case .timeout(_, let phase, let s): throw HTTPError.timeout(host: hostLabel, phase: phase, seconds: s)
-            case .resolve(_, let r): throw HTTPError.connect(host: hostLabel, detail: "cannot resolve \(url.host): \(r)")
-            case .connect(_, let r): throw HTTPError.connect(host: hostLabel, detail: r)
-            default: throw HTTPError.connect(host: hostLabel, detail: error.description)
+            case .timeout(_, let phase, let s): throw HTTPError.timeout(host: hostLabel + via, phase: phase, seconds: s)
+            case .resolve(_, let r): throw HTTPError.connect(host: hostLabel + via, detail: "cannot resolve \(proxy?.host ?? url.host): \(r)")
+            case .connect(_, let r): throw HTTPError.connect(host: hostLabel + via, detail: r)
+            default: throw HTTPError.connect(host: hostLabel + via, detail: error.description)
             }
         }
+        if let proxy, url.isHTTPS { try Self.tunnel(socket, to: url, through: proxy, deadline: deadline) }
         let transport: HTTPTransport
         if url.isHTTPS {
             transport = try TLSTransport(context: context, socket: socket, url: url, trustOrigin: trustOrigin, deadline: deadline)
@@ -125,13 +138,43 @@ public final class HTTPClient: @unchecked Sendable {
         return response
     }
 
-    static func requestHead(_ request: HTTPRequest, url: HTTPURL, userAgent: String) throws -> [UInt8] {
+    /// CONNECT host:port through `proxy` (RFC 9110 §9.3.6); returns once the tunnel is open.
+    static func tunnel(_ socket: TCPSocket, to url: HTTPURL, through proxy: HTTPProxy, deadline: Deadline) throws {
+        let label = "\(url.authority) (through the proxy \(proxy))"
+        let target = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+        var lines = "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n"
+        if let auth = proxy.authorization { lines += "Proxy-Authorization: \(auth)\r\n" }
+        lines += "\r\n"
+        let plain = PlainTransport(socket: socket, host: label)
+        try plain.write(Array(lines.utf8), deadline: deadline)
+        // Read the proxy's answer head byte by byte: what follows belongs to the TLS session.
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while !(head.count >= 4 && head.suffix(4) == [13, 10, 13, 10]) {
+            guard head.count < 16 * 1024 else { throw HTTPError.protocolError(host: label, detail: "the proxy's CONNECT answer is too long") }
+            let n = try plain.read(into: &byte, count: 1, deadline: deadline)
+            guard n == 1 else { throw HTTPError.connect(host: label, detail: "the proxy closed the connection during CONNECT") }
+            head.append(byte)
+        }
+        let statusLine = String(decoding: head.prefix { $0 != 13 }, as: UTF8.self)
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+            throw HTTPError.protocolError(host: label, detail: "the proxy answered CONNECT with \"\(ACMEProblem.clean(String(statusLine.prefix(80))))\"")
+        }
+        guard (200..<300).contains(status) else {
+            let why = status == 407 ? (proxy.authorization == nil ? ": it wants credentials (http://user:pass@host:port)" : ": it refused the credentials") : ""
+            throw HTTPError.connect(host: label, detail: "the proxy refused CONNECT with HTTP \(status)\(why)")
+        }
+    }
+
+    static func requestHead(_ request: HTTPRequest, url: HTTPURL, userAgent: String, absoluteForm: Bool = false) throws -> [UInt8] {
         let method = request.method.uppercased()
         guard !method.isEmpty, method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
             throw HTTPError.invalidHeader(name: "method", reason: "'\(request.method)' is not an HTTP method")
         }
         var given = Set<String>()
-        var lines = "\(method) \(url.target) HTTP/1.1\r\n"
+        let target = absoluteForm ? "http://\(url.authority)\(url.target)" : url.target
+        var lines = "\(method) \(target) HTTP/1.1\r\n"
         var extra = ""
         for (name, value) in request.headers {
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x3A }) else {
