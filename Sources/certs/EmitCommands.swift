@@ -34,11 +34,7 @@ struct EmitNginx: ParsableCommand {
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out = "nginx"
 
-    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`).", valueName: "x.y.z"))
-    var nginxVersion = "1.27.0"
-
-    @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 first (needs nginx built with OpenSSL 3.5 or later).")
-    var postQuantum = false
+    @OptionGroup var targetOptions: NginxTargetOptions
 
     @Flag(help: "Replace files at the paths certs writes that certs did not write (never the stack file).")
     var force = false
@@ -48,7 +44,7 @@ struct EmitNginx: ParsableCommand {
 
     func run() throws {
         let stack = try stackOptions.load()
-        let version = try Self.parseVersion(nginxVersion)
+        let target = try targetOptions.target(stack: stack)
         let certStore = CertificateStore(root: store.path)
         var ocsp: Set<String> = []
         for domain in stack.domains {
@@ -58,18 +54,38 @@ struct EmitNginx: ParsableCommand {
                 ocsp.insert(domain.certificate)
             }
         }
-        let emitter = NginxEmitter(stack: stack, target: .init(nginxVersion: version, postQuantumKeyExchange: postQuantum), ocspCertificates: ocsp)
+        let emitter = NginxEmitter(stack: stack, target: target, ocspCertificates: ocsp)
         EmitReport.start(json: json)
         let files = emitter.files().map { FileBatch.File(path: "\(out)/\($0.path)", text: $0.contents) }
         try EmitReport.write(FileBatch(files: files, header: NginxEmitter.header, force: force, inputs: [stackOptions.stack]))
         EmitReport.finish("emit nginx")
     }
 
-    static func parseVersion(_ text: String) throws -> (Int, Int, Int) {
-        let parts = text.split(separator: ".").map { Int($0) }
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }) else {
-            throw InputError.invalidValue(option: "--nginx-version", value: text, reason: "use x.y or x.y.z, e.g. 1.22.1")
+}
+
+/// `--nginx-version` / `--openssl-version`: the binary that will load the config. Each falls back
+/// to the stack file's `nginx.version` / `nginx.openssl`, then to nginx 1.27 on OpenSSL 3.0.
+struct NginxTargetOptions: ParsableArguments {
+    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`; default: nginx.version of the stack, else 1.27.0).", valueName: "x.y.z"))
+    var nginxVersion: String?
+
+    @Option(name: .customLong("openssl-version"), help: ArgumentHelp("OpenSSL that nginx runs with (3.5+ gets X25519MLKEM768 first; default: nginx.openssl of the stack, else 3.0).", valueName: "x.y.z"))
+    var openSSLVersion: String?
+
+    static func parse(_ text: String?, option: String) throws -> SoftwareVersion? {
+        guard let text else { return nil }
+        guard let v = SoftwareVersion(parsing: text) else {
+            throw InputError.invalidValue(option: option, value: text, reason: "use x.y or x.y.z, e.g. 1.22.1")
         }
-        return (parts[0]!, parts[1]!, parts.count > 2 ? parts[2]! : 0)
+        return v
+    }
+
+    var explicitNginx: SoftwareVersion? { get throws { try Self.parse(nginxVersion, option: "--nginx-version") } }
+    var explicitOpenSSL: SoftwareVersion? { get throws { try Self.parse(openSSLVersion, option: "--openssl-version") } }
+
+    func target(stack: Stack) throws -> NginxEmitter.Target {
+        let d = NginxEmitter.Target()
+        return .init(nginxVersion: try explicitNginx ?? stack.nginx.version ?? d.nginxVersion,
+                     openSSLVersion: try explicitOpenSSL ?? stack.nginx.openSSLVersion ?? d.openSSLVersion)
     }
 }

@@ -54,7 +54,7 @@ import Testing
         #expect(failure(Self.example.replacingOccurrences(of: "port: 8080", with: "port: eighty"))?.description.contains("whole number") == true)
         #expect(failure(Self.example.replacingOccurrences(of: "port: 8080", with: "port: 70000"))?.description.contains("between 1 and 65535") == true)
         #expect(failure(Self.example.replacingOccurrences(of: "websocket: true", with: "websocket: maybe"))?.description.contains("true or false") == true)
-        #expect(failure(Self.example.replacingOccurrences(of: "profile: modern", with: "profile: ancient"))?.description.contains("modern, intermediate, old") == true)
+        #expect(failure(Self.example.replacingOccurrences(of: "profile: modern", with: "profile: ancient"))?.description.contains("modern, intermediate, legacy") == true)
         #expect(failure("domains: 3")?.description.contains("must be a list") == true)
         #expect(failure(Self.example.replacingOccurrences(of: "host: 10.0.2.15", with: "host: vm2"))?.description.contains("private IP address") == true)
     }
@@ -136,22 +136,23 @@ import Testing
         #expect(intermediate.contains("ssl_protocols TLSv1.2 TLSv1.3;"))
         #expect(intermediate.contains("ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:"))
         #expect(!intermediate.split(separator: ":").contains { $0.hasPrefix("DHE-") || $0.hasSuffix(" DHE-RSA-AES128-GCM-SHA256") })
-        let old = domainFile(NginxEmitter(stack: try stack("old")))
-        #expect(old.contains("ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"))
-        #expect(old.contains("ssl_prefer_server_ciphers on;"))
+        let legacy = domainFile(NginxEmitter(stack: try stack("legacy")))
+        #expect(legacy.contains("ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"))
+        #expect(legacy.contains("ssl_prefer_server_ciphers on;"))
+        #expect(legacy.contains("# legacy: NOT Mozilla guideline 6.0"))
     }
 
     @Test func postQuantumGroupOnlyWhenTheTargetSupportsIt() throws {
         let plain = domainFile(NginxEmitter(stack: try stack()))
         #expect(!plain.contains("MLKEM"))
-        let pq = NginxEmitter(stack: try stack(), target: .init(postQuantumKeyExchange: true))
+        let pq = NginxEmitter(stack: try stack(), target: .init(openSSLVersion: SoftwareVersion(3, 5, 0)))
         #expect(domainFile(pq).contains("ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1:secp384r1;"))
     }
 
     @Test func http2SyntaxFollowsTheNginxVersion() throws {
-        let new = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: (1, 27, 0))))
+        let new = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: SoftwareVersion(1, 27, 0))))
         #expect(new.contains("    http2 on;\n"))
-        let old = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: (1, 22, 1))))
+        let old = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: SoftwareVersion(1, 22, 1))))
         #expect(old.contains("listen 443 ssl http2;"))
         #expect(!old.contains("http2 on;"))
     }
