@@ -30,6 +30,7 @@ import Testing
             #expect(try certs("ca", "init", "--store", store).status == 0)
             let issue = try certs("ca", "issue", "--store", store, "--days", "\(days)", "example.com", "www.example.com")
             #expect(issue.status == 0, "\(issue.stderr)")
+            #expect(try certs("ca", "hop", "--stack", stack, "--store", store).status == 0)
             #expect(try certs("emit", "compose", "--stack", stack).status == 0)
             #expect(try certs("emit", "compose", "--stack", stack, "--host", "10.0.2.15").status == 0)
             #expect(try certs("emit", "nginx", "--stack", stack, "--store", store, "--out", scratch.file("nginx")).status == 0)
@@ -181,6 +182,28 @@ import Testing
         #expect(j.codes.contains("port-clash"), "\(j.codes)")
     }
 
+    /// The hop to the other VM: `tls: plain` is a warning; a missing or readable hop key is an error.
+    @Test func theHopsCertificatesAndPlainHopsAreChecked() throws {
+        let t = try Tree()
+        t.replace("stack.yaml", "ai:      { build: ./ai, host: 10.0.2.15 }", "ai:      { build: ./ai, host: 10.0.2.15, tls: plain }")
+        let plain = try t.findings()
+        #expect(plain.codes == ["hop-plain"], "\(plain.findings)")
+        #expect(plain.status == 0)
+        expectWellFormed(plain.findings)
+
+        let u = try Tree()
+        try u.chmod("\(u.store)/live/hop-client/privkey.pem", 0o644)
+        try u.chmod("\(u.store)/hop-ca/intermediate-key.pem", 0o640)
+        let loose = try u.findings()
+        #expect(loose.status == 1)
+        #expect(loose.codes == ["key-permissions", "key-permissions"], "\(loose.findings)")
+
+        try FileManager.default.removeItem(atPath: "\(u.store)/live/hop-ai")
+        let missing = try u.findings()
+        #expect(missing.codes.contains("hop-certificate-missing"), "\(missing.findings)")
+        #expect(missing.findings.contains { ($0["fix"] as? String)?.contains("certs ca hop") == true })
+    }
+
     @Test func theStoreMountedWritableIsAnError() throws {
         let t = try Tree()
         t.replace("compose.yaml", "./certs:/etc/certs:ro", "./certs:/etc/certs")
@@ -192,7 +215,9 @@ import Testing
         let t = try Tree(days: 20)
         let j = try t.findings("--warn", "30", "--crit", "7")
         #expect(j.status == 0)
-        #expect(j.codes == ["certificate-expiring"])
+        // The hop's 30-day certificates are inside a 30-day warning window too.
+        #expect(j.codes == ["certificate-expiring", "certificate-expiring", "certificate-expiring"])
+        #expect(j.findings.filter { ($0["location"] as? String)?.contains("/live/hop-") == true }.count == 2)
         #expect(j.findings.first?["severity"] as? String == "warning")
     }
 
@@ -200,7 +225,8 @@ import Testing
         let t = try Tree(days: 3)
         let j = try t.findings("--warn", "30", "--crit", "7")
         #expect(j.status == 1)
-        #expect(j.codes == ["certificate-expiring"])
+        #expect(j.codes.first == "certificate-expiring")
+        #expect(j.findings.filter { ($0["severity"] as? String) == "error" }.count == 1)
         #expect(j.findings.first?["severity"] as? String == "error")
     }
 

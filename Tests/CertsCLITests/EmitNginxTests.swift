@@ -32,8 +32,8 @@ import Testing
                   - { path: /, service: backend, port: \(backendPort) }
             tls: { profile: \(profile) }
             services:
-              backend: { build: ./backend, host: 127.0.0.1 }
-              ai:      { build: ./ai, host: 127.0.0.1 }
+              backend: { build: ./backend, host: 127.0.0.1, tls: plain }
+              ai:      { build: ./ai, host: 127.0.0.1, tls: plain }
             nginx: { certificates: \(store), webroot: \(scratch.file("www")), http_port: \(httpPort), https_port: \(httpsPort) }
             """)
         }

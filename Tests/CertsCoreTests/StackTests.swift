@@ -161,7 +161,7 @@ import Testing
         let e = NginxEmitter(stack: try stack())
         let conf = domainFile(e)
         #expect(conf.contains("set $certs_upstream http://backend:8080;\n        proxy_pass $certs_upstream;"))
-        #expect(conf.contains("proxy_pass http://certs_ai_8000;"))
+        #expect(conf.contains("proxy_pass https://certs_ai_8000;"))
         let common = e.files()[0].contents
         #expect(common.contains("resolver 127.0.0.11 valid=10s"))
         #expect(common.contains("server 10.0.2.15:8000;"))
@@ -175,6 +175,50 @@ import Testing
         let root = conf.components(after: "location / {\n        set")
         #expect(root.contains("proxy_set_header Connection \"\";"))
         #expect(conf.contains("proxy_set_header X-Forwarded-Proto $scheme;"))
+    }
+
+    /// A service on another VM is reached over the mutual-TLS hop unless `tls: plain`.
+    @Test func servicesOnAnotherVMAreReachedOverMutualTLSWithKeepalive() throws {
+        let e = NginxEmitter(stack: try stack())
+        let ai = domainFile(e).components(after: "location /ai/ {")
+        for line in ["proxy_pass https://certs_ai_8000;",
+                     "proxy_ssl_certificate     /etc/certs/live/hop-client/fullchain.pem;",
+                     "proxy_ssl_certificate_key /etc/certs/live/hop-client/privkey.pem;",
+                     "proxy_ssl_trusted_certificate /etc/certs/hop-ca/root.pem;",
+                     "proxy_ssl_verify on;", "proxy_ssl_name ai.internal;", "proxy_ssl_server_name on;",
+                     "proxy_ssl_protocols TLSv1.3;", "proxy_ssl_session_reuse on;"] {
+            #expect(ai.contains(line), "\(line)")
+        }
+        #expect(e.files()[0].contents.contains("server 10.0.2.15:8000;\n    keepalive 16;"))
+        let plain = try Stack.parse(Array(StackFileTests.example.replacingOccurrences(of: "host: 10.0.2.15 }", with: "host: 10.0.2.15, tls: plain, tls_name: ai.corp.test }").utf8), source: "s")
+        #expect(plain.service(named: "ai")?.usesHop == false)
+        let plainConf = domainFile(NginxEmitter(stack: plain))
+        #expect(plainConf.contains("proxy_pass http://certs_ai_8000;"))
+        #expect(!plainConf.contains("proxy_ssl"))
+        let named = try Stack.parse(Array(StackFileTests.example.replacingOccurrences(of: "host: 10.0.2.15 }", with: "host: 10.0.2.15, tls_name: ai.corp.test }").utf8), source: "s")
+        #expect(domainFile(NginxEmitter(stack: named)).contains("proxy_ssl_name ai.corp.test;"))
+        #expect(HopPKI.entries(for: named).map(\.names) == [["ai.corp.test", "10.0.2.15"], [HopPKI.clientIdentity]])
+        #expect(throws: StackError.self) { try Stack.parse(Array(StackFileTests.example.replacingOccurrences(of: "backend: { build: ./backend }", with: "backend: { build: ./backend, tls: plain }").utf8), source: "s") }
+    }
+
+    /// The second VM's compose file: a terminator on the private address; the service publishes nothing.
+    @Test func theOtherVMsComposeFileHasATerminatorAndTheServicePublishesNothing() throws {
+        let text = try ComposeEmitter(stack: try stack(), host: "10.0.2.15").contents()
+        let ai = text.components(separatedBy: "  certs-hop:")[0]
+        #expect(!ai.contains("ports:"), "\(ai)")
+        let terminator = text.components(separatedBy: "  certs-hop:")[1]
+        #expect(terminator.contains("- \"10.0.2.15:8000:8000\""))
+        #expect(terminator.contains("networks:\n      - certs"))
+        #expect(terminator.contains("./hop/10.0.2.15/tls:/etc/certs-hop:ro"))
+        let conf = try HopBundleEmitter(stack: try stack(), host: "10.0.2.15").terminatorConfig()
+        for line in ["listen 8000 ssl;", "ssl_verify_client on;", "ssl_client_certificate /etc/certs-hop/hop-ca.pem;",
+                     "ssl_protocols TLSv1.3;", "set $certs_hop_upstream http://ai:8000;", "server_name ai.internal 10.0.2.15;"] {
+            #expect(conf.contains(line), "\(line)")
+        }
+        let files = try HopBundleEmitter(stack: try stack(), host: "10.0.2.15")
+            .files(.init(caRoot: Array("ROOT".utf8), servers: ["ai": (Array("CHAIN".utf8), Array("KEY".utf8))]))
+        #expect(files.map(\.path) == ["conf.d/certs-hop.conf", "tls/hop-ca.pem", "tls/hop-ai/fullchain.pem", "tls/hop-ai/privkey.pem"])
+        #expect(files.map(\.mode) == [0o644, 0o644, 0o644, 0o600])
     }
 
     @Test func staplingOnlyForCertificatesWithAnOCSPURL() throws {

@@ -74,9 +74,10 @@ public struct NginxEmitter: Sendable {
         """
         let remote = remoteUpstreams()
         for (name, address, port) in remote {
+            let hop = stack.service(named: name)?.usesHop == true
             s += """
 
-            # \(name) runs on another VM: reached by its private address.
+            # \(name) runs on another VM: reached by its private address\(hop ? ", over mutual TLS (its terminator)" : " (tls: plain: unencrypted)").
             upstream \(upstreamName(name, port)) {
                 server \(address.contains(":") ? "[\(address)]" : address):\(port);
                 keepalive 16;
@@ -205,7 +206,24 @@ public struct NginxEmitter: Sendable {
     func location(_ route: Stack.Route) -> String {
         let service = stack.service(named: route.service)
         var s = "\n    location \(route.path) {\n"
-        if let service, service.host != nil {
+        if let service, service.usesHop {
+            let hop = "\(stack.nginx.certificates)/live/\(HopPKI.clientName)"
+            s += """
+                    # The hop to the other VM: TLS 1.3 only, the front's client certificate, and only the
+                    # internal hop CA trusted for the terminator's certificate (never a public CA).
+                    proxy_pass https://\(upstreamName(route.service, route.port));
+                    proxy_ssl_certificate     \(hop)/fullchain.pem;
+                    proxy_ssl_certificate_key \(hop)/privkey.pem;
+                    proxy_ssl_trusted_certificate \(stack.nginx.certificates)/hop-ca/root.pem;
+                    proxy_ssl_verify on;
+                    proxy_ssl_verify_depth 2;
+                    proxy_ssl_name \(service.hopName);
+                    proxy_ssl_server_name on;
+                    proxy_ssl_protocols TLSv1.3;
+                    proxy_ssl_session_reuse on;
+
+            """
+        } else if let service, service.host != nil {
             s += "        proxy_pass http://\(upstreamName(route.service, route.port));\n"
         } else {
             // A variable makes nginx resolve the name per request through `resolver`.
