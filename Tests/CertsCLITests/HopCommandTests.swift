@@ -60,6 +60,22 @@ import Testing
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
     }
 
+    /// certs deploy refuses before touching nginx when the front's hop client certificate is missing.
+    @Test func deployRefusesWithoutTheHopClientCertificate() throws {
+        let t = Tree()
+        #expect(try certs("ca", "init", "--store", t.store).status == 0)
+        #expect(try certs("ca", "issue", "--store", t.store, "example.com").status == 0)
+        let args = ["deploy", "--stack", t.stack, "--store", t.store, "--out", t.s.file("nginx"), "--dry-run", "--no-bootstrap",
+                    "--nginx-version", "1.27.0", "--openssl-version", "3.0.2", "--trust", t.s.file("store/ca/root.pem")]
+        let refused = try certs(args)
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stdout.contains("FAIL certificate hop-client:") && refused.stdout.contains("certs ca hop"), "\(refused.stdout)")
+        #expect(try certs("ca", "hop", "--stack", t.stack, "--store", t.store).status == 0)
+        let ok = try certs(args)
+        #expect(ok.status == 0, "\(ok.stdout) \(ok.stderr)")
+        #expect(ok.stdout.contains("ok   certificate hop-client:"), "\(ok.stdout)")
+    }
+
     @Test func theBundleNeedsTheHopCertificatesAndBadInputIsOneLine() throws {
         let t = Tree()
         expectOneLineError(try certs("emit", "bundle", "--stack", t.stack, "--store", t.store, "--host", "10.0.2.15", "--out", t.s.file("b")),

@@ -125,6 +125,12 @@ public struct Deployer {
                 if !leaf.authorityInfoAccess.ocsp.isEmpty { ocsp.insert(domain.certificate) }
             }
         }
+        // The hop's client certificate: the config names it (proxy_ssl_certificate), and the other
+        // VM's terminator refuses the front without it.
+        if HopPKI.entries(for: stack).contains(where: { $0.clientAuth }) {
+            let problem = checkHopClient(now: now)
+            report.add("certificate \(HopPKI.clientName)", problem == nil, problem ?? "the front's client certificate for the hop is valid")
+        }
         guard report.success else { return report }
 
         let files = NginxEmitter(stack: stack, target: target, ocspCertificates: ocsp).files()
@@ -269,6 +275,27 @@ public struct Deployer {
             outcome.problem = "\(error)" + (FileSystem.exists(paths.directory) ? "" : " (no certificate in the store for \(domain.certificate): run certs request or certs install)")
         }
         return outcome
+    }
+
+    /// nil when `hop-client` is in the store with its key, issued by the hop CA and not past --crit.
+    func checkHopClient(now: Int64) -> String? {
+        let p = store.paths(HopPKI.clientName)
+        let fix = "run certs ca hop --stack STACK (and certs renew keeps it current)"
+        do {
+            guard FileSystem.exists(p.fullchain) else { return "\(p.fullchain) does not exist: \(fix)" }
+            let certs = try Certificate.parseAll(try FileSystem.read(p.fullchain), source: p.fullchain)
+            let key = try PrivateKey(bytes: try FileSystem.read(p.key), source: p.key)
+            guard key.matches(certs[0].publicKey) else { return "\(p.key) is not the key of \(p.fullchain): \(fix) --force" }
+            let caPath = "\(HopPKI.caDirectory(store: store.root))/intermediate.pem"
+            let intermediate = try Certificate.parseAll(try FileSystem.read(caPath), source: caPath)[0]
+            guard certs[0].isIssued(by: intermediate) else { return "\(p.fullchain) is not issued by the hop CA (\(caPath)): \(fix) --force" }
+            if now >= certs[0].notAfter || options.thresholds.critical.isCrossed(notBefore: certs[0].notBefore, notAfter: certs[0].notAfter, now: now) {
+                return "\(p.fullchain) expires \(RFC3339.format(certs[0].notAfter)), past the critical threshold: certs renew \(HopPKI.clientName) --force"
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     func probe(address: String, name: String, expected: Certificate) -> String? {
