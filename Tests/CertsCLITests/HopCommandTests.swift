@@ -58,6 +58,12 @@ import Testing
         let r = try certs("check", "--json", "--trust", t.s.file("store/hop-ca/root.pem"),
                           t.s.file("store/live/hop-ai/fullchain.pem"), t.s.file("store/live/hop-client/fullchain.pem"))
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        // The store scan trusts the hop root by itself: both chains verify, nothing is CRITICAL.
+        let scan = try certs("check", "--json", "--store", t.store)
+        let rows = results(try checkJSON(scan)).filter { ($0["source"] as? String)?.contains("/live/hop-") == true }
+        #expect(rows.count == 2)
+        #expect(rows.allSatisfy { $0["status"] as? String == "OK" && $0["chainValid"] as? Bool == true || ($0["chainErrors"] as? [String]) == ["wrong-purpose"] }, "\(rows)")
+        #expect(rows.contains { ($0["source"] as? String)?.contains("hop-ai") == true && $0["chainValid"] as? Bool == true }, "\(rows)")
     }
 
     /// certs deploy refuses before touching nginx when the front's hop client certificate is missing.
