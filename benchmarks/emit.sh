@@ -40,7 +40,7 @@ domains:
   - { name: b.example.test, routes: [ { path: /, service: backend, port: 18999 } ] }
   - { name: c.example.test, routes: [ { path: /, service: backend, port: 18999 } ] }
 tls: { source: local }
-services: { backend: { build: ./backend, host: 127.0.0.1 } }
+services: { backend: { build: ./backend, host: 127.0.0.1, tls: plain } }
 nginx: { certificates: $WORK/store, webroot: $WORK/www, http_port: $HTTP, https_port: $HTTPS }
 YAML
 cat > main.conf <<CONF

@@ -5,7 +5,7 @@ struct CACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "A local development CA (root → intermediate → server certificates), for offline stacks and tests.",
-        subcommands: [CAInit.self, CAIssue.self]
+        subcommands: [CAInit.self, CAIssue.self, CAHop.self]
     )
 }
 
@@ -104,5 +104,46 @@ struct CAIssue: ParsableCommand {
             Terminal.out("issued \(name) for \(parsed.map(\.description).joined(separator: ", ")), valid until \(RFC3339.format(cert.notAfter))")
             Terminal.out("  \(paths.fullchain)\n  \(paths.key)  (mode 0600)")
         }
+    }
+}
+
+struct CAHop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hop",
+        abstract: "Issue the internal certificates for the encrypted hop to services on another VM.",
+        discussion: """
+        For every service with host: (unless tls: plain), a server certificate hop-SERVICE for its terminator \
+        (the private IP as an IP SAN and tls_name:, default SERVICE.internal) and one client certificate \
+        hop-client for the front nginx, from the internal hop CA in <store>/hop-ca (created on first use: its own \
+        root and intermediate, keys 0600, separate from the public certificates). Certificates that exist with \
+        the same names are kept unless --force. Each is recorded in <store>/renewal, so `certs renew --all` \
+        renews them like any other; `certs emit bundle --host ADDRESS` then writes what the other VM needs.
+        """
+    )
+
+    @OptionGroup var stackOptions: StackOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Validity in days.")
+    var days = HopPKI.defaultDays
+
+    @Option(name: .customLong("key-type"), help: "Key type of the new certificate keys.")
+    var keyType: KeyType = .default
+
+    @Flag(help: "Issue again even when current certificates exist.")
+    var force = false
+
+    func validate() throws {
+        if days < 1 || days > 825 { throw ValidationError("--days must be between 1 and 825") }
+    }
+
+    func run() throws {
+        let stack = try stackOptions.load()
+        try FileSystem.makeDirectories(store.path, mode: 0o755)
+        let certStore = CertificateStore(root: store.path)
+        for r in try HopPKI.issue(stack: stack, store: certStore, now: currentUnixTime(), days: days, keyType: keyType, force: force) {
+            Terminal.out("\(r.name): \(r.issued ? "issued" : "kept"), valid until \(RFC3339.format(r.notAfter))")
+        }
+        Terminal.out("hop CA: \(HopPKI.caDirectory(store: store.path))/root.pem (the terminators trust only this)")
     }
 }

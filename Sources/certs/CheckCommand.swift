@@ -328,8 +328,11 @@ struct CheckCommand: ParsableCommand {
             return try TrustStore.certificates(roots, origin: "--trust " + trust.joined(separator: ", "))
         }
         let localRoot = "\(LocalCA.directory(inStore: certStore.root))/root.pem"
-        let extra = FileSystem.exists(localRoot) ? ((try? CertificateParser().certificates(atPath: localRoot)) ?? []) : []
-        return try TrustStore.system(adding: extra, origin: "the system trust store and \(localRoot)")
+        var extra = FileSystem.exists(localRoot) ? ((try? CertificateParser().certificates(atPath: localRoot)) ?? []) : []
+        // The hop CA's root, so the store's hop certificates verify as what they are.
+        let hopRoot = "\(HopPKI.caDirectory(store: certStore.root))/root.pem"
+        if FileSystem.exists(hopRoot) { extra += (try? CertificateParser().certificates(atPath: hopRoot)) ?? [] }
+        return try TrustStore.system(adding: extra, origin: "the system trust store and \(localRoot)" + (FileSystem.exists(hopRoot) ? " and \(hopRoot)" : ""))
     }
 }
 

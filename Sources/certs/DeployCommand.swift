@@ -13,7 +13,10 @@ struct DeployCommand: ParsableCommand {
         must serve the store's certificate. A failure after the swap restores the previous files \
         (and reloads them again if nginx had taken the new ones).
         For nginx in a container: --test-command 'docker compose exec -T nginx nginx -t' \
-        --reload-command 'docker compose exec -T nginx nginx -s reload'.
+        --reload-command 'docker compose exec -T nginx nginx -s reload' --version-command 'docker compose exec -T nginx nginx -V'.
+        The config is written for the nginx that loads it: unless --nginx-version and --openssl-version \
+        are both given, deploy reads them from `nginx -V` of the live binary (http2 syntax, X25519MLKEM768 \
+        only on OpenSSL 3.5+); the stack's nginx.version/openssl are used only when that command fails.
         First run: when a domain has no certificate in the store yet (a fresh VM), deploy bootstraps \
         it: an HTTP-only config that answers ACME challenges goes live first, the certificate is \
         obtained (tls.source acme: over HTTP-01 through --webroot, recorded for `certs renew`; \
@@ -51,11 +54,11 @@ struct DeployCommand: ParsableCommand {
     /// --crit refuses a certificate (--warn only has to be above it).
     @OptionGroup var thresholdOptions: ThresholdOptions
 
-    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that loads the config.", valueName: "x.y.z"))
-    var nginxVersion = "1.27.0"
+    /// Without both versions, deploy asks the live nginx (`--version-command`).
+    @OptionGroup var targetOptions: NginxTargetOptions
 
-    @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 (nginx built with OpenSSL 3.5+).")
-    var postQuantum = false
+    @Option(name: .customLong("version-command"), help: ArgumentHelp("Command printing the live nginx's `nginx -V` (default `nginx -V`; in a container: 'docker compose exec -T nginx nginx -V').", valueName: "cmd"))
+    var versionCommand = "nginx -V"
 
     @Flag(name: .customLong("no-bootstrap"), help: "Never obtain missing certificates; refuse instead.")
     var noBootstrap = false
@@ -97,7 +100,9 @@ struct DeployCommand: ParsableCommand {
         options.reloadCommand = reloadCommand
         options.probeAddress = noProbe ? nil : probeAddress
         options.thresholds = thresholds
-        options.target = .init(nginxVersion: try EmitNginx.parseVersion(nginxVersion), postQuantumKeyExchange: postQuantum)
+        options.nginxVersion = try targetOptions.explicitNginx
+        options.openSSLVersion = try targetOptions.explicitOpenSSL
+        options.versionCommand = versionCommand
         var deployer = Deployer(stack: stack, store: certStore, trust: trustStore, options: options)
         if !noBootstrap { deployer.obtainCertificates = { try obtain($0, stack: stack, store: certStore) } }
         let report = try deployer.run(now: currentUnixTime(), dryRun: dryRun)

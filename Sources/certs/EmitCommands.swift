@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import CertsCore
 
@@ -5,7 +6,7 @@ struct EmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emit",
         abstract: "Write deploy files from the stack file.",
-        subcommands: [EmitNginx.self, EmitCron.self, EmitSystemd.self, EmitCompose.self, EmitCI.self, EmitK8s.self,
+        subcommands: [EmitNginx.self, EmitCron.self, EmitSystemd.self, EmitCompose.self, EmitCI.self, EmitK8s.self, EmitBundle.self,
                       EmitPrometheusRules.self, EmitGrafana.self]
     )
 }
@@ -35,11 +36,7 @@ struct EmitNginx: ParsableCommand {
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out = "nginx"
 
-    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`).", valueName: "x.y.z"))
-    var nginxVersion = "1.27.0"
-
-    @Flag(name: .customLong("post-quantum"), help: "Offer X25519MLKEM768 first (needs nginx built with OpenSSL 3.5 or later).")
-    var postQuantum = false
+    @OptionGroup var targetOptions: NginxTargetOptions
 
     @Flag(help: "Replace files at the paths certs writes that certs did not write (never the stack file).")
     var force = false
@@ -49,7 +46,7 @@ struct EmitNginx: ParsableCommand {
 
     func run() throws {
         let stack = try stackOptions.load()
-        let version = try Self.parseVersion(nginxVersion)
+        let target = try targetOptions.target(stack: stack)
         let certStore = CertificateStore(root: store.path)
         var ocsp: Set<String> = []
         for domain in stack.domains {
@@ -59,19 +56,107 @@ struct EmitNginx: ParsableCommand {
                 ocsp.insert(domain.certificate)
             }
         }
-        let emitter = NginxEmitter(stack: stack, target: .init(nginxVersion: version, postQuantumKeyExchange: postQuantum), ocspCertificates: ocsp)
+        let emitter = NginxEmitter(stack: stack, target: target, ocspCertificates: ocsp)
         EmitReport.start(json: json)
         let files = emitter.files().map { FileBatch.File(path: "\(out)/\($0.path)", text: $0.contents) }
         try EmitReport.write(FileBatch(files: files, header: NginxEmitter.header, force: force, inputs: [stackOptions.stack]))
         EmitReport.finish("emit nginx")
     }
 
-    static func parseVersion(_ text: String) throws -> (Int, Int, Int) {
-        let parts = text.split(separator: ".").map { Int($0) }
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }) else {
-            throw InputError.invalidValue(option: "--nginx-version", value: text, reason: "use x.y or x.y.z, e.g. 1.22.1")
+}
+
+/// `--nginx-version` / `--openssl-version`: the binary that will load the config. Each falls back
+/// to the stack file's `nginx.version` / `nginx.openssl`, then to nginx 1.27 on OpenSSL 3.0.
+struct NginxTargetOptions: ParsableArguments {
+    @Option(name: .customLong("nginx-version"), help: ArgumentHelp("Version of the nginx that will load the config (1.25.1+ gets `http2 on`; default: nginx.version of the stack, else 1.27.0).", valueName: "x.y.z"))
+    var nginxVersion: String?
+
+    @Option(name: .customLong("openssl-version"), help: ArgumentHelp("OpenSSL that nginx runs with (3.5+ gets X25519MLKEM768 first; default: nginx.openssl of the stack, else 3.0).", valueName: "x.y.z"))
+    var openSSLVersion: String?
+
+    static func parse(_ text: String?, option: String) throws -> SoftwareVersion? {
+        guard let text else { return nil }
+        guard let v = SoftwareVersion(parsing: text) else {
+            throw InputError.invalidValue(option: option, value: text, reason: "use x.y or x.y.z, e.g. 1.22.1")
         }
-        return (parts[0]!, parts[1]!, parts.count > 2 ? parts[2]! : 0)
+        return v
+    }
+
+    var explicitNginx: SoftwareVersion? { get throws { try Self.parse(nginxVersion, option: "--nginx-version") } }
+    var explicitOpenSSL: SoftwareVersion? { get throws { try Self.parse(openSSLVersion, option: "--openssl-version") } }
+
+    func target(stack: Stack) throws -> NginxEmitter.Target {
+        let d = NginxEmitter.Target()
+        return .init(nginxVersion: try explicitNginx ?? stack.nginx.version ?? d.nginxVersion,
+                     openSSLVersion: try explicitOpenSSL ?? stack.nginx.openSSLVersion ?? d.openSSLVersion)
+    }
+}
+
+struct EmitBundle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Write exactly the files another VM needs for the encrypted hop: its terminator config, keys and the hop CA certificate.",
+        discussion: """
+        For the services on --host reached over the hop (host: without tls: plain), writes under --out \
+        (default hop/ADDRESS next to the stack file, what `certs emit compose --host ADDRESS` mounts): \
+        conf.d/certs-hop.conf (the TLS terminator: TLS 1.3, ssl_verify_client on against the hop CA only, \
+        proxying to each service by name), tls/hop-ca.pem, and tls/hop-SERVICE/fullchain.pem and privkey.pem \
+        (mode 0600). Never a CA key and never the front's client key. Run `certs ca hop` first; after \
+        `certs renew` run it again (with --force) and copy the directory over, then reload the terminator.
+        """
+    )
+
+    @OptionGroup var stackOptions: StackOptions
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("The other VM: a host: address from the stack.", valueName: "address"))
+    var host: String
+
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Output directory (default: hop/ADDRESS next to the stack file).", valueName: "dir"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("Where tls/ is mounted as the terminator sees it.", valueName: "path"))
+    var mount = HopBundleEmitter.defaultMount
+
+    @Option(name: .customLong("listen-address"), help: ArgumentHelp("Listen on this address only (a terminator on the VM's own nginx rather than in a container).", valueName: "ip"))
+    var listenAddress: String?
+
+    @Flag(help: "Replace files at the paths certs writes that certs did not write (never the stack file).")
+    var force = false
+
+    @Flag(help: "Print the files written as JSON (version 1).")
+    var json = false
+
+    func run() throws {
+        EmitReport.start(json: json)
+        defer { EmitReport.finish("emit bundle") }
+        let stack = try stackOptions.load()
+        guard let ip = IPAddress.normalize(host) else {
+            throw InputError.invalidValue(option: "--host", value: host, reason: "use the private IP address given as host: in the stack")
+        }
+        if let listenAddress, IPAddress.normalize(listenAddress) == nil {
+            throw InputError.invalidValue(option: "--listen-address", value: listenAddress, reason: "use an IP address")
+        }
+        guard mount.hasPrefix("/"), !mount.contains(" "), !mount.contains(";") else {
+            throw InputError.invalidValue(option: "--mount", value: mount, reason: "use an absolute path without spaces or ';'")
+        }
+        let emitter = HopBundleEmitter(stack: stack, host: ip, mount: mount, listenAddress: listenAddress.flatMap(IPAddress.normalize))
+        let certStore = CertificateStore(root: store.path)
+        // Read everything before writing anything.
+        var servers: [String: (fullchain: [UInt8], key: [UInt8])] = [:]
+        for s in try emitter.services() {
+            let p = certStore.paths(HopPKI.serverName(s.name))
+            guard FileSystem.exists(p.fullchain) else {
+                throw InputError.invalidValue(option: "--host", value: ip, reason: "no hop certificate \(HopPKI.serverName(s.name)) in the store: run certs ca hop --stack \(stackOptions.stack) first")
+            }
+            servers[s.name] = (try FileSystem.read(p.fullchain), try FileSystem.read(p.key))
+        }
+        let root = try FileSystem.read("\(HopPKI.caDirectory(store: store.path))/root.pem")
+        let dir = out ?? "\(stackDirectory(stackOptions.stack))/\(HopBundleEmitter.defaultDirectory(host: ip))"
+        let files = try emitter.files(.init(caRoot: root, servers: servers)).map {
+            FileBatch.File(path: "\(dir)/\($0.path)", contents: $0.contents, mode: mode_t($0.mode))
+        }
+        try EmitReport.write(FileBatch(files: files, header: HopBundleEmitter.header, force: force, inputs: [stackOptions.stack]))
     }
 }
 

@@ -219,6 +219,7 @@ struct RenewCommand: ParsableCommand {
     func renewOne(_ name: String, store certStore: CertificateStore, now: Int64) -> Outcome {
         var outcome = Outcome(name: name, status: "failed", reason: "", notAfter: nil, error: nil)
         do {
+            if let hop = try HopPKI.Record.loadIfHop(store: certStore, name: name) { return renewHop(hop, store: certStore, now: now) }
             let config = try RenewalConfig.load(store: certStore, name: name)
             // Made only when the CA is contacted: a not-due certificate decided from the cached
             // renewal information reads no CA bundle and opens no connection.
@@ -265,6 +266,37 @@ struct RenewCommand: ParsableCommand {
             outcome.reason = "\(error)"
             return outcome
         }
+    }
+
+    /// A certificate of the internal hop CA: due in the last third of its lifetime (or --days),
+    /// issued again from `<store>/hop-ca`; no CA to contact, so no random delay.
+    func renewHop(_ record: HopPKI.Record, store certStore: CertificateStore, now: Int64) -> Outcome {
+        var outcome = Outcome(name: record.name, status: "failed", reason: "", notAfter: nil, error: nil)
+        do {
+            let certPath = certStore.paths(record.name).certificate
+            var decision: (due: Bool, reason: String) = (true, "no live certificate")
+            if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
+                outcome.notAfter = cert.notAfter
+                let left = daysBetween(now, cert.notAfter)
+                decision = (RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days),
+                            days.map { "\(left) days left, --days \($0)" } ?? "\(left) days left of \(cert.lifetime / 86400)")
+            }
+            if force { decision = (true, "--force") }
+            outcome.reason = decision.reason + " (internal hop CA)"
+            guard decision.due else { outcome.status = "not-due"; return outcome }
+            if dryRun { outcome.status = "due"; return outcome }
+            let cert = try HopPKI.renew(record, store: certStore, now: now)
+            outcome.status = "renewed"
+            outcome.notAfter = cert.notAfter
+        } catch let failure as CertsFailure {
+            outcome.error = failure
+            outcome.reason = failure.description
+        } catch {
+            let failure = InputError.malformed(path: RenewalConfig.path(store: certStore, name: record.name), what: "hop certificate", detail: "\(error)")
+            outcome.error = failure
+            outcome.reason = failure.description
+        }
+        return outcome
     }
 
     /// --days, else ARI when the CA has it (from the cached answer while it is fresh, RFC 9773

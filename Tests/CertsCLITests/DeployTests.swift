@@ -21,8 +21,8 @@ import Testing
             try FileManager.default.removeItem(atPath: "\(d.out)/conf.d/placeholder.conf")
         }
 
-        func deploy(_ extra: [String] = [], reload: String? = nil) throws -> RunResult {
-            try certs(["deploy", "--stack", d.stack, "--out", d.out, "--store", d.store, "--nginx-version", installedNginxVersion,
+        func deploy(_ extra: [String] = [], reload: String? = nil, statedVersion: Bool = true) throws -> RunResult {
+            try certs(["deploy", "--stack", d.stack, "--out", d.out, "--store", d.store] + (statedVersion ? ["--nginx-version", installedNginxVersion] : []) + [
                        "--test-command", testCommand, "--reload-command", reload ?? reloadCommand, "--trust", "\(d.store)/ca/root.pem"] + extra)
         }
 
@@ -48,6 +48,28 @@ import Testing
         }
         #expect(try site.servedFingerprint("www.example.com") == (try site.storeFingerprint("example.com")))
         #expect(try site.servedFingerprint("api.example.com") == (try site.storeFingerprint("api.example.com")))
+    }
+
+    /// The config is written for the binary that loads it: deploy asks `nginx -V`.
+    @Test func deployReadsTheNginxAndOpenSSLVersionsFromTheLiveNginx() throws {
+        let site = try Site()
+        defer { site.nginx.stop() }
+        let v = try run("/usr/sbin/nginx", ["-V"]).stderr
+        let openSSL = try #require(v.split(separator: "\n").first { $0.hasPrefix("built with OpenSSL ") }?.split(separator: " ")[3])
+        let r = try site.deploy(["--version-command", "/usr/sbin/nginx -V"], statedVersion: false)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("ok   nginx -V: nginx \(installedNginxVersion) with OpenSSL \(openSSL)"), "\(r.stdout)")
+        let conf = site.d.scratch.read("nginx/conf.d/example.com.conf")
+        #expect(conf.contains("(guideline 6.0, for OpenSSL \(openSSL))"))
+        // nginx 1.22 has no `http2 on;`, and an OpenSSL before 3.5 gets no ML-KEM group.
+        let older = try #require(SoftwareVersionText(installedNginxVersion)) < [1, 25, 1]
+        #expect(conf.contains("http2 on;") == !older)
+        #expect(conf.contains("X25519MLKEM768") == !(SoftwareVersionText(String(openSSL))! < [3, 5, 0]))
+
+        // A binary that cannot be asked, and no version stated: refused, nothing changed.
+        let refused = try site.deploy(["--version-command", "exit 3"], statedVersion: false)
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("FAIL nginx -V: `exit 3` failed"), "\(refused.stdout)")
     }
 
     @Test func aRenewalWhoseReloadIsSkippedIsCaughtByTheProbeAndRolledBack() throws {
@@ -118,4 +140,15 @@ import Testing
         // --crit 7: days only (the default 7,10% scales with the lifetime and lets a 3-day certificate pass, as check does).
         expectOneLineError(r, exit: 1, mentioning: "critical threshold")
     }
+}
+
+/// "1.22.1" as [1, 22, 1] for comparisons in tests (independent of the product's parser).
+func SoftwareVersionText(_ s: String) -> [Int]? {
+    let parts = s.split(separator: ".").map { Int($0.prefix { $0.isNumber }) }
+    guard parts.allSatisfy({ $0 != nil }) else { return nil }
+    return parts.map { $0! }
+}
+
+extension Array where Element == Int {
+    static func < (a: [Int], b: [Int]) -> Bool { a.lexicographicallyPrecedes(b) }
 }

@@ -30,6 +30,8 @@ import Testing
             #expect(try certs("ca", "init", "--store", store).status == 0)
             let issue = try certs("ca", "issue", "--store", store, "--days", "\(days)", "example.com", "www.example.com")
             #expect(issue.status == 0, "\(issue.stderr)")
+            // 60 days: outside the 30-day windows the expiry tests below use for the domain's certificate.
+            #expect(try certs("ca", "hop", "--stack", stack, "--store", store, "--days", "60").status == 0)
             #expect(try certs("emit", "compose", "--stack", stack).status == 0)
             #expect(try certs("emit", "compose", "--stack", stack, "--host", "10.0.2.15").status == 0)
             #expect(try certs("emit", "nginx", "--stack", stack, "--store", store, "--out", scratch.file("nginx")).status == 0)
@@ -179,6 +181,35 @@ import Testing
         let j = try t.findings("--compose", t.scratch.file("compose.yaml"))
         #expect(j.status == 1)
         #expect(j.codes.contains("port-clash"), "\(j.codes)")
+    }
+
+    /// The hop to the other VM: `tls: plain` is a warning; a missing or readable hop key is an error;
+    /// a hop certificate near its end is reported with the renew command.
+    @Test func theHopsCertificatesAndPlainHopsAreChecked() throws {
+        let t = try Tree()
+        t.replace("stack.yaml", "ai:      { build: ./ai, host: 10.0.2.15 }", "ai:      { build: ./ai, host: 10.0.2.15, tls: plain }")
+        let plain = try t.findings()
+        #expect(plain.codes == ["hop-plain"], "\(plain.findings)")
+        #expect(plain.status == 0)
+        expectWellFormed(plain.findings)
+
+        let u = try Tree()
+        try u.chmod("\(u.store)/live/hop-client/privkey.pem", 0o644)
+        try u.chmod("\(u.store)/hop-ca/intermediate-key.pem", 0o640)
+        let loose = try u.findings()
+        #expect(loose.status == 1)
+        #expect(loose.codes == ["key-permissions", "key-permissions"], "\(loose.findings)")
+
+        try FileManager.default.removeItem(atPath: "\(u.store)/live/hop-ai")
+        let missing = try u.findings()
+        #expect(missing.codes.contains("hop-certificate-missing"), "\(missing.findings)")
+        #expect(missing.findings.contains { ($0["fix"] as? String)?.contains("certs ca hop") == true })
+
+        let w = try Tree()
+        #expect(try certs("ca", "hop", "--stack", w.stack, "--store", w.store, "--days", "5", "--force").status == 0)
+        let expiring = try w.findings("--warn", "30", "--crit", "3")
+        #expect(expiring.codes == ["certificate-expiring", "certificate-expiring"], "\(expiring.findings)")
+        #expect(expiring.findings.allSatisfy { ($0["fix"] as? String)?.contains("certs renew hop-") == true })
     }
 
     @Test func theStoreMountedWritableIsAnError() throws {

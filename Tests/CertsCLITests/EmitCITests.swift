@@ -124,8 +124,11 @@ import Testing
         #expect((build["strategy"] as? [String: Any])?["matrix"] as? String == "${{ fromJSON(needs.changes.outputs.matrix) }}")
         let deploy = try #require(jobs["deploy"] as? [String: Any])
         let deployScripts = ((deploy["steps"] as? [[String: Any]]) ?? []).compactMap { $0["run"] as? String }
-        #expect(deployScripts.count == 2)  // the second VM, then the main one
-        #expect(deployScripts.first?.contains("compose.10.0.2.15.yaml") == true)
+        #expect(deployScripts.count == 3)  // the hop bundle to the second VM, its services, then the main VM
+        #expect(deployScripts.first?.contains("certs emit bundle --stack stack.yaml --store certs --host 10.0.2.15 --force") == true)
+        #expect(deployScripts.first?.contains("hop/10.0.2.15 -xpf -") == true, "\(deployScripts.first ?? "")")
+        #expect(deployScripts.dropFirst().first?.contains("compose.10.0.2.15.yaml") == true)
+        #expect(deployScripts.dropFirst().first?.contains("exec -T certs-hop nginx -s reload") == true)
         #expect(deployScripts.last?.contains("ssh ") == true && deployScripts.last?.contains("certs deploy --stack stack.yaml") == true)
         let check = try #require(jobs["check"] as? [String: Any])
         #expect((check["if"] as? String)?.contains("schedule") == true)

@@ -128,10 +128,14 @@ let examplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
         #expect(main["backend"] != nil && main["db"] != nil && main["nginx"] != nil)
         #expect(((main["nginx"] as? [String: Any])?["depends_on"] as? [String: Any])?["ai"] == nil)
         let other = try #require(try compose(s, "compose.10.0.2.15.yaml")["services"] as? [String: Any])
-        #expect(Set(other.keys) == ["ai"])
+        // The hop is mutual TLS by default: the terminator publishes on the private address, the service nothing.
+        #expect(Set(other.keys) == ["ai", "certs-hop"])
         let ai = try #require(other["ai"] as? [String: Any])
-        #expect(ai["ports"] as? [String] == ["10.0.2.15:8000:8000"])
+        #expect(ai["ports"] == nil)
         #expect(ai["networks"] as? [String] == ["certs"])
+        let terminator = try #require(other["certs-hop"] as? [String: Any])
+        #expect(terminator["ports"] as? [String] == ["10.0.2.15:8000:8000"])
+        #expect(terminator["networks"] as? [String] == ["certs"])
         // The nginx emitted from the same stack proxies to that address and port.
         #expect(try certs("emit", "nginx", "--stack", stack, "--out", s.file("nginx"), "--store", s.file("store")).status == 0)
         let common = s.read("nginx/conf.d/00-certs-common.conf")

@@ -32,8 +32,8 @@ import Testing
                   - { path: /, service: backend, port: \(backendPort) }
             tls: { profile: \(profile) }
             services:
-              backend: { build: ./backend, host: 127.0.0.1 }
-              ai:      { build: ./ai, host: 127.0.0.1 }
+              backend: { build: ./backend, host: 127.0.0.1, tls: plain }
+              ai:      { build: ./ai, host: 127.0.0.1, tls: plain }
             nginx: { certificates: \(store), webroot: \(scratch.file("www")), http_port: \(httpPort), https_port: \(httpsPort) }
             """)
         }
@@ -43,7 +43,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["modern", "intermediate", "old"])
+    @Test(arguments: ["modern", "intermediate", "legacy"])
     func emittedConfigPassesNginxTest(profile: String) throws {
         let d = try Deployment(profile: profile)
         let r = try d.emit()
@@ -114,13 +114,25 @@ import Testing
     }
 
     /// The emitted proxy is a working one: running it under a real nginx with the example's shape.
+    /// nginx cannot listen on port 0, so a port another process took in the meantime is retried
+    /// with new ports (up to three times).
     struct RunningSite {
         let d: EmitNginxTests.Deployment
         let nginx: NginxServer
         init(profile: String) throws {
-            d = try Deployment(profile: profile)
-            #expect(try d.emit().status == 0)
-            nginx = try NginxServer(directory: d.scratch.path, include: "\(d.out)/conf.d/*.conf", waitFor: d.httpsPort)
+            var attempt = 0
+            while true {
+                attempt += 1
+                let d = try Deployment(profile: profile)
+                #expect(try d.emit().status == 0)
+                do {
+                    nginx = try NginxServer(directory: d.scratch.path, include: "\(d.out)/conf.d/*.conf", waitFor: d.httpsPort)
+                    self.d = d
+                    return
+                } catch let e as NginxServer.NginxStartError where attempt < 3 && e.log.contains("Address already in use") {
+                    continue
+                }
+            }
         }
     }
 

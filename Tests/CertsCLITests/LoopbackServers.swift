@@ -98,7 +98,9 @@ final class NginxServer {
         try NginxServer.mainConfig(directory: directory, include: include).write(toFile: conf, atomically: true, encoding: .utf8)
         server = try ServerProcess("/usr/sbin/nginx", ["-c", conf, "-p", directory, "-g", "daemon off;"], log: "\(directory)/nginx-stderr.log")
         guard Loopback.waitForListener(port) else {
-            let log = (try? String(contentsOfFile: "\(directory)/nginx-error.log", encoding: .utf8)) ?? ""
+            server.stop()
+            let log = ((try? String(contentsOfFile: "\(directory)/nginx-error.log", encoding: .utf8)) ?? "")
+                + ((try? String(contentsOfFile: "\(directory)/nginx-stderr.log", encoding: .utf8)) ?? "")
             throw NginxStartError(log: log)
         }
     }

@@ -54,7 +54,7 @@ import Testing
         #expect(failure(Self.example.replacingOccurrences(of: "port: 8080", with: "port: eighty"))?.description.contains("whole number") == true)
         #expect(failure(Self.example.replacingOccurrences(of: "port: 8080", with: "port: 70000"))?.description.contains("between 1 and 65535") == true)
         #expect(failure(Self.example.replacingOccurrences(of: "websocket: true", with: "websocket: maybe"))?.description.contains("true or false") == true)
-        #expect(failure(Self.example.replacingOccurrences(of: "profile: modern", with: "profile: ancient"))?.description.contains("modern, intermediate, old") == true)
+        #expect(failure(Self.example.replacingOccurrences(of: "profile: modern", with: "profile: ancient"))?.description.contains("modern, intermediate, legacy") == true)
         #expect(failure("domains: 3")?.description.contains("must be a list") == true)
         #expect(failure(Self.example.replacingOccurrences(of: "host: 10.0.2.15", with: "host: vm2"))?.description.contains("private IP address") == true)
     }
@@ -136,22 +136,23 @@ import Testing
         #expect(intermediate.contains("ssl_protocols TLSv1.2 TLSv1.3;"))
         #expect(intermediate.contains("ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:"))
         #expect(!intermediate.split(separator: ":").contains { $0.hasPrefix("DHE-") || $0.hasSuffix(" DHE-RSA-AES128-GCM-SHA256") })
-        let old = domainFile(NginxEmitter(stack: try stack("old")))
-        #expect(old.contains("ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"))
-        #expect(old.contains("ssl_prefer_server_ciphers on;"))
+        let legacy = domainFile(NginxEmitter(stack: try stack("legacy")))
+        #expect(legacy.contains("ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;"))
+        #expect(legacy.contains("ssl_prefer_server_ciphers on;"))
+        #expect(legacy.contains("# legacy: NOT Mozilla guideline 6.0"))
     }
 
     @Test func postQuantumGroupOnlyWhenTheTargetSupportsIt() throws {
         let plain = domainFile(NginxEmitter(stack: try stack()))
         #expect(!plain.contains("MLKEM"))
-        let pq = NginxEmitter(stack: try stack(), target: .init(postQuantumKeyExchange: true))
+        let pq = NginxEmitter(stack: try stack(), target: .init(openSSLVersion: SoftwareVersion(3, 5, 0)))
         #expect(domainFile(pq).contains("ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1:secp384r1;"))
     }
 
     @Test func http2SyntaxFollowsTheNginxVersion() throws {
-        let new = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: (1, 27, 0))))
+        let new = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: SoftwareVersion(1, 27, 0))))
         #expect(new.contains("    http2 on;\n"))
-        let old = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: (1, 22, 1))))
+        let old = domainFile(NginxEmitter(stack: try stack(), target: .init(nginxVersion: SoftwareVersion(1, 22, 1))))
         #expect(old.contains("listen 443 ssl http2;"))
         #expect(!old.contains("http2 on;"))
     }
@@ -160,7 +161,7 @@ import Testing
         let e = NginxEmitter(stack: try stack())
         let conf = domainFile(e)
         #expect(conf.contains("set $certs_upstream http://backend:8080;\n        proxy_pass $certs_upstream;"))
-        #expect(conf.contains("proxy_pass http://certs_ai_8000;"))
+        #expect(conf.contains("proxy_pass https://certs_ai_8000;"))
         let common = e.files()[0].contents
         #expect(common.contains("resolver 127.0.0.11 valid=10s"))
         #expect(common.contains("server 10.0.2.15:8000;"))
@@ -174,6 +175,50 @@ import Testing
         let root = conf.components(after: "location / {\n        set")
         #expect(root.contains("proxy_set_header Connection \"\";"))
         #expect(conf.contains("proxy_set_header X-Forwarded-Proto $scheme;"))
+    }
+
+    /// A service on another VM is reached over the mutual-TLS hop unless `tls: plain`.
+    @Test func servicesOnAnotherVMAreReachedOverMutualTLSWithKeepalive() throws {
+        let e = NginxEmitter(stack: try stack())
+        let ai = domainFile(e).components(after: "location /ai/ {")
+        for line in ["proxy_pass https://certs_ai_8000;",
+                     "proxy_ssl_certificate     /etc/certs/live/hop-client/fullchain.pem;",
+                     "proxy_ssl_certificate_key /etc/certs/live/hop-client/privkey.pem;",
+                     "proxy_ssl_trusted_certificate /etc/certs/hop-ca/root.pem;",
+                     "proxy_ssl_verify on;", "proxy_ssl_name ai.internal;", "proxy_ssl_server_name on;",
+                     "proxy_ssl_protocols TLSv1.3;", "proxy_ssl_session_reuse on;"] {
+            #expect(ai.contains(line), "\(line)")
+        }
+        #expect(e.files()[0].contents.contains("server 10.0.2.15:8000;\n    keepalive 16;"))
+        let plain = try Stack.parse(Array(StackFileTests.example.replacingOccurrences(of: "host: 10.0.2.15 }", with: "host: 10.0.2.15, tls: plain, tls_name: ai.corp.test }").utf8), source: "s")
+        #expect(plain.service(named: "ai")?.usesHop == false)
+        let plainConf = domainFile(NginxEmitter(stack: plain))
+        #expect(plainConf.contains("proxy_pass http://certs_ai_8000;"))
+        #expect(!plainConf.contains("proxy_ssl"))
+        let named = try Stack.parse(Array(StackFileTests.example.replacingOccurrences(of: "host: 10.0.2.15 }", with: "host: 10.0.2.15, tls_name: ai.corp.test }").utf8), source: "s")
+        #expect(domainFile(NginxEmitter(stack: named)).contains("proxy_ssl_name ai.corp.test;"))
+        #expect(HopPKI.entries(for: named).map(\.names) == [["ai.corp.test", "10.0.2.15"], [HopPKI.clientIdentity]])
+        #expect(throws: StackError.self) { try Stack.parse(Array(StackFileTests.example.replacingOccurrences(of: "backend: { build: ./backend }", with: "backend: { build: ./backend, tls: plain }").utf8), source: "s") }
+    }
+
+    /// The second VM's compose file: a terminator on the private address; the service publishes nothing.
+    @Test func theOtherVMsComposeFileHasATerminatorAndTheServicePublishesNothing() throws {
+        let text = try ComposeEmitter(stack: try stack(), host: "10.0.2.15").contents()
+        let ai = text.components(separatedBy: "  certs-hop:")[0]
+        #expect(!ai.contains("ports:"), "\(ai)")
+        let terminator = text.components(separatedBy: "  certs-hop:")[1]
+        #expect(terminator.contains("- \"10.0.2.15:8000:8000\""))
+        #expect(terminator.contains("networks:\n      - certs"))
+        #expect(terminator.contains("./hop/10.0.2.15/tls:/etc/certs-hop:ro"))
+        let conf = try HopBundleEmitter(stack: try stack(), host: "10.0.2.15").terminatorConfig()
+        for line in ["listen 8000 ssl;", "ssl_verify_client on;", "ssl_client_certificate /etc/certs-hop/hop-ca.pem;",
+                     "ssl_protocols TLSv1.3;", "set $certs_hop_upstream http://ai:8000;", "server_name ai.internal 10.0.2.15;"] {
+            #expect(conf.contains(line), "\(line)")
+        }
+        let files = try HopBundleEmitter(stack: try stack(), host: "10.0.2.15")
+            .files(.init(caRoot: Array("ROOT".utf8), servers: ["ai": (Array("CHAIN".utf8), Array("KEY".utf8))]))
+        #expect(files.map(\.path) == ["conf.d/certs-hop.conf", "tls/hop-ca.pem", "tls/hop-ai/fullchain.pem", "tls/hop-ai/privkey.pem"])
+        #expect(files.map(\.mode) == [0o644, 0o644, 0o644, 0o600])
     }
 
     @Test func staplingOnlyForCertificatesWithAnOCSPURL() throws {

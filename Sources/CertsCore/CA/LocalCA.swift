@@ -17,7 +17,14 @@ public struct LocalCA {
     @discardableResult
     public static func create(store: String, name: String = "certs development CA", keyType: KeyType = .ecP256,
                               now: Int64, rootDays: Int = 3650, intermediateDays: Int = 1825, force: Bool = false) throws -> LocalCA {
-        let dir = directory(inStore: store)
+        try create(directory: directory(inStore: store), name: name, keyType: keyType, now: now,
+                   rootDays: rootDays, intermediateDays: intermediateDays, force: force)
+    }
+
+    /// Creates a CA in `dir` (the same layout; the internal hop CA lives in `<store>/hop-ca`).
+    @discardableResult
+    public static func create(directory dir: String, name: String, keyType: KeyType = .ecP256,
+                              now: Int64, rootDays: Int = 3650, intermediateDays: Int = 1825, force: Bool = false) throws -> LocalCA {
         if !force, FileSystem.exists("\(dir)/root.pem") || FileSystem.exists("\(dir)/root-key.pem") {
             throw CAError.alreadyExists(directory: dir)
         }
@@ -47,8 +54,10 @@ public struct LocalCA {
     }
 
     /// Opens the CA in `<store>/ca`.
-    public static func open(store: String) throws -> LocalCA {
-        let dir = directory(inStore: store)
+    public static func open(store: String) throws -> LocalCA { try open(directory: directory(inStore: store)) }
+
+    /// Opens the CA in `dir`.
+    public static func open(directory dir: String) throws -> LocalCA {
         guard FileSystem.exists("\(dir)/root.pem") else { throw CAError.notInitialized(directory: dir) }
         func cert(_ file: String) throws -> Certificate {
             let path = "\(dir)/\(file)"
@@ -61,13 +70,15 @@ public struct LocalCA {
         return LocalCA(root: try cert("root.pem"), intermediate: intermediate, intermediateKey: key, directory: dir)
     }
 
-    /// Issues a server certificate for `names` (the first is the subject CN) valid `notBefore…notAfter`.
-    public func issue(names: [GeneralName], key: PrivateKey, notBefore: Int64, notAfter: Int64) throws -> Certificate {
+    /// Issues a server certificate for `names` (the first is the subject CN) valid `notBefore…notAfter`;
+    /// `clientAuth` makes it a TLS client certificate instead (extendedKeyUsage clientAuth only).
+    public func issue(names: [GeneralName], key: PrivateKey, notBefore: Int64, notAfter: Int64, clientAuth: Bool = false) throws -> Certificate {
         guard !names.isEmpty else { throw CAError.noNames }
         guard notAfter > notBefore else { throw CAError.badValidity }
         guard notAfter <= intermediate.notAfter else { throw CAError.outlivesCA(caNotAfter: intermediate.notAfter) }
-        return try CertificateBuilder.server(names: names, publicKey: key.publicKey, notBefore: notBefore, notAfter: notAfter, issuer: intermediate)
-            .sign(with: intermediateKey)
+        var b = CertificateBuilder.server(names: names, publicKey: key.publicKey, notBefore: notBefore, notAfter: notAfter, issuer: intermediate)
+        if clientAuth { b.extendedKeyUsage = "clientAuth" }
+        return try b.sign(with: intermediateKey)
     }
 }
 

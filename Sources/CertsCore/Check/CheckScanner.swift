@@ -253,8 +253,13 @@ public struct CheckScanner: Sendable {
         // too. Only "no trusted root found" is excused for a file (cert.pem alone, a private CA
         // checked without its root), as install excuses it: files are often checked apart from
         // the chain and the trust they are served with.
+        // The hop's client certificate in the store (live/hop-client: clientAuth, no serverAuth) is
+        // not a server certificate, and is not judged as one; any other client-only leaf still is.
+        let clientCertificate = r.kind != .endpoint && r.source.contains("/live/\(HopPKI.clientName)/")
+            && leaf.extendedKeyUsage.map { $0.contains("clientAuth") && !$0.contains("serverAuth") } == true
         for e in report.errors where !(e.code == "expired" && e.subjectKey == fp) {
             let excused = r.kind != .endpoint && ChainVerifier.trustAnchorCodes.contains(e.code)
+                || (clientCertificate && e.code == "wrong-purpose")
             let status: CheckStatus = excused ? .ok : .critical
             r.problems.append(CheckProblem(e.code, e.message, status: status))
             r.status = max(r.status, status)

@@ -16,7 +16,11 @@ public struct Deployer {
         public var probeTimeout: Double = 10
         /// A certificate past the critical threshold (as certs check judges it) fails the pre-flight.
         public var thresholds = CheckThresholds()
-        public var target = NginxEmitter.Target()
+        /// Versions the caller states (flags); what is nil comes from `versionCommand`, then the stack.
+        public var nginxVersion: SoftwareVersion?
+        public var openSSLVersion: SoftwareVersion?
+        /// Prints the live nginx's `nginx -V`; nil: never ask the binary.
+        public var versionCommand: String? = "nginx -V"
         public var commandTimeout: Double = 60
 
         public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
@@ -87,10 +91,11 @@ public struct Deployer {
         var now = start
         var report = Report()
         report.dryRun = dryRun
+        guard let target = try resolveTarget(into: &report) else { return report }
         let missing = domainsWithoutCertificate()
         if let obtainCertificates, !missing.isEmpty, !dryRun {
             let pending = Set(missing.map(\.certificate))
-            let files = NginxEmitter(stack: stack, target: options.target, pendingCertificates: pending).files()
+            let files = NginxEmitter(stack: stack, target: target, pendingCertificates: pending).files()
             guard try apply(files, step: "bootstrap: HTTP for \(missing.map(\.name).joined(separator: ", "))", into: &report) else { return report }
             do {
                 let details = try obtainCertificates(missing)
@@ -120,9 +125,15 @@ public struct Deployer {
                 if !leaf.authorityInfoAccess.ocsp.isEmpty { ocsp.insert(domain.certificate) }
             }
         }
+        // The hop's client certificate: the config names it (proxy_ssl_certificate), and the other
+        // VM's terminator refuses the front without it.
+        if HopPKI.entries(for: stack).contains(where: { $0.clientAuth }) {
+            let problem = checkHopClient(now: now)
+            report.add("certificate \(HopPKI.clientName)", problem == nil, problem ?? "the front's client certificate for the hop is valid")
+        }
         guard report.success else { return report }
 
-        let files = NginxEmitter(stack: stack, target: options.target, ocspCertificates: ocsp).files()
+        let files = NginxEmitter(stack: stack, target: target, ocspCertificates: ocsp).files()
         let plan = try makePlan(files)
         report.changed += plan.changes.map(\.path).filter { !report.changed.contains($0) }
         report.diff = plan.changes.map { LineDiff.unified(old: $0.old ?? "", new: $0.new ?? "", oldName: "a/\($0.path)", newName: "b/\($0.path)") }.joined()
@@ -173,6 +184,28 @@ public struct Deployer {
             }
         }
         return report
+    }
+
+    /// The nginx the config is written for: stated versions first, then what the live binary says
+    /// (`nginx -V`, so the file matches what loads it), then the stack file's. nil (with a failed
+    /// step) when the binary cannot be asked and nothing states the version.
+    func resolveTarget(into report: inout Report) throws -> NginxEmitter.Target? {
+        var nginx = options.nginxVersion, openSSL = options.openSSLVersion
+        if nginx == nil || openSSL == nil, let command = options.versionCommand {
+            let r = try Subprocess.shell(command, timeout: options.commandTimeout)
+            if r.succeeded, let build = NginxBuild.parse(r.output) {
+                nginx = nginx ?? build.nginx
+                openSSL = openSSL ?? build.openSSL ?? SoftwareVersion(3, 0, 0)
+                report.add("nginx -V", true, "nginx \(build.nginx) with " + (build.openSSL.map { "OpenSSL \($0)" } ?? "a TLS library other than OpenSSL"))
+            } else if stack.nginx.version == nil || stack.nginx.openSSLVersion == nil {
+                report.add("nginx -V", false, "`\(command)` " + (r.succeeded ? "printed no nginx version" : "failed: \(r.failureDetail)")
+                           + "; give --nginx-version and --openssl-version (or nginx.version and nginx.openssl in the stack)")
+                return nil
+            }
+        }
+        let d = NginxEmitter.Target()
+        return NginxEmitter.Target(nginxVersion: nginx ?? stack.nginx.version ?? d.nginxVersion,
+                                   openSSLVersion: openSSL ?? stack.nginx.openSSLVersion ?? d.openSSLVersion)
     }
 
     /// After a SIGINT/SIGTERM (see `Interruption`): restores the previous files (reloading nginx
@@ -242,6 +275,27 @@ public struct Deployer {
             outcome.problem = "\(error)" + (FileSystem.exists(paths.directory) ? "" : " (no certificate in the store for \(domain.certificate): run certs request or certs install)")
         }
         return outcome
+    }
+
+    /// nil when `hop-client` is in the store with its key, issued by the hop CA and not past --crit.
+    func checkHopClient(now: Int64) -> String? {
+        let p = store.paths(HopPKI.clientName)
+        let fix = "run certs ca hop --stack STACK (and certs renew keeps it current)"
+        do {
+            guard FileSystem.exists(p.fullchain) else { return "\(p.fullchain) does not exist: \(fix)" }
+            let certs = try Certificate.parseAll(try FileSystem.read(p.fullchain), source: p.fullchain)
+            let key = try PrivateKey(bytes: try FileSystem.read(p.key), source: p.key)
+            guard key.matches(certs[0].publicKey) else { return "\(p.key) is not the key of \(p.fullchain): \(fix) --force" }
+            let caPath = "\(HopPKI.caDirectory(store: store.root))/intermediate.pem"
+            let intermediate = try Certificate.parseAll(try FileSystem.read(caPath), source: caPath)[0]
+            guard certs[0].isIssued(by: intermediate) else { return "\(p.fullchain) is not issued by the hop CA (\(caPath)): \(fix) --force" }
+            if now >= certs[0].notAfter || options.thresholds.critical.isCrossed(notBefore: certs[0].notBefore, notAfter: certs[0].notAfter, now: now) {
+                return "\(p.fullchain) expires \(RFC3339.format(certs[0].notAfter)), past the critical threshold: certs renew \(HopPKI.clientName) --force"
+            }
+            return nil
+        } catch {
+            return "\(error)"
+        }
     }
 
     func probe(address: String, name: String, expected: Certificate) -> String? {

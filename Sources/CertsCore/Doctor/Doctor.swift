@@ -59,6 +59,7 @@ public struct Doctor: Sendable {
         findings += checkCertificates()
         findings += checkInitScripts()
         findings += checkStackPorts()
+        findings += checkHop()
         for file in composeFiles { findings += checkCompose(file) }
         if let dir = nginxDirectory { findings += checkNginx(dir) }
         return findings
@@ -288,6 +289,66 @@ public struct Doctor: Sendable {
                 } else {
                     byHostPort[key] = s.name
                 }
+            }
+        }
+        return out
+    }
+
+    // MARK: the hop to other VMs
+
+    /// Services on another VM reached in plain HTTP, and the hop's certificates: present, keys 0600,
+    /// issued by the hop CA's intermediate, naming the private address, not expiring.
+    func checkHop() -> [DoctorFinding] {
+        guard let stack else { return [] }
+        var out: [DoctorFinding] = []
+        let storeFlag = store.root == "certs" ? "" : " --store \(store.root)"
+        for s in stack.services where s.host != nil && s.tls == .plain {
+            out.append(.init("hop-plain", .warning, "stack service \(s.name)",
+                             "nginx reaches \(s.name) on \(s.host!) over plain HTTP (tls: plain): any host on the private subnet can read the traffic or call \(s.name) directly",
+                             fix: "remove tls: plain (mutual TLS is the default for host: services), then certs ca hop --stack STACK\(storeFlag) and certs emit bundle --host \(s.host!)"))
+        }
+        let entries = HopPKI.entries(for: stack)
+        guard !entries.isEmpty else { return out }
+        let caDir = HopPKI.caDirectory(store: store.root)
+        let issue = "certs ca hop --stack STACK\(storeFlag)"
+        for keyFile in ["root-key.pem", "intermediate-key.pem"] {
+            let path = "\(caDir)/\(keyFile)"
+            if let k = Self.info(path), k.mode & 0o077 != 0 {
+                out.append(.init("key-permissions", .error, path, "the hop CA's private key is mode \(Self.octal(k.mode)): whoever reads it can mint client certificates the terminators accept",
+                                 fix: "chmod 0600 \(path)"))
+            }
+        }
+        let intermediate = (try? FileSystem.read("\(caDir)/intermediate.pem")).flatMap { try? Certificate.parseAll($0, source: "\(caDir)/intermediate.pem").first }
+        for entry in entries {
+            let p = store.paths(entry.name)
+            guard FileSystem.exists(p.fullchain), FileSystem.exists(p.key),
+                  let leaf = (try? FileSystem.read(p.fullchain)).flatMap({ try? Certificate.parseAll($0, source: p.fullchain).first }) else {
+                out.append(.init("hop-certificate-missing", .error, p.directory, "no hop certificate \(entry.name) in the store: nginx -t fails on the proxy_ssl files, and the hop cannot be encrypted",
+                                 fix: issue))
+                continue
+            }
+            if let k = Self.info(p.key), k.mode & 0o007 != 0 || k.mode & 0o020 != 0 {
+                out.append(.init("key-permissions", .error, p.key, "the hop key is mode \(Self.octal(k.mode)): readable by other users",
+                                 fix: "chmod 0600 \(p.key)"))
+            }
+            if intermediate.map({ !leaf.isIssued(by: $0) }) ?? true {
+                out.append(.init("hop-certificate-issuer", .error, p.fullchain, "\(entry.name) is not issued by the hop CA in \(caDir): the other side refuses it",
+                                 fix: issue + " --force, then certs emit bundle and copy it to the other VM"))
+            }
+            let values = leaf.subjectAlternativeNames.map(\.value).map { $0.lowercased() }
+            let missing = entry.names.filter { !values.contains($0.lowercased()) }
+            if !missing.isEmpty {
+                out.append(.init("hop-certificate-names", .error, p.fullchain, "\(entry.name) does not name \(missing.joined(separator: ", ")) (the stack changed since it was issued)",
+                                 fix: issue))
+            }
+            let days = Int64(daysBetween(now, leaf.notAfter))
+            if leaf.notAfter <= now {
+                out.append(.init("certificate-expired", .error, p.fullchain, "the hop certificate expired \(RFC3339.format(leaf.notAfter))",
+                                 fix: "certs renew \(entry.name) --force\(storeFlag)"))
+            } else if case let status = thresholds.status(notBefore: leaf.notBefore, notAfter: leaf.notAfter, now: now), status != .ok {
+                out.append(.init("certificate-expiring", status == .critical ? .error : .warning, p.fullchain,
+                                 "the hop certificate expires in \(days) day\(days == 1 ? "" : "s") (\(RFC3339.format(leaf.notAfter))): is certs renew running?",
+                                 fix: "certs renew \(entry.name) --force\(storeFlag)"))
             }
         }
         return out

@@ -171,13 +171,37 @@ public struct CIEmitter: Sendable {
         var deploySteps: [EmitYAML] = []
         for h in remoteHosts {
             let file = ComposeEmitter(stack: stack, host: h).fileName
+            if stack.services.contains(where: { $0.host == h && $0.usesHop }) {
+                // The keys are made on the main VM and never stored on the runner: the bundle streams
+                // through it (tar keeps the 0600 modes) next to the compose file on the other VM.
+                let bundle = HopBundleEmitter.defaultDirectory(host: h)
+                var env = sshEnvironment(host: h)
+                if case .map(var entries) = env {
+                    entries.append(.init("MAIN", .string("${{ secrets.DEPLOY_TARGET }}")))
+                    env = .map(entries)
+                }
+                deploySteps.append(.map([
+                    .init("name", .string("Copy the hop bundle (terminator config, its keys, the hop CA certificate) to \(h)")),
+                    .init("shell", .string("bash")),
+                    .init("env", env),
+                    .init("run", .block(Self.sshSetup + """
+                    ssh -i ~/.ssh/deploy_key "$MAIN" "cd \(dir) && git fetch --quiet origin && git checkout --quiet --detach $GITHUB_SHA && \
+                    certs ca hop --stack stack.yaml --store certs >&2 && certs emit bundle --stack stack.yaml --store certs --host \(h) --force >&2 && \
+                    tar -C \(bundle) -cf - ." | ssh -i ~/.ssh/deploy_key "$TARGET" "mkdir -p \(dir)/\(bundle) && tar -C \(dir)/\(bundle) -xpf -"
+
+                    """)),
+                ]))
+            }
+            // A running terminator takes renewed certificates from the copied bundle on reload.
+            let reload = stack.services.contains(where: { $0.host == h && $0.usesHop })
+                ? " && docker compose -f \(file) exec -T \(ComposeEmitter.terminatorService) nginx -s reload" : ""
             deploySteps.append(.map([
                 .init("name", .string("Deploy the services on \(h)")),
                 .init("shell", .string("bash")),
                 .init("env", sshEnvironment(host: h)),
                 .init("run", .block(Self.sshSetup + """
                 ssh -i ~/.ssh/deploy_key "$TARGET" "cd \(dir) && git fetch --quiet origin && git checkout --quiet --detach $GITHUB_SHA && \
-                CERTS_REGISTRY=$registry docker compose -f \(file) pull --quiet && CERTS_REGISTRY=$registry docker compose -f \(file) up -d --remove-orphans"
+                CERTS_REGISTRY=$registry docker compose -f \(file) pull --quiet && CERTS_REGISTRY=$registry docker compose -f \(file) up -d --remove-orphans\(reload)"
 
                 """)),
             ]))

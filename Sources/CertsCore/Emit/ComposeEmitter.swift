@@ -187,6 +187,10 @@ public struct ComposeEmitter: Sendable {
         }
         var entries: [EmitYAML.Entry] = []
         for service in services { entries.append(.init(service.name, serviceEntry(service))) }
+        if let host, let terminator = terminatorEntry(host: host) {
+            entries.append(.init(Self.terminatorService, terminator,
+                                 comment: "The TLS terminator of the hop: only the front nginx's client certificate (internal hop CA) gets through;\nit publishes on the private address only and reaches the services by name on the shared network."))
+        }
         if host == nil { entries.append(.init("nginx", nginxEntry(), comment: "The HTTPS front: certificates and ACME webroot read-only; upstreams by service name on the shared network.")) }
         let doc: EmitYAML = .map([
             .init("services", .map(entries)),
@@ -232,7 +236,7 @@ public struct ComposeEmitter: Sendable {
         e.append(.init("restart", .string("unless-stopped")))
         e.append(.init("networks", .strings([Self.network])))
         if let env = service.environmentFile { e.append(.init("env_file", .strings([Self.relative(env)]))) }
-        if let host {
+        if let host, !service.usesHop {
             let published = ports(of: service).map { "\(host.contains(":") ? "[\(host)]" : host):\($0):\($0)" }
             if !published.isEmpty {
                 e.append(.init("ports", .strings(published), comment: "Published on the private address only: nginx on the main VM connects here."))
@@ -254,6 +258,36 @@ public struct ComposeEmitter: Sendable {
                 .init("start_period", .string("30s")),
             ])))
         }
+        return .map(e)
+    }
+
+    public static let terminatorService = "certs-hop"
+
+    /// The terminator for the services on `host` reached over the hop; nil when none is.
+    func terminatorEntry(host: String) -> EmitYAML? {
+        let hopServices = services.filter(\.usesHop)
+        guard !hopServices.isEmpty else { return nil }
+        let address = host.contains(":") ? "[\(host)]" : host
+        let bundle = HopBundleEmitter.defaultDirectory(host: host)
+        var e: [EmitYAML.Entry] = []
+        e.append(.init("image", .string(nginxImage)))
+        e.append(.init("restart", .string("unless-stopped")))
+        e.append(.init("networks", .strings([Self.network])))
+        e.append(.init("ports", .strings(hopServices.flatMap { ports(of: $0) }.map { "\(address):\($0):\($0)" }),
+                       comment: "Only on the private address: the front nginx connects here; the services publish nothing."))
+        e.append(.init("volumes", .strings([
+            "./\(bundle)/conf.d:/etc/nginx/conf.d:ro",
+            "./\(bundle)/tls:\(HopBundleEmitter.defaultMount):ro",
+        ]), comment: "Written by `certs emit bundle --host \(host)`: this VM's keys and certificates and the hop CA certificate (never its key)."))
+        e.append(.init("depends_on", .map(hopServices.map { s in
+            .init(s.name, .map([.init("condition", .string(Self.healthcheck(s) == nil ? "service_started" : "service_healthy"))]))
+        })))
+        e.append(.init("healthcheck", .map([
+            .init("test", .strings(["CMD", "nginx", "-t", "-q"])),
+            .init("interval", .string("30s")),
+            .init("timeout", .string("5s")),
+            .init("retries", .int(3)),
+        ])))
         return .map(e)
     }
 

@@ -2,23 +2,27 @@
 /// (and what is known about the target nginx and the certificates) to file contents.
 /// Output is deterministic: the same inputs give byte-identical files.
 public struct NginxEmitter: Sendable {
-    /// What the nginx that will load the config supports.
+    /// The nginx that will load the config: its version and the OpenSSL it runs with decide
+    /// the syntax (`http2 on;` needs 1.25.1) and the groups (X25519MLKEM768 needs OpenSSL 3.5).
     public struct Target: Sendable, Equatable {
-        /// nginx version (major, minor, patch): `http2 on;` needs 1.25.1, older ones use `listen … http2`.
-        public var nginxVersion: (Int, Int, Int)
-        /// Whether its OpenSSL offers the X25519MLKEM768 hybrid group (OpenSSL ≥ 3.5).
-        public var postQuantumKeyExchange: Bool
+        public var nginxVersion: SoftwareVersion
+        public var openSSLVersion: SoftwareVersion
 
-        public init(nginxVersion: (Int, Int, Int) = (1, 27, 0), postQuantumKeyExchange: Bool = false) {
+        /// Defaults: nginx 1.27 on OpenSSL 3.0 (Debian 12, Ubuntu 22.04/24.04): no ML-KEM, which an
+        /// nginx on an older OpenSSL would refuse to start with.
+        public init(nginxVersion: SoftwareVersion = SoftwareVersion(1, 27, 0), openSSLVersion: SoftwareVersion = SoftwareVersion(3, 0, 0)) {
             self.nginxVersion = nginxVersion
-            self.postQuantumKeyExchange = postQuantumKeyExchange
+            self.openSSLVersion = openSSLVersion
         }
 
-        var hasHTTP2Directive: Bool { nginxVersion >= (1, 25, 1) }
-
-        public static func == (a: Target, b: Target) -> Bool {
-            a.nginxVersion == b.nginxVersion && a.postQuantumKeyExchange == b.postQuantumKeyExchange
+        /// From `nginx -V`; a TLS library other than OpenSSL gets the conservative OpenSSL 3.0 groups.
+        public init(build: NginxBuild) {
+            self.init(nginxVersion: build.nginx, openSSLVersion: build.openSSL ?? SoftwareVersion(3, 0, 0))
         }
+
+        var hasHTTP2Directive: Bool { nginxVersion >= SoftwareVersion(1, 25, 1) }
+        /// Whether its OpenSSL offers the X25519MLKEM768 hybrid group.
+        public var postQuantumKeyExchange: Bool { openSSLVersion >= MozillaGuideline.postQuantumOpenSSL }
     }
 
     public var stack: Stack
@@ -70,9 +74,10 @@ public struct NginxEmitter: Sendable {
         """
         let remote = remoteUpstreams()
         for (name, address, port) in remote {
+            let hop = stack.service(named: name)?.usesHop == true
             s += """
 
-            # \(name) runs on another VM: reached by its private address.
+            # \(name) runs on another VM: reached by its private address\(hop ? ", over mutual TLS (its terminator)" : " (tls: plain: unencrypted)").
             upstream \(upstreamName(name, port)) {
                 server \(address.contains(":") ? "[\(address)]" : address):\(port);
                 keepalive 16;
@@ -103,7 +108,7 @@ public struct NginxEmitter: Sendable {
         let names = domain.allNames.joined(separator: " ")
         let n = stack.nginx
         let live = "\(n.certificates)/live/\(domain.certificate)"
-        let profile = TLSProfile.settings(stack.tls.profile, postQuantum: target.postQuantumKeyExchange)
+        let profile = TLSProfile.settings(stack.tls.profile, openSSL: target.openSSLVersion)
         var s = Self.header
         s += """
 
@@ -138,7 +143,7 @@ public struct NginxEmitter: Sendable {
             ssl_certificate     \(live)/fullchain.pem;
             ssl_certificate_key \(live)/privkey.pem;
 
-            # Mozilla \(profile.name) (guideline \(TLSProfile.guideline))
+            # \(profile.origin)
             ssl_protocols \(profile.protocols);
             ssl_ecdh_curve \(profile.curves);
 
@@ -201,7 +206,24 @@ public struct NginxEmitter: Sendable {
     func location(_ route: Stack.Route) -> String {
         let service = stack.service(named: route.service)
         var s = "\n    location \(route.path) {\n"
-        if let service, service.host != nil {
+        if let service, service.usesHop {
+            let hop = "\(stack.nginx.certificates)/live/\(HopPKI.clientName)"
+            s += """
+                    # The hop to the other VM: TLS 1.3 only, the front's client certificate, and only the
+                    # internal hop CA trusted for the terminator's certificate (never a public CA).
+                    proxy_pass https://\(upstreamName(route.service, route.port));
+                    proxy_ssl_certificate     \(hop)/fullchain.pem;
+                    proxy_ssl_certificate_key \(hop)/privkey.pem;
+                    proxy_ssl_trusted_certificate \(stack.nginx.certificates)/hop-ca/root.pem;
+                    proxy_ssl_verify on;
+                    proxy_ssl_verify_depth 2;
+                    proxy_ssl_name \(service.hopName);
+                    proxy_ssl_server_name on;
+                    proxy_ssl_protocols TLSv1.3;
+                    proxy_ssl_session_reuse on;
+
+            """
+        } else if let service, service.host != nil {
             s += "        proxy_pass http://\(upstreamName(route.service, route.port));\n"
         } else {
             // A variable makes nginx resolve the name per request through `resolver`.
@@ -233,43 +255,43 @@ public struct NginxEmitter: Sendable {
     }
 }
 
-/// Mozilla's server-side TLS profiles for nginx.
+/// The TLS settings of each profile for nginx: Mozilla guideline 6.0's modern and intermediate,
+/// and `legacy`, the pre-6.0 "old" settings, which are outside the guideline.
 public enum TLSProfile {
-    public static let guideline = "6.0"
+    public static let guideline = MozillaGuideline.version
 
     public struct Settings: Sendable {
         public let name: String
+        /// The comment above the directives: where the settings come from.
+        public let origin: String
         public let protocols: String
         public let curves: String
-        /// TLS 1.2 cipher list; nil for TLS 1.3-only (its suites are fixed and good).
+        /// TLS 1.2 cipher list; nil for TLS 1.3-only (its suites are OpenSSL's defaults, which are
+        /// the guideline's `ciphersuites`).
         public let ciphers: String?
         public let preferServerCiphers: Bool
     }
 
-    static let ecdheAEAD = [
-        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
-        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
-    ]
-
-    /// Guideline 6.0 for modern and intermediate. "old" is retired by Mozilla; it is kept for
-    /// clients that cannot be upgraded (TLS 1.0–1.3, CBC suites, no DHE so no dhparam file).
-    public static func settings(_ profile: Stack.TLSSettings.Profile, postQuantum: Bool) -> Settings {
-        let curves = (postQuantum ? "X25519MLKEM768:" : "") + "X25519:prime256v1:secp384r1"
+    public static func settings(_ profile: Stack.TLSSettings.Profile, openSSL: SoftwareVersion) -> Settings {
+        func mozilla(_ c: MozillaGuideline.Configuration) -> Settings {
+            Settings(name: c.name, origin: "Mozilla \(c.name) (guideline \(guideline), for OpenSSL \(openSSL))",
+                     protocols: c.protocols.joined(separator: " "),
+                     curves: MozillaGuideline.groups(c, openSSL: openSSL).joined(separator: ":"),
+                     ciphers: c.ciphers.isEmpty ? nil : c.ciphers.joined(separator: ":"), preferServerCiphers: c.serverPreferredOrder)
+        }
         switch profile {
-        case .modern:
-            return Settings(name: "modern", protocols: "TLSv1.3", curves: curves, ciphers: nil, preferServerCiphers: false)
-        case .intermediate:
-            return Settings(name: "intermediate", protocols: "TLSv1.2 TLSv1.3", curves: curves,
-                            ciphers: ecdheAEAD.joined(separator: ":"), preferServerCiphers: false)
-        case .old:
-            let legacy = ecdheAEAD + [
+        case .modern: return mozilla(MozillaGuideline.modern)
+        case .intermediate: return mozilla(MozillaGuideline.intermediate)
+        case .legacy:
+            let legacy = MozillaGuideline.intermediate.ciphers + [
                 "ECDHE-ECDSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA256", "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
                 "ECDHE-ECDSA-AES256-SHA384", "ECDHE-RSA-AES256-SHA384", "ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
                 "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA256", "AES256-SHA256", "AES128-SHA", "AES256-SHA",
             ]
             // OpenSSL 3 refuses TLS 1.0/1.1 and SHA-1 signatures at the default security level.
-            return Settings(name: "old", protocols: "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", curves: curves,
+            return Settings(name: "legacy", origin: "legacy: NOT Mozilla guideline \(guideline) (which has only modern and intermediate); for clients that cannot be upgraded",
+                            protocols: "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3",
+                            curves: MozillaGuideline.groups(MozillaGuideline.intermediate, openSSL: openSSL).joined(separator: ":"),
                             ciphers: legacy.joined(separator: ":") + ":@SECLEVEL=0", preferServerCiphers: true)
         }
     }

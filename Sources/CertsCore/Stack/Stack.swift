@@ -41,7 +41,8 @@ public struct Stack: Sendable, Equatable {
     }
 
     public struct TLSSettings: Sendable, Equatable {
-        public enum Profile: String, Sendable, CaseIterable { case modern, intermediate, old }
+        /// Mozilla guideline 6.0's two profiles, and `legacy` (outside the guideline: TLS 1.0+).
+        public enum Profile: String, Sendable, CaseIterable { case modern, intermediate, legacy }
         public enum Source: String, Sendable, CaseIterable { case acme, local, bought }
         public var profile: Profile
         public var source: Source
@@ -68,7 +69,20 @@ public struct Stack: Sendable, Equatable {
         public var environmentFile: String?
         /// Health check command run inside the container.
         public var healthcheck: String?
+        /// How nginx reaches a service on another VM: `mutual` (default for `host:`), TLS 1.3 with
+        /// client certificates from the internal hop CA; `plain`, HTTP (a doctor warning).
+        public var tls: HopTLS = .mutual
+        /// A DNS name for the service's hop certificate; default `SERVICE.internal`.
+        public var tlsName: String? = nil
+
+        /// Whether nginx reaches this service over the mutual-TLS hop.
+        public var usesHop: Bool { host != nil && tls == .mutual }
+        /// The name nginx verifies the hop certificate against (`proxy_ssl_name`). nginx checks
+        /// names with X509_check_host, which never matches an IP SAN, so there is always a DNS name.
+        public var hopName: String { tlsName ?? "\(name.replacing("_", with: "-")).internal" }
     }
+
+    public enum HopTLS: String, Sendable, CaseIterable { case mutual, plain }
 
     public struct NginxSettings: Sendable, Equatable {
         /// Where the store is mounted as nginx sees it (inside its container).
@@ -80,6 +94,10 @@ public struct Stack: Sendable, Equatable {
         public var resolver: String
         public var httpPort: Int
         public var httpsPort: Int
+        /// The nginx and OpenSSL versions that load the config (`version:`, `openssl:`); nil: not
+        /// stated (flags, or `nginx -V` at deploy, decide).
+        public var version: SoftwareVersion? = nil
+        public var openSSLVersion: SoftwareVersion? = nil
     }
 
     public func service(named name: String) -> Service? { services.first { $0.name == name } }
@@ -105,7 +123,7 @@ extension Stack {
                 guard name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }), !name.isEmpty else {
                     throw r.error(keyNode, "service name \"\(name)\": use lower-case letters, digits, '-' and '_' (it becomes a Docker service and DNS name)")
                 }
-                let m = try r.mapping(value, "service \(name)", keys: ["build", "image", "host", "port", "init", "env_file", "healthcheck"])
+                let m = try r.mapping(value, "service \(name)", keys: ["build", "image", "host", "port", "init", "env_file", "healthcheck", "tls", "tls_name"])
                 var s = Service(name: name)
                 s.build = try m["build"].map { try r.string($0, "build") }
                 s.image = try m["image"].map { try r.string($0, "image") }
@@ -118,6 +136,14 @@ extension Stack {
                 s.initScript = try m["init"].map { try r.string($0, "init") }
                 s.environmentFile = try m["env_file"].map { try r.string($0, "env_file") }
                 s.healthcheck = try m["healthcheck"].map { try r.string($0, "healthcheck") }
+                if let t = m["tls"] {
+                    s.tls = try r.choice(t, "tls", HopTLS.self)
+                    if s.host == nil { throw r.error(t, "tls: applies to a service on another VM (with host:)") }
+                }
+                if let n = m["tls_name"] {
+                    s.tlsName = try r.hostName(n)
+                    if s.host == nil { throw r.error(n, "tls_name: applies to a service on another VM (with host:)") }
+                }
                 if s.build == nil && s.image == nil { throw r.error(value, "service \(name) needs build: or image:") }
                 if services.contains(where: { $0.name == name }) { throw r.error(keyNode, "service \(name) is defined twice") }
                 services.append(s)
@@ -171,7 +197,12 @@ extension Stack {
                               hstsMaxAge: 63_072_000, hstsIncludeSubdomains: false, hstsPreload: false)
         if let node = top["tls"] {
             let m = try r.mapping(node, "tls", keys: ["profile", "source", "email", "acme", "key_type", "hsts"])
-            if let p = m["profile"] { tls.profile = try r.choice(p, "profile", TLSSettings.Profile.self) }
+            if let p = m["profile"] {
+                if case .scalar("old", _, _) = p {
+                    throw r.error(p, "profile \"old\" is not in Mozilla guideline 6.0, which has only modern and intermediate; use intermediate, or legacy for the pre-6.0 old settings (outside the guideline)")
+                }
+                tls.profile = try r.choice(p, "profile", TLSSettings.Profile.self)
+            }
             if let s = m["source"] { tls.source = try r.choice(s, "source", TLSSettings.Source.self) }
             if let e = m["email"] {
                 let email = try r.string(e, "email")
@@ -205,7 +236,9 @@ extension Stack {
         var nginx = NginxSettings(certificates: "/etc/certs", webroot: "/var/www/acme", clientMaxBodySize: "10m",
                                   resolver: "127.0.0.11", httpPort: 80, httpsPort: 443)
         if let node = top["nginx"] {
-            let m = try r.mapping(node, "nginx", keys: ["certificates", "webroot", "client_max_body_size", "resolver", "http_port", "https_port"])
+            let m = try r.mapping(node, "nginx", keys: ["certificates", "webroot", "client_max_body_size", "resolver", "http_port", "https_port", "version", "openssl"])
+            nginx.version = try m["version"].map { try r.version($0, "nginx version") }
+            nginx.openSSLVersion = try m["openssl"].map { try r.version($0, "openssl version") }
             if let v = m["certificates"] { nginx.certificates = try r.absolutePath(v, "certificates") }
             if let v = m["webroot"] { nginx.webroot = try r.absolutePath(v, "webroot") }
             if let v = m["client_max_body_size"] { nginx.clientMaxBodySize = try r.size(v, "client_max_body_size") }
@@ -283,6 +316,12 @@ struct NodeReader {
     }
 
     func port(_ node: YAMLNode, _ what: String) throws -> Int { try int(node, what, 1...65535) }
+
+    func version(_ node: YAMLNode, _ what: String) throws -> SoftwareVersion {
+        let s = try string(node, what)
+        guard let v = SoftwareVersion(parsing: s) else { throw error(node, "\(what) must look like 1.22.1 or 3.5, not \"\(s)\"") }
+        return v
+    }
 
     func bool(_ node: YAMLNode, _ what: String) throws -> Bool {
         let s = try string(node, what)
