@@ -169,3 +169,24 @@ func opensslCLI(_ arguments: [String], stdin: [UInt8]? = nil) throws -> (status:
         #expect(FileSystem.list(s.path) == ["a", "b"])
     }
 }
+
+/// SIGKILL leaves a writer's temporaries behind; the next writer removes those of dead processes
+/// and only those.
+@Suite struct StaleTemporaryTests {
+    @Test func onlyADeadWritersTemporariesAreRemoved() throws {
+        let s = CoreScratch()
+        let dead: Int32 = 2_147_483_000  // above any pid_max: kill(2) says ESRCH
+        let mine = getpid()
+        s.write(".cert.pem.tmp-\(dead)-abc", "half")
+        try FileManager.default.createDirectory(atPath: s.file(".0003.tmp-\(dead)-x1"), withIntermediateDirectories: false)
+        s.write(".0003.tmp-\(dead)-x1/.privkey.pem.tmp-\(dead)-y2", "key")
+        s.write(".0003.tmp-\(dead)-x1/cert.pem", "cert")
+        s.write(".chain.pem.tmp-\(mine)-def", "a live writer's")
+        s.write(".legacy.tmp-0abc", "no pid: not ours to judge")
+        s.write("cert.pem", "the real file")
+        FileSystem.removeStaleTemporaries(in: s.path)
+        #expect(s.listing() == [".chain.pem.tmp-\(mine)-def", ".legacy.tmp-0abc", "cert.pem"])
+        // Temporaries made from now on carry this process's pid.
+        #expect(FileSystem.randomSuffix().hasPrefix("\(mine)-"))
+    }
+}

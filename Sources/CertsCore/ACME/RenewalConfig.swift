@@ -120,6 +120,7 @@ public struct RenewalConfig: Equatable {
 
     public func save(store: CertificateStore) throws {
         try FileSystem.makeDirectories("\(store.root)/renewal", mode: 0o755)
+        FileSystem.removeStaleTemporaries(in: "\(store.root)/renewal")
         try FileSystem.writeAtomically(Array((json.rendered() + "\n").utf8), to: Self.path(store: store, name: name), mode: 0o644, existing: .replace)
     }
 }

@@ -71,6 +71,9 @@ public struct CertificateStore: Sendable {
         let archive = archiveDirectory(name)
         try FileSystem.makeDirectories("\(root)/live", mode: 0o755)
         try FileSystem.makeDirectories(archive, mode: 0o755)
+        // What a killed earlier run left (its staging directory, a half-made live link).
+        FileSystem.removeStaleTemporaries(in: archive)
+        FileSystem.removeStaleTemporaries(in: "\(root)/live")
 
         let version = String(format4: (versions(name).last ?? 0) + 1)
         let staging = "\(archive)/.\(version).tmp-\(FileSystem.randomSuffix())"

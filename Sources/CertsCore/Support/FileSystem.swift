@@ -175,8 +175,9 @@ public enum FileSystem {
         return String(path[path.index(after: slash)...])
     }
 
-    /// Names in a directory (not recursive), sorted; hidden entries skipped.
-    public static func list(_ dir: String) -> [String] {
+    /// Names in a directory (not recursive), sorted; hidden entries skipped unless asked for
+    /// (never `.` and `..`).
+    public static func list(_ dir: String, hidden: Bool = false) -> [String] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var names: [String] = []
@@ -184,15 +185,39 @@ public enum FileSystem {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name.hasPrefix(".") { continue }
+            if name == "." || name == ".." || (!hidden && name.hasPrefix(".")) { continue }
             names.append(name)
         }
         return names.sorted()
     }
 
+    /// `PID-RANDOM`: the writer's pid first, so a temporary left by a killed process (SIGKILL,
+    /// power loss) can be told from one a live writer still owns (`removeStaleTemporaries`).
     static func randomSuffix() -> String {
         var rng = SystemRandomNumberGenerator()
-        return String(rng.next() as UInt64, radix: 36)
+        return "\(getpid())-" + String(rng.next() as UInt64, radix: 36)
+    }
+
+    /// Removes `.NAME.tmp-PID-RANDOM` entries (files or staging directories) in `directory` whose
+    /// writer is gone: SIGKILL cannot be caught, so the next writer cleans up after the dead one.
+    /// Entries of a live process (including this one), or without a pid, are left alone.
+    public static func removeStaleTemporaries(in directory: String) {
+        for entry in list(directory, hidden: true) where entry.hasPrefix(".") {
+            guard let marker = entry.firstRange(of: ".tmp-") else { continue }
+            let rest = entry[marker.upperBound...]
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
+            let path = "\(directory)/\(entry)"
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                // A store staging directory: flat, its own files only.
+                for file in list(path, hidden: true) { unlink("\(path)/\(file)") }
+                rmdir(path)
+            } else {
+                unlink(path)
+            }
+        }
     }
 }
 
