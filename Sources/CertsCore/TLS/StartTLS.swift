@@ -371,6 +371,10 @@ public struct ServerSpeech: Sendable, Equatable, CustomStringConvertible {
         let quoted = StartTLSDialogue.quote(firstLine)
         func said(_ words: String, _ scheme: String? = nil) -> ServerSpeech { ServerSpeech(words: words, scheme: scheme) }
         if text.hasPrefix("HTTP/") { return said("an HTTP response \(quoted)") }
+        let lower = text.prefix(16).lowercased()
+        if lower.hasPrefix("<!doctype html") || lower.hasPrefix("<html") {
+            return said("an HTML page \(quoted) (an HTTP server answering a request it could not parse)")
+        }
         if text.hasPrefix("SSH-") { return said("an SSH banner \(quoted)") }
         if text.hasPrefix("* OK") || text.hasPrefix("* PREAUTH") || text.hasPrefix("* BYE") { return said("an IMAP greeting \(quoted)", "imap") }
         if text.hasPrefix("+OK") || text.hasPrefix("-ERR") { return said("a POP3 greeting \(quoted)", "pop3") }

@@ -198,6 +198,8 @@ final class TLSConnection {
                 let error = OpenSSLError.drain("the handshake")
                 if let error = nonTLSError(deadline: deadline) { throw error }
                 let reasons = error.entries.map(\.reason).filter { !$0.isEmpty }
+                // OpenSSL 3 reports a peer that hangs up mid-handshake as an error, not as EOF.
+                if reasons.last == "unexpected eof while reading" { throw TLSError.closed(endpoint: peer, phase: "the TLS handshake") }
                 throw TLSError.handshake(endpoint: peer, detail: reasons.last ?? "error \(reason)")
             }
         }
