@@ -61,7 +61,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("connect-to"), help: ArgumentHelp("With --stack: connect here instead of NAME:443 (SNI stays the domain name).", valueName: "host:port"))
     var connectTo: String?
 
-    @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI]. Repeatable.", valueName: "host:port"))
+    @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI], or SCHEME://HOST[:PORT][@SNI] for STARTTLS (smtp, submission, imap, pop3, ftp, ldap, xmpp, postgres, mysql). Repeatable.", valueName: "host:port"))
     var endpoint: [String] = []
 
     @OptionGroup var thresholdOptions: ThresholdOptions
