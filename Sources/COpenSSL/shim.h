@@ -54,6 +54,14 @@ static inline void certs_BIO_record_reads(BIO *b, certs_read_record *r) {
     BIO_set_callback_ex(b, certs_record_reads);
 }
 
+/* crlDistributionPoints: the fullName URIs of each DistributionPoint (RFC 5280 4.2.1.13) */
+static inline int certs_sk_DIST_POINT_num(const STACK_OF(DIST_POINT) *s) { return sk_DIST_POINT_num(s); }
+static inline DIST_POINT *certs_sk_DIST_POINT_value(const STACK_OF(DIST_POINT) *s, int i) { return sk_DIST_POINT_value(s, i); }
+static inline void certs_CRL_DIST_POINTS_free(STACK_OF(DIST_POINT) *s) { sk_DIST_POINT_pop_free(s, DIST_POINT_free); }
+static inline GENERAL_NAMES *certs_DIST_POINT_fullname(DIST_POINT *dp) {
+    return dp != NULL && dp->distpoint != NULL && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
+}
+
 /* STACK_OF(X509) */
 static inline STACK_OF(X509) *certs_sk_X509_new_null(void) { return sk_X509_new_null(); }
 static inline int certs_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }

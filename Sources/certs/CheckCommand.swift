@@ -67,6 +67,9 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var thresholdOptions: ThresholdOptions
     @OptionGroup var passphraseOptions: PassphraseOptions
 
+    @Option(help: ArgumentHelp("Check revocation: auto or crl (the CRL distribution points over HTTP, cached until nextUpdate next to --state, else in <store>/crl-cache), off (default).", valueName: "auto|crl|off"))
+    var revocation: RevocationMode = .off
+
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []
 
@@ -165,6 +168,11 @@ struct CheckCommand: ParsableCommand {
 
         var scanner = CheckScanner(thresholds: thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
         scanner.passphrase = try passphraseOptions.load()
+        if revocation != .off {
+            let cache = state.map { FileSystem.directoryName(of: $0) + "/crl-cache" }
+                ?? (FileSystem.isDirectory(certStore.root) ? "\(certStore.root)/crl-cache" : nil)
+            scanner.revocation = RevocationChecker(mode: revocation, now: now, timeout: timeoutSeconds, cacheDirectory: cache)
+        }
         scanner.timeout = timeoutSeconds
         scanner.concurrency = width
         scanner.failureLimit = failureLimit
@@ -268,3 +276,5 @@ enum CheckText {
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 }
+
+extension RevocationMode: ExpressibleByArgument {}

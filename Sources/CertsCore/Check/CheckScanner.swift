@@ -54,6 +54,8 @@ public struct CheckScanner: Sendable {
     public var timeout: Double = 10
     /// Endpoints checked at once.
     public var concurrency: Int = 32
+    /// Checks each certificate's CRLs (`--revocation`); nil: not asked.
+    public var revocation: RevocationChecker?
     /// Files parsed and verified per batch: memory stays flat however many files there are.
     public var batchSize: Int = 512
 
@@ -185,10 +187,23 @@ public struct CheckScanner: Sendable {
                 var report: VerificationReport?
                 if !certs[0].isCA { report = reports[next]; next += 1 }
                 fill(&r, leaf: certs[0], report: report)
+                if !certs[0].isCA {
+                    let chain = input.storeName.flatMap { name in store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) } } ?? []
+                    applyRevocation(&r, leaf: certs[0], candidates: certs + chain)
+                }
                 results.append(r)
             }
         }
         return (results, skipped)
+    }
+
+    /// Adds the revocation findings (revoked, stale CRL, CRL unreadable) and their status.
+    func applyRevocation(_ r: inout CheckedCertificate, leaf: Certificate, candidates: [Certificate]) {
+        guard let revocation else { return }
+        for p in revocation.problems(leaf: leaf, candidates: candidates) {
+            r.problems.append(p)
+            r.status = max(r.status, p.status)
+        }
     }
 
     /// A file the scan found but could not read: UNKNOWN, with the path and the reason.
@@ -296,6 +311,7 @@ public struct CheckScanner: Sendable {
             } ?? []
             let report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
             fill(&r, leaf: served.leaf, report: report)
+            applyRevocation(&r, leaf: served.leaf, candidates: served.certificates + hints)
             if let expected {
                 r.servesCurrent = expected == r.fingerprint
                 if r.servesCurrent == false {
