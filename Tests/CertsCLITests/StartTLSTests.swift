@@ -139,6 +139,7 @@ let startTLSFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent
         let result = try #require(try verifyJSON(verified).first)
         #expect(result["source"] as? String == "postgres://localhost:\(server.port)")
         #expect((result["chain"] as? [[String: Any]])?.first?["subject"] as? String == "CN=localhost")
+        #expect((result["connection"] as? [String: Any])?["starttls"] as? String == "postgres")
 
         let checked = try certs("check", "--endpoint", "postgres://localhost:\(server.port)", "--trust", f.root)
         #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
