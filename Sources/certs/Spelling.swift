@@ -77,7 +77,9 @@ enum Spelling {
             }
             guard word.hasPrefix("-"), word != "-" else {
                 // `ca issue https://x/`: a URL where a name is expected.
-                out.append(path == "ca issue" && word.contains("://") ? hostFromURL(word, option: "a name", keepPort: false) : word)
+                // (Not the value of --crl-url, which is a URL.)
+                let isName = path == "ca issue" && word.contains("://") && out.last != "--crl-url"
+                out.append(isName ? hostFromURL(word, option: "a name", keepPort: false) : word)
                 continue
             }
             let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word

@@ -31,7 +31,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var index = ""
             for name in revoked {
-                let serial = try opensslOK("x509", "-in", s.file("\(name).pem"), "-noout", "-serial")
+                let serial = try opensslOK("x509", "-in", name.contains("/") ? name : s.file("\(name).pem"), "-noout", "-serial")
                     .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
                 index += "R\t301231000000Z\t251201120000Z,keyCompromise\t\(serial)\tunknown\t/CN=www.example.test\n"
             }
@@ -142,11 +142,19 @@ import Testing
     @Test func anEndpointsServedChainSuppliesTheIssuer() throws {
         let x = try CRLFixture()
         defer { x.http.stop() }
-        _ = try x.leaf("served", crlPath: "/files/served.crl")
-        try x.crl("served.crl", revoking: ["served"])
-        let server = try VerifyTLSServer(cert: x.s.file("served.pem"), key: x.s.file("served.key"), chain: x.f.intermediate)
-        let r = try certs("check", "--endpoint", "\(server.endpoint)@www.example.test", "--revocation", "crl", "--trust", x.f.root)
+        // `certs ca issue --crl-url` names the distribution point.
+        let live = try x.f.issue("localhost", "127.0.0.1", options: ["--crl-url", "http://127.0.0.1:\(x.http.port)/files/served.crl"])
+        try x.crl("served.crl", revoking: ["\(live)/cert.pem"])
+        let server = try VerifyTLSServer(cert: "\(live)/cert.pem", key: "\(live)/privkey.pem", chain: "\(live)/chain.pem")
+        let r = try certs("check", "--endpoint", "\(server.endpoint)@localhost", "--revocation", "crl", "--trust", x.f.root)
         #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("revoked"), "\(r.stdout)")
+        // Its good twin, the same CRL: OK.
+        let other = try x.f.issue("good.test", options: ["--crl-url", "http://127.0.0.1:\(x.http.port)/files/served.crl"])
+        let goodServer = try VerifyTLSServer(cert: "\(other)/cert.pem", key: "\(other)/privkey.pem", chain: "\(other)/chain.pem")
+        let ok = try certs("check", "--endpoint", "\(goodServer.endpoint)@good.test", "--revocation", "crl", "--trust", x.f.root)
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let bad = try certs("ca", "issue", "--store", x.f.store, "x.test", "--crl-url", "https://127.0.0.1/x.crl")
+        expectOneLineError(bad, exit: 2, mentioning: "--crl-url")
     }
 }

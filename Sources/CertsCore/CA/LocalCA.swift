@@ -62,12 +62,14 @@ public struct LocalCA {
     }
 
     /// Issues a server certificate for `names` (the first is the subject CN) valid `notBefore…notAfter`.
-    public func issue(names: [GeneralName], key: PrivateKey, notBefore: Int64, notAfter: Int64) throws -> Certificate {
+    /// `crlURL`: the crlDistributionPoints URI to name (nil: none).
+    public func issue(names: [GeneralName], key: PrivateKey, notBefore: Int64, notAfter: Int64, crlURL: String? = nil) throws -> Certificate {
         guard !names.isEmpty else { throw CAError.noNames }
         guard notAfter > notBefore else { throw CAError.badValidity }
         guard notAfter <= intermediate.notAfter else { throw CAError.outlivesCA(caNotAfter: intermediate.notAfter) }
-        return try CertificateBuilder.server(names: names, publicKey: key.publicKey, notBefore: notBefore, notAfter: notAfter, issuer: intermediate)
-            .sign(with: intermediateKey)
+        var builder = CertificateBuilder.server(names: names, publicKey: key.publicKey, notBefore: notBefore, notAfter: notAfter, issuer: intermediate)
+        if let crlURL { builder.extensionOverrides["crlDistributionPoints"] = "URI:\(crlURL)" }
+        return try builder.sign(with: intermediateKey)
     }
 }
 
