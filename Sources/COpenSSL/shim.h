@@ -1,6 +1,7 @@
 #ifndef CERTS_COPENSSL_SHIM_H
 #define CERTS_COPENSSL_SHIM_H
 
+#include <string.h>
 #include <openssl/opensslv.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -30,6 +31,36 @@ static inline long certs_BIO_get_mem_data(BIO *bio, char **out) { return BIO_get
 static inline void certs_OPENSSL_free(void *p) { OPENSSL_free(p); }
 static inline int certs_ERR_GET_LIB(unsigned long e) { return ERR_GET_LIB(e); }
 static inline int certs_ERR_GET_REASON(unsigned long e) { return ERR_GET_REASON(e); }
+
+/* The first bytes a peer sent, recorded by a BIO callback: when a TLS handshake fails because
+ * the server spoke another protocol, they say which (an SMTP banner, an HTTP response). */
+typedef struct { unsigned char bytes[64]; size_t count; } certs_read_record;
+static inline long certs_record_reads(BIO *b, int oper, const char *argp, size_t len, int argi,
+                                      long argl, int ret, size_t *processed) {
+    (void)len; (void)argi; (void)argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed != NULL && argp != NULL) {
+        certs_read_record *r = (certs_read_record *)BIO_get_callback_arg(b);
+        size_t n = *processed;
+        if (r != NULL) {
+            if (n > sizeof r->bytes - r->count) n = sizeof r->bytes - r->count;
+            memcpy(r->bytes + r->count, argp, n);
+            r->count += n;
+        }
+    }
+    return ret;
+}
+static inline void certs_BIO_record_reads(BIO *b, certs_read_record *r) {
+    BIO_set_callback_arg(b, (char *)r);
+    BIO_set_callback_ex(b, certs_record_reads);
+}
+
+/* crlDistributionPoints: the fullName URIs of each DistributionPoint (RFC 5280 4.2.1.13) */
+static inline int certs_sk_DIST_POINT_num(const STACK_OF(DIST_POINT) *s) { return sk_DIST_POINT_num(s); }
+static inline DIST_POINT *certs_sk_DIST_POINT_value(const STACK_OF(DIST_POINT) *s, int i) { return sk_DIST_POINT_value(s, i); }
+static inline void certs_CRL_DIST_POINTS_free(STACK_OF(DIST_POINT) *s) { sk_DIST_POINT_pop_free(s, DIST_POINT_free); }
+static inline GENERAL_NAMES *certs_DIST_POINT_fullname(DIST_POINT *dp) {
+    return dp != NULL && dp->distpoint != NULL && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
+}
 
 /* STACK_OF(X509) */
 static inline STACK_OF(X509) *certs_sk_X509_new_null(void) { return sk_X509_new_null(); }

@@ -67,6 +67,9 @@ struct CAIssue: ParsableCommand {
     @Option(name: .customLong("valid-from"), help: ArgumentHelp("Start of validity, Unix seconds or RFC 3339 (default: now). Back-date to make expired test certificates.", valueName: "time"))
     var validFrom: String?
 
+    @Option(name: .customLong("crl-url"), help: ArgumentHelp("An http:// URL to name as the certificate's CRL distribution point (for testing `check --revocation`).", valueName: "url"))
+    var crlURL: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -84,7 +87,12 @@ struct CAIssue: ParsableCommand {
         let key = try PrivateKey.generate(keyType)
         // --days counts from now (the 60 s backdating is for clock skew): `--days 6` shows 6 days left.
         let end = (validFrom == nil ? now : start) + Int64(days) * 86400
-        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: end)
+        if let crlURL {
+            let url = try HTTPURL(crlURL)
+            guard !crlURL.contains(",") else { throw InputError.invalidValue(option: "--crl-url", value: crlURL, reason: "percent-encode the comma") }
+            guard !url.isHTTPS else { throw InputError.invalidValue(option: "--crl-url", value: crlURL, reason: "CRLs are fetched over http:// (RFC 5280 4.2.1.13)") }
+        }
+        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: end, crlURL: crlURL)
         let certStore = CertificateStore(root: store.path)
         let paths = try certStore.install(name: name, key: key, certificate: cert, chain: [ca.intermediate])
         if json {

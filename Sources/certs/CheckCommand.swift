@@ -63,11 +63,14 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("connect-to"), help: ArgumentHelp("With --stack: connect here instead of NAME:443 (SNI stays the domain name).", valueName: "host:port"))
     var connectTo: String?
 
-    @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI]. Repeatable.", valueName: "host:port"))
+    @Option(help: ArgumentHelp("A TLS endpoint to check, HOST:PORT[@SNI], or SCHEME://HOST[:PORT][@SNI] for STARTTLS (smtp, submission, imap, pop3, ftp, ldap, xmpp, postgres, mysql). Repeatable.", valueName: "host:port"))
     var endpoint: [String] = []
 
     @OptionGroup var thresholdOptions: ThresholdOptions
     @OptionGroup var passphraseOptions: PassphraseOptions
+
+    @Option(help: ArgumentHelp("Check revocation: auto or crl (the CRL distribution points over HTTP, cached until nextUpdate next to --state, else in <store>/crl-cache), off (default).", valueName: "auto|crl|off"))
+    var revocation: RevocationMode = .off
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []
@@ -215,6 +218,11 @@ struct CheckCommand: ParsableCommand {
 
         var scanner = CheckScanner(thresholds: plan.thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
         scanner.passphrase = try passphraseOptions.load()
+        if revocation != .off {
+            let cache = state.map { FileSystem.directoryName(of: $0) + "/crl-cache" }
+                ?? (FileSystem.isDirectory(certStore.root) ? "\(certStore.root)/crl-cache" : nil)
+            scanner.revocation = RevocationChecker(mode: revocation, now: now, timeout: plan.timeout, cacheDirectory: cache)
+        }
         scanner.timeout = plan.timeout
         scanner.concurrency = plan.width
         scanner.failureLimit = plan.failureLimit
@@ -377,3 +385,5 @@ enum CheckText {
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }
 }
+
+extension RevocationMode: ExpressibleByArgument {}

@@ -79,7 +79,9 @@ enum Spelling {
             }
             guard word.hasPrefix("-"), word != "-" else {
                 // `ca issue https://x/`: a URL where a name is expected.
-                out.append(path == "ca issue" && word.contains("://") ? hostFromURL(word, option: "a name", keepPort: false) : word)
+                // (Not the value of --crl-url, which is a URL.)
+                let isName = path == "ca issue" && word.contains("://") && out.last != "--crl-url"
+                out.append(isName ? hostFromURL(word, option: "a name", keepPort: false) : word)
                 continue
             }
             let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
@@ -97,7 +99,8 @@ enum Spelling {
             }
             out.append(word)
             // A URL where a host is expected: --host https://x/ means x, --endpoint https://x means x:443.
-            if let keepPort = urlHostOptions[canonical], !word.contains("="), index < arguments.count, arguments[index].contains("://") {
+            if let keepPort = urlHostOptions[canonical], !word.contains("="), index < arguments.count, arguments[index].contains("://"),
+               !(keepPort && startsInPlaintext(arguments[index])) {
                 out.append(hostFromURL(arguments[index], option: canonical, keepPort: keepPort))
                 index += 1
             }
@@ -107,6 +110,11 @@ enum Spelling {
 
     /// Options that take a host (false) or host:port (true).
     static let urlHostOptions: [String: Bool] = ["--host": false, "--endpoint": true, "--connect": true, "--sni": false]
+
+    /// `smtp://`, `postgres://`…: the scheme is meaning (a STARTTLS dialogue), so core parses it.
+    static func startsInPlaintext(_ url: String) -> Bool {
+        EndpointScheme.named(url.prefix { $0 != ":" }.lowercased())?.startTLS != nil
+    }
 
     /// The host (and with `keepPort` the port, the scheme's default when absent) of a URL, with a note.
     static func hostFromURL(_ url: String, option: String, keepPort: Bool) -> String {
@@ -123,7 +131,7 @@ enum Spelling {
             port = String(host[host.index(after: colon)...])
             host = String(host[..<colon])
         }
-        let value = keepPort ? "\(host):\(port ?? (scheme == "http" ? "80" : "443"))" : (host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host)
+        let value = keepPort ? "\(host):\(port ?? (scheme == "http" ? "80" : EndpointScheme.named(scheme).map { String($0.port) } ?? "443"))" : (host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host)
         Terminal.note("note: \(url) is a URL; \(option) takes a host: using \(value)")
         return value
     }

@@ -50,7 +50,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var passphrase: PassphraseOptions
 
-    @Option(help: ArgumentHelp("Connect to a TLS server and verify the chain it serves (HOST:PORT, [IPv6]:PORT).", valueName: "host:port"))
+    @Option(help: ArgumentHelp("Connect to a TLS server and verify the chain it serves (HOST:PORT, [IPv6]:PORT, or SCHEME://HOST[:PORT] for STARTTLS: smtp, submission, imap, pop3, ftp, ldap, xmpp, postgres, mysql).", valueName: "host:port"))
     var connect: String?
 
     @Option(help: ArgumentHelp("With --connect: the SNI name to send (default: the host, none for an IP address).", valueName: "name"))

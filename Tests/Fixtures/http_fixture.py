@@ -11,6 +11,8 @@ Prints the bound port on the first line of stdout, then serves until killed:
     GET  /big       200 with an 11 MiB body
     GET  /slow      sleeps 5 s before answering
     GET  /status/N  answers with status N
+    GET  /files/F   the file F of --files DIR (CRLs for the revocation tests), 404 when absent
+    GET  /huge      200 announcing and streaming a 100 MiB body
     HEAD /hello     headers only
     POST anything   echoes JSON {method, path, headers, body}; with --record, appends the body
                     and a newline to FILE; answers --post-status (default 200)
@@ -61,6 +63,23 @@ class Handler(BaseHTTPRequestHandler):
         elif p == "/slow":
             time.sleep(5)
             self.send_body(200, b"late")
+        elif p.startswith("/files/") and self.server.files:
+            import os
+            path = os.path.join(self.server.files, os.path.basename(p))
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    self.send_body(200, f.read(), [("Content-Type", "application/pkix-crl")])
+            else:
+                self.send_body(404, b"not found")
+        elif p == "/huge":
+            self.send_response(200)
+            self.send_header("Content-Length", str(100 * 1024 * 1024))
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"0" * (1024 * 1024))
+            except OSError:
+                pass
         elif p.startswith("/status/"):
             self.send_body(int(p.split("/")[2]), b"status")
         else:
@@ -93,11 +112,13 @@ def main():
     a.add_argument("--key")
     a.add_argument("--record")
     a.add_argument("--post-status", type=int, default=200)
+    a.add_argument("--files")
     args = a.parse_args()
     Server.address_family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
     server = Server((args.bind, args.port), Handler)
     server.record = args.record
     server.post_status = args.post_status
+    server.files = args.files
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)

@@ -71,13 +71,16 @@ public struct LocalCA {
     }
 
     /// Issues a server certificate for `names` (the first is the subject CN) valid `notBefore…notAfter`;
-    /// `clientAuth` makes it a TLS client certificate instead (extendedKeyUsage clientAuth only).
-    public func issue(names: [GeneralName], key: PrivateKey, notBefore: Int64, notAfter: Int64, clientAuth: Bool = false) throws -> Certificate {
+    /// `clientAuth` makes it a TLS client certificate instead (extendedKeyUsage clientAuth only);
+    /// `crlURL`: the crlDistributionPoints URI to name (nil: none).
+    public func issue(names: [GeneralName], key: PrivateKey, notBefore: Int64, notAfter: Int64, clientAuth: Bool = false,
+                      crlURL: String? = nil) throws -> Certificate {
         guard !names.isEmpty else { throw CAError.noNames }
         guard notAfter > notBefore else { throw CAError.badValidity }
         guard notAfter <= intermediate.notAfter else { throw CAError.outlivesCA(caNotAfter: intermediate.notAfter) }
         var b = CertificateBuilder.server(names: names, publicKey: key.publicKey, notBefore: notBefore, notAfter: notAfter, issuer: intermediate)
         if clientAuth { b.extendedKeyUsage = "clientAuth" }
+        if let crlURL { b.extensionOverrides["crlDistributionPoints"] = "URI:\(crlURL)" }
         return try b.sign(with: intermediateKey)
     }
 }

@@ -54,6 +54,8 @@ public struct CheckScanner: Sendable {
     public var timeout: Double = 10
     /// Endpoints checked at once.
     public var concurrency: Int = 32
+    /// Checks each certificate's CRLs (`--revocation`); nil: not asked.
+    public var revocation: RevocationChecker?
     /// Files parsed and verified per batch: memory stays flat however many files there are.
     public var batchSize: Int = 512
 
@@ -186,10 +188,30 @@ public struct CheckScanner: Sendable {
                 if !certs[0].isCA { report = reports[next]; next += 1 }
                 fill(&r, leaf: certs[0], report: report)
                 r.chain = certs.map(ChainMember.init)
+                if !certs[0].isCA {
+                    let chain = input.storeName.flatMap { name in store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) } } ?? []
+                    applyRevocation(&r, leaf: certs[0], candidates: certs + chain)
+                }
                 results.append(r)
             }
         }
         return (results, skipped)
+    }
+
+    /// Adds the revocation findings (revoked, stale CRL, CRL unreadable) and their status.
+    func applyRevocation(_ r: inout CheckedCertificate, leaf: Certificate, candidates: [Certificate]) {
+        guard let revocation else { return }
+        let found = revocation.problems(leaf: leaf, candidates: candidates)
+        for p in found {
+            r.problems.append(p)
+            r.status = max(r.status, p.status)
+        }
+        // The per-certificate series (x509_cert_revoked, chain[].revoked): known only when a CRL
+        // was read for the leaf; unknown (nil) when none is named or it could not be read.
+        if !r.chain.isEmpty, r.chain[0].serial == leaf.serialHex {
+            if found.contains(where: { $0.code == "revoked" }) { r.chain[0].revoked = true }
+            else if !leaf.crlDistributionPoints.isEmpty, !found.contains(where: { $0.code == "revocation-unknown" }) { r.chain[0].revoked = false }
+        }
     }
 
     /// A file the scan found but could not read: UNKNOWN, with the path and the reason.
@@ -304,6 +326,7 @@ public struct CheckScanner: Sendable {
             fill(&r, leaf: served.leaf, report: report)
             r.chain = served.certificates.map(ChainMember.init)
             r.tls = NegotiatedTLS(protocolVersion: served.protocolVersion, cipher: served.cipher, group: served.group)
+            applyRevocation(&r, leaf: served.leaf, candidates: served.certificates + hints)
             if let expected {
                 r.servesCurrent = expected == r.fingerprint
                 if r.servesCurrent == false {

@@ -14,6 +14,10 @@ public enum TLSError: CertsFailure, Equatable {
     case closed(endpoint: String, phase: String)
     case handshake(endpoint: String, detail: String)
     case noCertificate(endpoint: String)
+    /// The server answered in some other protocol where TLS was expected (`spoke` says which).
+    case notTLS(endpoint: String, spoke: ServerSpeech, asked: Endpoint?)
+    /// The plaintext dialogue before TLS (`smtp://`, `postgres://`…) did not reach TLS.
+    case startTLS(endpoint: String, protocol: String, detail: String)
     case setup(String)
 
     public var kind: FailureKind {
@@ -31,6 +35,13 @@ public enum TLSError: CertsFailure, Equatable {
         case .closed(let e, let p): return "\(e) closed the connection during \(p) (not a TLS server?)"
         case .handshake(let e, let d): return "TLS handshake with \(e) failed: \(d)"
         case .noCertificate(let e): return "\(e) completed the handshake without sending a certificate"
+        case .notTLS(let e, let spoke, let asked):
+            var hint = ""
+            if let scheme = spoke.scheme, let asked, asked.startTLS == nil {
+                hint = " (for STARTTLS: \(scheme)://\(Endpoint.format(host: asked.host, port: asked.port)))"
+            }
+            return "TLS handshake with \(e) failed: the server answered with \(spoke.words), not TLS\(hint)"
+        case .startTLS(let e, let p, let d): return "\(p) STARTTLS with \(e) failed: \(d)"
         case .setup(let d): return "cannot set up the TLS client: \(d)"
         }
     }
@@ -151,6 +162,39 @@ final class TCPSocket {
             if n == 0 { return false }
             if errno == EINTR { continue }
             throw TLSError.connect(endpoint: peerAddress, reason: FileSystem.errorString(errno))
+        }
+    }
+
+    /// Writes all of `bytes` within `deadline` (the plaintext part of a STARTTLS dialogue).
+    func send(_ bytes: [UInt8], deadline: Deadline, phase: String) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                guard try wait(for: Int16(POLLOUT), deadline: deadline) else {
+                    throw TLSError.timeout(endpoint: peerAddress, phase: phase, seconds: deadline.seconds)
+                }
+                continue
+            }
+            if errno == EPIPE || errno == ECONNRESET { throw TLSError.closed(endpoint: peerAddress, phase: phase) }
+            throw TLSError.connect(endpoint: peerAddress, reason: FileSystem.errorString(errno))
+        }
+    }
+
+    /// Reads what is there (at most `max` bytes), waiting within `deadline`; empty at end of stream.
+    func receive(max: Int, deadline: Deadline, phase: String) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n >= 0 { return Array(buffer.prefix(n)) }
+            if errno == ECONNRESET { return [] }
+            guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else {
+                throw TLSError.connect(endpoint: peerAddress, reason: FileSystem.errorString(errno))
+            }
+            guard try wait(for: Int16(POLLIN), deadline: deadline) else {
+                throw TLSError.timeout(endpoint: peerAddress, phase: phase, seconds: deadline.seconds)
+            }
         }
     }
 

@@ -97,7 +97,11 @@ public final class TLSClient: @unchecked Sendable {
     private func fetch(_ endpoint: Endpoint, sni: String?, deadline: Deadline, context: OpaquePointer) throws -> ServedChain {
         let serverName = sni ?? (endpoint.isIPAddress ? nil : endpoint.host)
         let socket = try TCPSocket.connect(to: endpoint, deadline: deadline)
-        let connection = try TLSConnection(context: context, socket: socket, serverName: serverName)
+        if let proto = endpoint.startTLS {
+            var dialogue = StartTLSDialogue(proto, socket: socket, deadline: deadline, serverName: serverName ?? endpoint.host)
+            try dialogue.run()
+        }
+        let connection = try TLSConnection(context: context, socket: socket, serverName: serverName, endpoint: endpoint)
         try connection.handshake(deadline: deadline)
         let chain = connection.peerChain
         let group = connection.group
@@ -125,13 +129,24 @@ public final class TLSClient: @unchecked Sendable {
 final class TLSConnection {
     let pointer: OpaquePointer  // SSL
     let socket: TCPSocket
+    /// The first bytes read from the server, to name what it spoke when that was not TLS.
+    private let record: UnsafeMutablePointer<certs_read_record>
 
-    init(context: OpaquePointer, socket: TCPSocket, serverName: String?) throws {
+    /// The endpoint as asked for, for hints in errors.
+    let endpoint: Endpoint?
+
+    init(context: OpaquePointer, socket: TCPSocket, serverName: String?, endpoint: Endpoint? = nil) throws {
+        self.endpoint = endpoint
         OpenSSLError.clear()
         guard let ssl = SSL_new(context) else { throw TLSError.setup(OpenSSLError.drain("creating a TLS connection").description) }
         pointer = ssl
         self.socket = socket
-        guard SSL_set_fd(ssl, socket.fd) == 1 else { throw TLSError.setup(OpenSSLError.drain("attaching the socket").description) }
+        record = .allocate(capacity: 1)
+        record.initialize(to: certs_read_record())
+        guard SSL_set_fd(ssl, socket.fd) == 1, let rbio = SSL_get_rbio(ssl) else {
+            throw TLSError.setup(OpenSSLError.drain("attaching the socket").description)
+        }
+        certs_BIO_record_reads(rbio, record)
         if let serverName {
             guard certs_SSL_set_tlsext_host_name(ssl, serverName) == 1 else {
                 throw InputError.invalidValue(option: "--sni", value: serverName, reason: OpenSSLError.drain("setting SNI").description)
@@ -140,7 +155,22 @@ final class TLSConnection {
         SSL_set_connect_state(ssl)
     }
 
-    deinit { SSL_free(pointer) }
+    deinit {
+        SSL_free(pointer)
+        record.deallocate()
+    }
+
+    /// When the server's first bytes are not a TLS record, the error that says what it spoke.
+    /// OpenSSL stops after a 5-byte record header; the rest of a banner is usually already in the
+    /// socket buffer, so read what arrives within a moment (bounded by the deadline).
+    private func nonTLSError(deadline: Deadline) -> TLSError? {
+        var seen = withUnsafeBytes(of: record.pointee.bytes) { Array($0.prefix(Int(record.pointee.count))) }
+        guard !seen.isEmpty, ServerSpeech.describe(seen) != nil else { return nil }
+        let moment = Deadline(seconds: min(0.2, Double(deadline.remainingMilliseconds) / 1000))
+        if let more = try? socket.receive(max: 512, deadline: moment, phase: "") { seen += more }
+        guard let spoke = ServerSpeech.describe(seen) else { return nil }
+        return .notTLS(endpoint: socket.peerAddress, spoke: spoke, asked: endpoint)
+    }
 
     func handshake(deadline: Deadline) throws {
         let peer = socket.peerAddress
@@ -158,13 +188,18 @@ final class TLSConnection {
                 }
             case SSL_ERROR_SYSCALL:
                 let code = errno
+                if let error = nonTLSError(deadline: deadline) { throw error }
                 if code == 0 || code == EPIPE || code == ECONNRESET { throw TLSError.closed(endpoint: peer, phase: "the TLS handshake") }
                 throw TLSError.handshake(endpoint: peer, detail: FileSystem.errorString(code))
             case SSL_ERROR_ZERO_RETURN:
+                if let error = nonTLSError(deadline: deadline) { throw error }
                 throw TLSError.closed(endpoint: peer, phase: "the TLS handshake")
             default:
                 let error = OpenSSLError.drain("the handshake")
+                if let error = nonTLSError(deadline: deadline) { throw error }
                 let reasons = error.entries.map(\.reason).filter { !$0.isEmpty }
+                // OpenSSL 3 reports a peer that hangs up mid-handshake as an error, not as EOF.
+                if reasons.last == "unexpected eof while reading" { throw TLSError.closed(endpoint: peer, phase: "the TLS handshake") }
                 throw TLSError.handshake(endpoint: peer, detail: reasons.last ?? "error \(reason)")
             }
         }

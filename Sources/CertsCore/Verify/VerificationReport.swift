@@ -65,6 +65,8 @@ public struct ConnectionSummary: Sendable, Equatable {
     public let group: String?
     public let sni: String?
     public let address: String
+    /// The plaintext protocol spoken before TLS (`smtp`, `postgres`…), nil for direct TLS.
+    public var startTLS: String? = nil
 
     public init(_ served: ServedChain) {
         protocolVersion = served.protocolVersion
@@ -72,6 +74,7 @@ public struct ConnectionSummary: Sendable, Equatable {
         group = served.group
         sni = served.sni
         address = served.address
+        startTLS = served.endpoint.startTLS?.scheme
     }
 
     public var json: JSON {
@@ -81,6 +84,7 @@ public struct ConnectionSummary: Sendable, Equatable {
             ("group", .optional(group)),
             ("sni", .optional(sni)),
             ("address", .string(address)),
+            ("starttls", .optional(startTLS)),
         ])
     }
 }

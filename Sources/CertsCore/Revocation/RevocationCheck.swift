@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `--revocation` asks for. `auto` and `crl` read the CRL distribution points (Let's
+/// Encrypt publishes CRLs only since 2025); OCSP is not implemented yet, so it is not offered.
+public enum RevocationMode: String, Sendable, CaseIterable {
+    case auto, crl, off
+}
+
+/// Checks a certificate against the CRLs its issuer publishes: fetched over HTTP (bounded size and
+/// time), signature checked against the issuer, cached until nextUpdate. Every outcome is a finding
+/// with a status: revoked CRITICAL, a CRL past nextUpdate WARNING, and anything that kept the
+/// answer from being read (unreachable, too big, not a CRL, signed by someone else) UNKNOWN, never
+/// a silent OK.
+public final class RevocationChecker: @unchecked Sendable {
+    public let mode: RevocationMode
+    /// Unix seconds to judge at.
+    public let now: Int64
+    /// Where fetched CRLs are kept until their nextUpdate; nil: no cache.
+    public let cacheDirectory: String?
+    /// Largest CRL accepted.
+    public static let maximumSize = 10 * 1024 * 1024
+    let http: HTTPClient?
+    /// CRLs already read this run, by URL (many certificates share one).
+    private let fetched = Locked<[String: Result<[UInt8], HTTPFetchFailure>]>([:])
+
+    public init(mode: RevocationMode, now: Int64, timeout: Double, cacheDirectory: String?) {
+        self.mode = mode
+        self.now = now
+        self.cacheDirectory = cacheDirectory
+        http = mode == .off ? nil : try? HTTPClient(timeout: timeout, maximumResponseSize: Self.maximumSize + 64 * 1024)
+    }
+
+    struct HTTPFetchFailure: Error { let reason: String }
+
+    /// Findings for `leaf`, whose issuer is the first of `candidates` that issued it.
+    public func problems(leaf: Certificate, candidates: [Certificate]) -> [CheckProblem] {
+        guard mode != .off else { return [] }
+        let urls = leaf.crlDistributionPoints.filter { $0.lowercased().hasPrefix("http://") }
+        guard !urls.isEmpty else { return [] }
+        guard let issuer = candidates.first(where: { $0 != leaf && leaf.isIssued(by: $0) }) else {
+            return [CheckProblem("revocation-unknown", "cannot check the CRL (\(urls[0])): the issuer's certificate is not at hand to check its signature", status: .unknown)]
+        }
+        var failures: [String] = []
+        for url in urls {
+            let crl: RevocationList
+            switch load(url, issuer: issuer) {
+            case .success(let c): crl = c
+            case .failure(let f): failures.append("\(url): \(f.reason)"); continue
+            }
+            var out: [CheckProblem] = []
+            if let (date, reason) = crl.revocation(of: leaf) {
+                out.append(CheckProblem("revoked", "revoked on \(RFC3339.format(date))\(reason.map { " (\($0))" } ?? "") according to \(url)", status: .critical))
+            }
+            if let next = crl.nextUpdate, next < now {
+                out.append(CheckProblem("crl-stale", "the CRL at \(url) was due for renewal at \(RFC3339.format(next)); its answer may be out of date", status: .warning))
+            }
+            return out
+        }
+        return [CheckProblem("revocation-unknown", "cannot read the CRL: " + failures.joined(separator: "; "), status: .unknown)]
+    }
+
+    /// The CRL at `url`, from the cache while it is current, else over HTTP; only a CRL `issuer` signed.
+    func load(_ url: String, issuer: Certificate) -> Result<RevocationList, HTTPFetchFailure> {
+        let cachePath = cacheDirectory.map { "\($0)/crl-\(Digest.sha256(Array(url.utf8)).hexString.prefix(32)).der" }
+        if let cachePath, let bytes = try? FileSystem.read(cachePath, limit: Self.maximumSize),
+           let cached = try? RevocationList(bytes: bytes, source: cachePath), cached.isSigned(by: issuer),
+           let next = cached.nextUpdate, next > now {
+            return .success(cached)
+        }
+        let result = fetched.current[url] ?? fetch(url)
+        fetched.withValue { $0[url] = result }
+        switch result {
+        case .failure(let f): return .failure(f)
+        case .success(let bytes):
+            guard let crl = try? RevocationList(bytes: bytes, source: url) else { return .failure(.init(reason: "the answer is not a CRL")) }
+            guard crl.isSigned(by: issuer) else {
+                return .failure(.init(reason: "the CRL is not signed by the certificate's issuer (\(issuer.subject))"))
+            }
+            if let cachePath, let dir = cacheDirectory {
+                try? FileSystem.makeDirectories(dir)
+                try? FileSystem.writeAtomically(bytes, to: cachePath, mode: 0o644, existing: .replace, sync: false)
+            }
+            return .success(crl)
+        }
+    }
+
+    func fetch(_ url: String) -> Result<[UInt8], HTTPFetchFailure> {
+        guard let http else { return .failure(.init(reason: "no HTTP client")) }
+        do {
+            let response = try http.send(HTTPRequest(url: url))
+            guard response.status == 200 else { return .failure(.init(reason: "HTTP \(response.status)")) }
+            guard response.body.count <= Self.maximumSize else { return .failure(.init(reason: "larger than \(Self.maximumSize / 1024 / 1024) MB")) }
+            return .success(response.body)
+        } catch {
+            return .failure(.init(reason: "\(error)"))
+        }
+    }
+}

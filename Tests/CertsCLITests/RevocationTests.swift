@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+/// `certs check --revocation crl`: the CRL named by each certificate, served by a loopback HTTP
+/// server (Tests/Fixtures/http_fixture.py --files), made with `openssl ca -gencrl` over the local
+/// CA's intermediate (and, for the wrong-signer case, its root).
+@Suite(.serialized) struct RevocationTests {
+    struct CRLFixture {
+        let s: Scratch
+        let f: VerifyFixture
+        let files: String
+        let http: PortPrintingServer
+
+        init() throws {
+            s = Scratch()
+            f = try VerifyFixture(s)
+            files = s.file("crls")
+            try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+            http = try PortPrintingServer("/usr/bin/env", ["python3", "\(startTLSFixtures)/http_fixture.py", "--files", files])
+        }
+
+        /// A leaf whose crlDistributionPoints is `path` on the loopback server; returns its fullchain.
+        func leaf(_ name: String, crlPath: String) throws -> String {
+            try f.opensslLeaf(name, extensions: "subjectAltName=DNS:www.example.test\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\ncrlDistributionPoints=URI:http://127.0.0.1:\(http.port)\(crlPath)")
+            return f.full(name)
+        }
+
+        /// `openssl ca -gencrl` by `signer` (the intermediate unless told), revoking `revoked` leaves.
+        func crl(_ file: String, revoking revoked: [String] = [], signer: (cert: String, key: String)? = nil, hours: Int = 24) throws {
+            let dir = s.file("ca-\(file)")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            var index = ""
+            for name in revoked {
+                let serial = try opensslOK("x509", "-in", name.contains("/") ? name : s.file("\(name).pem"), "-noout", "-serial")
+                    .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+                index += "R\t301231000000Z\t251201120000Z,keyCompromise\t\(serial)\tunknown\t/CN=www.example.test\n"
+            }
+            try index.write(toFile: "\(dir)/index.txt", atomically: true, encoding: .utf8)
+            try "01\n".write(toFile: "\(dir)/crlnumber", atomically: true, encoding: .utf8)
+            let conf = "[ca]\ndefault_ca = d\n[d]\ndatabase = \(dir)/index.txt\ncrlnumber = \(dir)/crlnumber\ndefault_md = sha256\n"
+            try conf.write(toFile: "\(dir)/ca.cnf", atomically: true, encoding: .utf8)
+            let (cert, key) = signer ?? (f.intermediate, f.intermediateKey)
+            _ = try opensslOK("ca", "-gencrl", "-config", "\(dir)/ca.cnf", "-cert", cert, "-keyfile", key,
+                              "-crlhours", String(hours), "-out", "\(dir)/crl.pem")
+            _ = try opensslOK("crl", "-in", "\(dir)/crl.pem", "-outform", "DER", "-out", "\(files)/\(file)")
+        }
+
+        func check(_ path: String, _ extra: String...) throws -> (RunResult, [String: Any]) {
+            let r = try certs(["check", path, "--revocation", "crl", "--trust", f.root, "--json"] + extra)
+            let doc = try parseJSONObject(r.stdout)
+            let result = try #require((doc["results"] as? [[String: Any]])?.first)
+            return (r, result)
+        }
+    }
+
+    static func codes(_ result: [String: Any]) -> [String] {
+        ((result["problems"] as? [[String: Any]]) ?? []).compactMap { $0["code"] as? String }
+    }
+    static func messages(_ result: [String: Any]) -> String {
+        ((result["problems"] as? [[String: Any]]) ?? []).compactMap { $0["message"] as? String }.joined(separator: "\n")
+    }
+
+    @Test func revokedGoodStaleWrongSignerHugeAndHangingCRLs() throws {
+        let x = try CRLFixture()
+        defer { x.http.stop() }
+
+        // Good: the CRL is signed by the issuer and does not list the leaf.
+        let good = try x.leaf("good", crlPath: "/files/good.crl")
+        try x.crl("good.crl")
+        var (r, result) = try x.check(good)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(Self.codes(result).isEmpty, "\(Self.codes(result))")
+
+        // Without --revocation nothing is fetched and the revoked leaf below would pass: the
+        // default is off (documented).
+        let revoked = try x.leaf("revoked", crlPath: "/files/revoked.crl")
+        try x.crl("revoked.crl", revoking: ["revoked"])
+        let unchecked = try certs("check", revoked, "--trust", x.f.root)
+        #expect(unchecked.status == 0, "\(unchecked.stdout)")
+
+        // Revoked: CRITICAL, with the date and the reason.
+        (r, result) = try x.check(revoked)
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        #expect(Self.codes(result) == ["revoked"])
+        #expect(Self.messages(result).contains("revoked on 2025-12-01T12:00:00Z (keyCompromise)"), "\(Self.messages(result))")
+        // The per-certificate series carries the verdict: chain[0].revoked and x509_cert_revoked.
+        #expect(((result["chain"] as? [[String: Any]])?.first?["revoked"] as? Bool) == true, "\(result)")
+        let metrics = try certs("check", revoked, "--revocation", "crl", "--trust", x.f.root, "--format", "prometheus").stdout
+        #expect(metrics.split(separator: "\n").contains { $0.hasPrefix("x509_cert_revoked{") && $0.hasSuffix(" 1") }, "\(metrics)")
+        let goodMetrics = try certs("check", good, "--revocation", "crl", "--trust", x.f.root, "--format", "prometheus").stdout
+        #expect(goodMetrics.split(separator: "\n").contains { $0.hasPrefix("x509_cert_revoked{") && $0.hasSuffix(" 0") }, "\(goodMetrics)")
+
+        // Stale: judged after the CRL's nextUpdate (24 h) it is a WARNING, not an OK.
+        let later = String(Int(Date().timeIntervalSince1970) + 3 * 86_400)
+        (r, result) = try x.check(good, "--at", later)
+        #expect(Self.codes(result).contains("crl-stale"), "\(r.stdout)\(r.stderr)")
+        #expect(r.status == 1, "\(r.stdout)")
+
+        // Signed by someone else (the root, not the leaf's issuer): UNKNOWN, never OK.
+        let other = try x.leaf("other", crlPath: "/files/other.crl")
+        try x.crl("other.crl", signer: (x.f.root, "\(x.f.store)/ca/root-key.pem"))
+        (r, result) = try x.check(other)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        #expect(Self.codes(result) == ["revocation-unknown"])
+        #expect(Self.messages(result).contains("not signed by the certificate's issuer"))
+
+        // 100 MiB: refused at the size limit, in bounded time.
+        let huge = try x.leaf("huge", crlPath: "/huge")
+        var start = Date()
+        (r, result) = try x.check(huge)
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        #expect(Self.codes(result) == ["revocation-unknown"], "\(Self.messages(result))")
+
+        // A server that hangs (5 s) against --timeout 2: UNKNOWN within the timeout.
+        let slow = try x.leaf("slow", crlPath: "/slow")
+        start = Date()
+        (r, result) = try x.check(slow, "--timeout", "2")
+        #expect(Date().timeIntervalSince(start) < 4.5)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        #expect(Self.codes(result) == ["revocation-unknown"])
+
+        // Unreachable (404): UNKNOWN with the URL.
+        let missing = try x.leaf("missing", crlPath: "/files/absent.crl")
+        (r, result) = try x.check(missing)
+        #expect(r.status == 3)
+        #expect(Self.messages(result).contains("/files/absent.crl: HTTP 404"), "\(Self.messages(result))")
+    }
+
+    @Test func aCRLIsCachedUntilItsNextUpdate() throws {
+        let x = try CRLFixture()
+        defer { x.http.stop() }
+        let revoked = try x.leaf("revoked", crlPath: "/files/revoked.crl")
+        try x.crl("revoked.crl", revoking: ["revoked"])
+        let state = x.s.file("state/check-state.json")
+        try FileManager.default.createDirectory(atPath: x.s.file("state"), withIntermediateDirectories: true)
+        var (r, result) = try x.check(revoked, "--state", state)
+        #expect(Self.codes(result) == ["revoked"], "\(r.stdout)\(r.stderr)")
+        // The server no longer has it: the cached copy (still current) answers.
+        try FileManager.default.removeItem(atPath: "\(x.files)/revoked.crl")
+        (r, result) = try x.check(revoked, "--state", state)
+        #expect(Self.codes(result) == ["revoked"], "\(r.stdout)\(r.stderr)")
+        // Past its nextUpdate the cache is not used: the fetch fails, and says so.
+        (r, result) = try x.check(revoked, "--state", state, "--at", String(Int(Date().timeIntervalSince1970) + 2 * 86_400))
+        #expect(Self.codes(result) == ["revocation-unknown"], "\(r.stdout)")
+    }
+
+    @Test func anEndpointsServedChainSuppliesTheIssuer() throws {
+        let x = try CRLFixture()
+        defer { x.http.stop() }
+        // `certs ca issue --crl-url` names the distribution point.
+        let live = try x.f.issue("localhost", "127.0.0.1", options: ["--crl-url", "http://127.0.0.1:\(x.http.port)/files/served.crl"])
+        try x.crl("served.crl", revoking: ["\(live)/cert.pem"])
+        let server = try VerifyTLSServer(cert: "\(live)/cert.pem", key: "\(live)/privkey.pem", chain: "\(live)/chain.pem")
+        let r = try certs("check", "--endpoint", "\(server.endpoint)@localhost", "--revocation", "crl", "--trust", x.f.root)
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("revoked"), "\(r.stdout)")
+        // Its good twin, the same CRL: OK.
+        let other = try x.f.issue("good.test", options: ["--crl-url", "http://127.0.0.1:\(x.http.port)/files/served.crl"])
+        let goodServer = try VerifyTLSServer(cert: "\(other)/cert.pem", key: "\(other)/privkey.pem", chain: "\(other)/chain.pem")
+        let ok = try certs("check", "--endpoint", "\(goodServer.endpoint)@good.test", "--revocation", "crl", "--trust", x.f.root)
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let bad = try certs("ca", "issue", "--store", x.f.store, "x.test", "--crl-url", "https://127.0.0.1/x.crl")
+        expectOneLineError(bad, exit: 2, mentioning: "--crl-url")
+    }
+}
