@@ -25,7 +25,7 @@ struct AccountOptions: ParsableArguments {
     @Option(name: .customLong("ca-bundle"), help: ArgumentHelp("Trust these roots for the ACME server's HTTPS (default: the system store).", valueName: "file"))
     var caBundle: String?
 
-    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take (default 30).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take.", valueName: "seconds"))
     var timeout: Double = 30
 
     @OptionGroup var store: StoreOptions

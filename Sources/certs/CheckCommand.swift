@@ -69,19 +69,19 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var thresholdOptions: ThresholdOptions
     @OptionGroup var passphraseOptions: PassphraseOptions
 
-    @Option(help: ArgumentHelp("Check revocation: auto or crl (the CRL distribution points over HTTP, cached until nextUpdate next to --state, else in <store>/crl-cache), off (default).", valueName: "auto|crl|off"))
+    @Option(help: ArgumentHelp("Check revocation: auto or crl (the CRL distribution points over HTTP, cached until nextUpdate next to --state, else in <store>/crl-cache), off.", valueName: "auto|crl|off"))
     var revocation: RevocationMode = .off
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))
     var trust: [String] = []
 
-    @Option(help: ArgumentHelp("Seconds per endpoint for connect and handshake (default 10).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds per endpoint for connect and handshake.", valueName: "seconds"))
     var timeout = "10"
 
-    @Option(help: ArgumentHelp("Endpoints checked at once (default 32).", valueName: "n"))
+    @Option(help: ArgumentHelp("Endpoints checked at once.", valueName: "n"))
     var concurrency = "32"
 
-    @Option(help: ArgumentHelp("Consecutive failed runs before an unreachable endpoint is CRITICAL (default 2; needs --state).", valueName: "n"))
+    @Option(help: ArgumentHelp("Consecutive failed runs before an unreachable endpoint is CRITICAL (needs --state).", valueName: "n"))
     var failures = "2"
 
     @Option(help: ArgumentHelp("State file: alert levels, endpoint failures and the last run (JSON, mode 0600).", valueName: "file"))
@@ -99,7 +99,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("WARNING when the store's last successful certs renew run is older than this many hours (default 48).", valueName: "hours"))
+    @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("WARNING when the store's last successful certs renew run is older than this many hours.", valueName: "hours"))
     var renewalMaxAge = "48"
 
     // check --ari (RFC 9773 renewal windows of store certificates)
@@ -113,7 +113,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Serve the results as Prometheus metrics on this address (GET /metrics) until SIGTERM/SIGINT; port 0 picks one (the bound address is printed on stderr).", valueName: "ip:port"))
     var listen: String?
 
-    @Option(help: ArgumentHelp("With --listen: seconds a check run's result is served before a scrape runs the check again (default 60).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("With --listen: seconds a check run's result is served before a scrape runs the check again.", valueName: "seconds"))
     var interval = "60"
 
     func run() throws {

@@ -57,7 +57,7 @@ struct DeployCommand: ParsableCommand {
     /// Without both versions, deploy asks the live nginx (`--version-command`).
     @OptionGroup var targetOptions: NginxTargetOptions
 
-    @Option(name: .customLong("version-command"), help: ArgumentHelp("Command printing the live nginx's `nginx -V` (default `nginx -V`; in a container: 'docker compose exec -T nginx nginx -V').", valueName: "cmd"))
+    @Option(name: .customLong("version-command"), help: ArgumentHelp("Command printing the live nginx's `nginx -V` (in a container: 'docker compose exec -T nginx nginx -V').", valueName: "cmd"))
     var versionCommand = "nginx -V"
 
     @Flag(name: .customLong("no-bootstrap"), help: "Never obtain missing certificates; refuse instead.")

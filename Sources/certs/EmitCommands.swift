@@ -180,10 +180,10 @@ struct EmitPrometheusRules: ParsableCommand {
 
     @OptionGroup var thresholdOptions: ThresholdOptions
 
-    @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("Alert when no certs renew run succeeded within this many hours (default 48).", valueName: "hours"))
+    @Option(name: .customLong("renewal-max-age"), help: ArgumentHelp("Alert when no certs renew run succeeded within this many hours.", valueName: "hours"))
     var renewalMaxAge = 48
 
-    @Option(name: .customLong("check-max-age"), help: ArgumentHelp("Alert when certs check has not run for this many hours (default 48).", valueName: "hours"))
+    @Option(name: .customLong("check-max-age"), help: ArgumentHelp("Alert when certs check has not run for this many hours.", valueName: "hours"))
     var checkMaxAge = 48
 
     @Flag(help: "Replace a file at --out that certs did not write.")

@@ -52,7 +52,7 @@ struct RenewCommand: ParsableCommand {
     /// --verbose (every command has it, see `Spelling`): progress on stderr.
     var verbose: Bool { Verbosity.verbose }
 
-    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take (default 30).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take.", valueName: "seconds"))
     var timeout: Double = 30
 
     @Flag(help: "Print the result as JSON (version 1).")
@@ -61,7 +61,7 @@ struct RenewCommand: ParsableCommand {
     @Option(name: .customLong("probe-address"), help: ArgumentHelp("Where to fetch the served certificate after renewing (default: each name itself).", valueName: "ip"))
     var probeAddress: String?
 
-    @Option(name: .customLong("probe-port"), help: ArgumentHelp("Port of that TLS server (default 443).", valueName: "port"))
+    @Option(name: .customLong("probe-port"), help: ArgumentHelp("Port of that TLS server.", valueName: "port"))
     var probePort: UInt16 = 443
 
     @Flag(name: .customLong("no-probe"), help: "Do not check that the server serves the renewed certificate.")
