@@ -12,6 +12,7 @@
 #include <openssl/rsa.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/pkcs12.h>

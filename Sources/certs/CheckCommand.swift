@@ -69,7 +69,7 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var thresholdOptions: ThresholdOptions
     @OptionGroup var passphraseOptions: PassphraseOptions
 
-    @Option(help: ArgumentHelp("Check revocation: auto or crl (the CRL distribution points over HTTP, cached until nextUpdate next to --state, else in <store>/crl-cache), off.", valueName: "auto|crl|off"))
+    @Option(help: ArgumentHelp("Check revocation: crl (the CRL distribution points over HTTP, cached until nextUpdate next to --state, else in <store>/crl-cache), ocsp (the responder the certificate names), auto (the CRL when one is named, else OCSP), off.", valueName: "auto|crl|ocsp|off"))
     var revocation: RevocationMode = .off
 
     @Option(help: ArgumentHelp("Trust exactly the certificates in this PEM bundle for chain checks. Repeatable.", valueName: "file"))

@@ -164,3 +164,136 @@ import Testing
         expectOneLineError(bad, exit: 2, mentioning: "--crl-url")
     }
 }
+
+/// `certs check --revocation ocsp|auto` against `openssl ocsp` as the responder on loopback (it binds
+/// port 0 and prints the port): good, revoked, unknown to the responder, signed by a key the issuer
+/// never authorised, unreachable and hanging responders. The responder rereads its index file when
+/// it changes, so the leaves (which must name its URL) are made after it started.
+@Suite(.serialized) struct OCSPTests {
+    final class Responder {
+        let process = Process()
+        let port: Int
+        init(index: String, signer: String, key: String, issuer: String) throws {
+            let errors = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = ["ocsp", "-port", "0", "-index", index, "-CA", issuer, "-rsigner", signer, "-rkey", key, "-nmin", "60"]
+            process.standardOutput = errors  // "ACCEPT [::]:PORT PID=N" goes to stdout, the rest to stderr
+            process.standardError = errors
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let fd = errors.fileHandleForReading.fileDescriptor
+            var text: [UInt8] = []
+            let deadline = Date().addingTimeInterval(15)
+            func acceptLine() -> String? {
+                String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                    .first { $0.hasPrefix("ACCEPT") }.map(String.init)
+            }
+            while Date() < deadline, acceptLine() == nil {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 100) > 0 else { continue }
+                var byte: UInt8 = 0
+                guard read(fd, &byte, 1) == 1 else { break }
+                text.append(byte)
+            }
+            // "ACCEPT [::]:45785 PID=12327"
+            let line = acceptLine() ?? String(decoding: text, as: UTF8.self)
+            guard let colon = line.range(of: "]:") ?? line.range(of: ":"),
+                  let port = Int(line[colon.upperBound...].prefix { $0.isNumber }) else {
+                kill(process.processIdentifier, SIGKILL); process.waitUntilExit()
+                throw VerifyTestError("openssl ocsp printed no port: \(line)")
+            }
+            self.port = port
+        }
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        deinit { stop() }
+    }
+
+    static func serial(_ cert: String) throws -> String {
+        try opensslOK("x509", "-in", cert, "-noout", "-serial").trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "serial=", with: "")
+    }
+
+    @Test func goodRevokedUnknownForeignSignerUnreachableAndHangingResponders() throws {
+        let s = Scratch()
+        let f = try VerifyFixture(s)
+        let index = s.write("index.txt", "")
+        let responder = try Responder(index: index, signer: f.intermediate, key: f.intermediateKey, issuer: f.intermediate)
+        defer { responder.stop() }
+        // The root answering for the intermediate's certificates: not an authorised responder.
+        let foreignIndex = s.write("foreign-index.txt", "")
+        let foreign = try Responder(index: foreignIndex, signer: f.root, key: "\(f.store)/ca/root-key.pem", issuer: f.intermediate)
+        defer { foreign.stop() }
+        // Accepts connections and never answers.
+        let hang = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(hang) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(hang, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(hang, $0, &len) } }
+        listen(hang, 8)
+        let hangPort = Int(UInt16(bigEndian: addr.sin_port))
+
+        func leaf(_ name: String, ocsp: String) throws -> String {
+            try f.opensslLeaf(name, extensions: "subjectAltName=DNS:www.example.test\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nauthorityInfoAccess=OCSP;URI:\(ocsp)")
+            return f.full(name)
+        }
+        let url = "http://127.0.0.1:\(responder.port)/"
+        let good = try leaf("good", ocsp: url), revoked = try leaf("revoked", ocsp: url), stranger = try leaf("stranger", ocsp: url)
+        let forged = try leaf("forged", ocsp: "http://127.0.0.1:\(foreign.port)/")
+        let dead = try leaf("dead", ocsp: "http://127.0.0.1:\(Loopback.freePort())/")
+        let slow = try leaf("slow", ocsp: "http://127.0.0.1:\(hangPort)/")
+        // The responder's database (openssl ca's index.txt): good valid, revoked revoked; "stranger" absent.
+        let goodSerial = try Self.serial(s.file("good.pem")), revokedSerial = try Self.serial(s.file("revoked.pem"))
+        try "V\t301231000000Z\t\t\(goodSerial)\tunknown\t/CN=www.example.test\nR\t301231000000Z\t251201120000Z,keyCompromise\t\(revokedSerial)\tunknown\t/CN=www.example.test\n"
+            .write(toFile: index, atomically: false, encoding: .utf8)
+        try "V\t301231000000Z\t\t\(try Self.serial(s.file("forged.pem")))\tunknown\t/CN=www.example.test\n".write(toFile: foreignIndex, atomically: false, encoding: .utf8)
+
+        // openssl ocsp notices a changed index file while answering a request and serves the new
+        // one from the next request on: one throw-away request makes it current.
+        _ = try run("/usr/bin/openssl", ["ocsp", "-issuer", f.intermediate, "-cert", s.file("good.pem"), "-url", url, "-noverify"])
+        // The openssl CLI, as an independent client, first: the verdicts certs must give below.
+        let oracle = try run("/usr/bin/openssl", ["ocsp", "-issuer", f.intermediate, "-cert", s.file("good.pem"), "-cert", s.file("revoked.pem"),
+                                                   "-url", url, "-CAfile", f.root, "-verify_other", f.intermediate])
+        #expect(oracle.stdout.contains("good.pem: good") || oracle.stdout.contains(": good"), "\(oracle.stdout)\(oracle.stderr)")
+        #expect(oracle.stdout.contains(": revoked"), "\(oracle.stdout)\(oracle.stderr)")
+
+        func check(_ path: String, _ mode: String = "ocsp", _ extra: String...) throws -> (RunResult, [String: Any]) {
+            let r = try certs(["check", path, "--revocation", mode, "--trust", f.root, "--json"] + extra)
+            let doc = try parseJSONObject(r.stdout)
+            return (r, try #require((doc["results"] as? [[String: Any]])?.first))
+        }
+
+        var (r, result) = try check(good)
+        #expect(r.status == 0 && RevocationTests.codes(result).isEmpty, "\(r.stdout)\(r.stderr)")
+        #expect(((result["chain"] as? [[String: Any]])?.first?["revoked"] as? Bool) == false, "\(result)")
+
+        // auto uses OCSP for a certificate that names no CRL.
+        (r, result) = try check(revoked, "auto")
+        #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+        #expect(RevocationTests.codes(result) == ["revoked"])
+        #expect(RevocationTests.messages(result).contains("revoked on 2025-12-01T12:00:00Z (keyCompromise) according to the OCSP responder"), "\(RevocationTests.messages(result))")
+
+        (r, result) = try check(stranger)
+        #expect(r.status == 3 && RevocationTests.codes(result) == ["revocation-unknown"], "\(r.stdout)")
+        #expect(RevocationTests.messages(result).contains("does not know this certificate"))
+
+        (r, result) = try check(forged)
+        #expect(r.status == 3 && RevocationTests.codes(result) == ["revocation-unknown"], "\(r.stdout)")
+        #expect(RevocationTests.messages(result).contains("not signed by the certificate's issuer or a responder it authorised"), "\(RevocationTests.messages(result))")
+
+        (r, result) = try check(dead)
+        #expect(r.status == 3 && RevocationTests.codes(result) == ["revocation-unknown"], "\(r.stdout)")
+
+        let start = Date()
+        (r, result) = try check(slow, "ocsp", "--timeout", "2")
+        #expect(Date().timeIntervalSince(start) < 6)
+        #expect(r.status == 3 && RevocationTests.codes(result) == ["revocation-unknown"], "\(r.stdout)")
+
+    }
+}

@@ -207,10 +207,10 @@ public struct CheckScanner: Sendable {
             r.status = max(r.status, p.status)
         }
         // The per-certificate series (x509_cert_revoked, chain[].revoked): known only when a CRL
-        // was read for the leaf; unknown (nil) when none is named or it could not be read.
+        // or OCSP answer was read for the leaf; unknown (nil) when none is named or it could not be read.
         if !r.chain.isEmpty, r.chain[0].serial == leaf.serialHex {
             if found.contains(where: { $0.code == "revoked" }) { r.chain[0].revoked = true }
-            else if !leaf.crlDistributionPoints.isEmpty, !found.contains(where: { $0.code == "revocation-unknown" }) { r.chain[0].revoked = false }
+            else if !leaf.crlDistributionPoints.isEmpty || !leaf.authorityInfoAccess.ocsp.isEmpty, !found.contains(where: { $0.code == "revocation-unknown" }) { r.chain[0].revoked = false }
         }
     }
 

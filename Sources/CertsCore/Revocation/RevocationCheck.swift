@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// What `--revocation` asks for. `auto` and `crl` read the CRL distribution points (Let's
-/// Encrypt publishes CRLs only since 2025); OCSP is not implemented yet, so it is not offered.
+/// What `--revocation` asks for. `crl` reads the CRL distribution points (Let's Encrypt publishes
+/// CRLs only since 2025); `ocsp` asks the responder the certificate names (RFC 6960); `auto` uses
+/// the CRL when the certificate names one and OCSP otherwise.
 public enum RevocationMode: String, Sendable, CaseIterable {
-    case auto, crl, off
+    case auto, crl, ocsp, off
 }
 
 /// Checks a certificate against the CRLs its issuer publishes: fetched over HTTP (bounded size and
@@ -37,11 +38,54 @@ public final class RevocationChecker: @unchecked Sendable {
     /// Findings for `leaf`, whose issuer is the first of `candidates` that issued it.
     public func problems(leaf: Certificate, candidates: [Certificate]) -> [CheckProblem] {
         guard mode != .off else { return [] }
-        let urls = leaf.crlDistributionPoints.filter { $0.lowercased().hasPrefix("http://") }
+        let crls = leaf.crlDistributionPoints.filter { $0.lowercased().hasPrefix("http://") }
+        let responders = leaf.authorityInfoAccess.ocsp.filter { $0.lowercased().hasPrefix("http://") }
+        let useCRL = mode == .crl || (mode == .auto && !crls.isEmpty)
+        let urls = useCRL ? crls : responders
         guard !urls.isEmpty else { return [] }
         guard let issuer = candidates.first(where: { $0 != leaf && leaf.isIssued(by: $0) }) else {
-            return [CheckProblem("revocation-unknown", "cannot check the CRL (\(urls[0])): the issuer's certificate is not at hand to check its signature", status: .unknown)]
+            return [CheckProblem("revocation-unknown", "cannot check \(useCRL ? "the CRL" : "OCSP") (\(urls[0])): the issuer's certificate is not at hand to check its signature", status: .unknown)]
         }
+        return useCRL ? crlProblems(leaf: leaf, issuer: issuer, urls: urls) : ocspProblems(leaf: leaf, issuer: issuer, urls: urls)
+    }
+
+    /// Asks each responder in turn until one gives a verified answer: revoked CRITICAL, an answer
+    /// past its nextUpdate WARNING, "unknown" or no usable answer at all UNKNOWN.
+    func ocspProblems(leaf: Certificate, issuer: Certificate, urls: [String]) -> [CheckProblem] {
+        var failures: [String] = []
+        for url in urls {
+            do {
+                let query = try OCSPQuery(leaf: leaf, issuer: issuer)
+                guard let http else { throw OCSPQuery.Refused(reason: "no HTTP client") }
+                let response = try http.send(HTTPRequest(method: "POST", url: url, headers: [("Content-Type", "application/ocsp-request"),
+                                                                                                ("Accept", "application/ocsp-response")],
+                                                         body: try query.der()))
+                guard response.status == 200 else { throw OCSPQuery.Refused(reason: "HTTP \(response.status)") }
+                var out: [CheckProblem] = []
+                let next: Int64?
+                switch try query.answer(response.body, now: now) {
+                case .good(_, let n):
+                    next = n
+                case .revoked(let at, let reason, let n):
+                    next = n
+                    out.append(CheckProblem("revoked", "revoked on \(RFC3339.format(at))\(reason.map { " (\($0))" } ?? "") according to the OCSP responder \(url)", status: .critical))
+                case .unknown:
+                    return [CheckProblem("revocation-unknown", "the OCSP responder \(url) does not know this certificate", status: .unknown)]
+                }
+                if let next, next < now {
+                    out.append(CheckProblem("ocsp-stale", "the OCSP answer from \(url) was due for renewal at \(RFC3339.format(next)); it may be out of date", status: .warning))
+                }
+                return out
+            } catch let refused as OCSPQuery.Refused {
+                failures.append("\(url): \(refused.reason)")
+            } catch {
+                failures.append("\(url): \(error)")
+            }
+        }
+        return [CheckProblem("revocation-unknown", "cannot get an OCSP answer: " + failures.joined(separator: "; "), status: .unknown)]
+    }
+
+    func crlProblems(leaf: Certificate, issuer: Certificate, urls: [String]) -> [CheckProblem] {
         var failures: [String] = []
         for url in urls {
             let crl: RevocationList
