@@ -139,6 +139,13 @@ static inline X509_EXTENSION *certs_make_extension(X509 *issuer, X509 *subject, 
     return X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
 }
 
+/* An extension for a CRL the issuer signs (authorityKeyIdentifier keyid:always). */
+static inline X509_EXTENSION *certs_make_crl_extension(X509 *issuer, X509_CRL *crl, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+    return X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
+}
+
 /* TLS client (certs verify --connect): SNI is a macro over SSL_ctrl. */
 static inline int certs_SSL_set_tlsext_host_name(SSL *ssl, const char *name) { return (int)SSL_set_tlsext_host_name(ssl, name); }
 /* The key-exchange group of the handshake (a NID; TLSEXT_nid_unknown|id for groups OpenSSL has no

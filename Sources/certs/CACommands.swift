@@ -5,7 +5,7 @@ struct CACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "A local development CA (root → intermediate → server certificates), for offline stacks and tests.",
-        subcommands: [CAInit.self, CAIssue.self, CAHop.self]
+        subcommands: [CAInit.self, CAIssue.self, CAHop.self, CARevoke.self, CACRL.self]
     )
 }
 
@@ -153,5 +153,81 @@ struct CAHop: ParsableCommand {
             Terminal.out("\(r.name): \(r.issued ? "issued" : "kept"), valid until \(RFC3339.format(r.notAfter))")
         }
         Terminal.out("hop CA: \(HopPKI.caDirectory(store: store.path))/root.pem (the terminators trust only this)")
+    }
+}
+
+struct CARevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a certificate the local CA issued (recorded in <store>/ca/revoked.txt; `certs ca crl` publishes it).",
+        discussion: "CERT is a certificate file or a store name (its live cert.pem). Revoking twice keeps the first date."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Argument(help: ArgumentHelp("A certificate file, or the store name of one.", valueName: "cert"))
+    var certificate: String
+
+    @Option(help: ArgumentHelp("RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn.", valueName: "reason"))
+    var reason = "unspecified"
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        let ca = try LocalCA.open(store: store.path)
+        let certStore = CertificateStore(root: store.path)
+        let path = FileSystem.exists(certificate) ? certificate : certStore.paths(certificate).certificate
+        guard let cert = try readDocument(path).certificates.first else { throw InputError.notFound(path: path) }
+        let entry = try ca.revoke(cert, reason: reason, now: currentUnixTime())
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("serial", .string(entry.serialHex)),
+                                      ("revokedAt", .string(RFC3339.format(entry.revokedAt))), ("reason", .string(entry.reason))]).rendered())
+        } else {
+            Terminal.out("revoked \(cert.subject) (serial \(entry.serialHex)) on \(RFC3339.format(entry.revokedAt)), \(entry.reason); publish it with: certs ca crl --out FILE")
+        }
+    }
+}
+
+struct CACRL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crl",
+        abstract: "Sign the local CA's CRL (every certificate `certs ca revoke` recorded), to serve at the --crl-url its certificates name.",
+        discussion: "Signed by the intermediate, v2 with CRL number and authority key identifier; replaced atomically."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Where to write the CRL.", valueName: "file"))
+    var out: String
+
+    @Option(help: "Days until nextUpdate.")
+    var days = 7
+
+    @Option(help: "Encoding: der (what HTTP CRL distribution points serve) or pem.")
+    var format = "der"
+
+    func validate() throws {
+        if days < 1 || days > 365 { throw ValidationError("--days must be between 1 and 365") }
+        if format != "der" && format != "pem" { throw ValidationError("--format must be der or pem") }
+    }
+
+    func run() throws {
+        let ca = try LocalCA.open(store: store.path)
+        let der = try ca.crl(now: currentUnixTime(), days: days)
+        let bytes: [UInt8]
+        if format == "der" {
+            bytes = der
+        } else {
+            let b64 = Array(Base64.encode(der).utf8)
+            var text = "-----BEGIN X509 CRL-----\n"
+            for start in stride(from: 0, to: b64.count, by: 64) {
+                text += String(decoding: b64[start..<min(start + 64, b64.count)], as: UTF8.self) + "\n"
+            }
+            bytes = Array((text + "-----END X509 CRL-----\n").utf8)
+        }
+        // A CRL is published state the CA owns: each run replaces the previous one.
+        try FileSystem.writeAtomically(bytes, to: out, mode: 0o644, existing: .replace)
+        Terminal.out("wrote \(out): \(try ca.revoked().count) revoked, next update in \(days) days")
     }
 }

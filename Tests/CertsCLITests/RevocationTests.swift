@@ -297,3 +297,51 @@ import Testing
 
     }
 }
+
+/// The local CA's own revocation: `ca revoke` records, `ca crl` signs the CRL its certificates'
+/// `--crl-url` names; served over loopback HTTP it makes `check --revocation crl` say revoked, and
+/// `openssl verify -crl_check` (an independent reader of the same CRL) agrees.
+@Suite struct LocalCACRLTests {
+    @Test func theLocalCARevokesAndPublishesACRLThatCheckAndOpenSSLRead() throws {
+        let s = Scratch()
+        let store = s.file("store"), files = s.file("www")
+        try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        let http = try PortPrintingServer("/usr/bin/env", ["python3", "\(startTLSFixtures)/http_fixture.py", "--files", files])
+        defer { http.stop() }
+        let url = "http://127.0.0.1:\(http.port)/files/ca.crl"
+        #expect(try certs("ca", "init", "--store", store).status == 0)
+        #expect(try certs("ca", "issue", "--store", store, "bad.example", "--crl-url", url).status == 0)
+        #expect(try certs("ca", "issue", "--store", store, "good.example", "--crl-url", url).status == 0)
+        let revoke = try certs("ca", "revoke", "--store", store, "bad.example", "--reason", "keyCompromise", "--json")
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        #expect(try parseJSONObject(revoke.stdout)["reason"] as? String == "keyCompromise")
+        let crl = try certs("ca", "crl", "--store", store, "--out", "\(files)/ca.crl")
+        #expect(crl.status == 0, "\(crl.stderr)")
+
+        func check(_ name: String) throws -> (Int32, [String]) {
+            let r = try certs("check", "\(store)/live/\(name)/fullchain.pem", "--revocation", "crl", "--trust", "\(store)/ca/root.pem", "--json")
+            let result = try #require((try parseJSONObject(r.stdout)["results"] as? [[String: Any]])?.first)
+            return (r.status, RevocationTests.codes(result))
+        }
+        #expect(try check("bad.example") == (2, ["revoked"]))
+        #expect(try check("good.example") == (0, []))
+
+        // openssl reads the same CRL: signature, issuer and the revoked entry with its reason.
+        _ = try opensslOK("crl", "-in", "\(files)/ca.crl", "-inform", "DER", "-out", s.file("ca.pem"))
+        let text = try opensslOK("crl", "-in", s.file("ca.pem"), "-noout", "-text")
+        #expect(text.contains("Key Compromise") && text.contains("CRL Number"), "\(text)")
+        func opensslVerify(_ name: String) throws -> RunResult {
+            try run("/usr/bin/openssl", ["verify", "-crl_check", "-CRLfile", s.file("ca.pem"), "-CAfile", "\(store)/ca/root.pem",
+                                          "-untrusted", "\(store)/ca/intermediate.pem", "\(store)/live/\(name)/cert.pem"])
+        }
+        #expect(try opensslVerify("bad.example").stdout.contains("revoked") || (try opensslVerify("bad.example").stderr.contains("revoked")))
+        #expect(try opensslVerify("good.example").status == 0)
+
+        // A bad reason and a certificate from another CA are one-line errors.
+        expectOneLineError(try certs("ca", "revoke", "--store", store, "good.example", "--reason", "bogus"), exit: 2, mentioning: "--reason")
+        let other = s.file("other")
+        #expect(try certs("ca", "init", "--store", other).status == 0)
+        #expect(try certs("ca", "issue", "--store", other, "x.example").status == 0)
+        expectOneLineError(try certs("ca", "revoke", "--store", store, "\(other)/live/x.example/cert.pem"), exit: 2, mentioning: "not issued by this CA")
+    }
+}

@@ -92,6 +92,7 @@ public enum CAError: CertsFailure, Equatable {
     case noNames
     case badValidity
     case outlivesCA(caNotAfter: Int64)
+    case notIssuedHere(subject: String)
 
     public var kind: FailureKind {
         switch self {
@@ -108,6 +109,7 @@ public enum CAError: CertsFailure, Equatable {
         case .noNames: return "name at least one DNS name or IP address to issue for"
         case .badValidity: return "the certificate would expire before it becomes valid"
         case .outlivesCA(let t): return "the certificate would outlive the CA's intermediate (valid until \(RFC3339.format(t))); issue for fewer days"
+        case .notIssuedHere(let s): return "\(s) was not issued by this CA's intermediate: only its own certificates can be revoked here"
         }
     }
 }
