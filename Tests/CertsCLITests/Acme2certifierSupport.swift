@@ -107,6 +107,8 @@ final class Acme2certifier {
     }
 }
 
-/// The venv interpreter with acme2certifier (scripts/setup, CERTS_TEST_DEPS=1); CI installs it.
+/// The venv interpreter with acme2certifier (scripts/setup, CERTS_TEST_DEPS=1). CI installs it, so
+/// under CI (CI set) the suite always runs and a missing install fails instead of skipping.
 let a2cPython = ProcessInfo.processInfo.environment["CERTS_A2C_PYTHON"] ?? "/opt/certs-acme2certifier/bin/python3"
-let acme2certifierInstalled = pebbleInstalled && FileManager.default.isExecutableFile(atPath: a2cPython)
+let acme2certifierInstalled = (pebbleInstalled && FileManager.default.isExecutableFile(atPath: a2cPython))
+    || ProcessInfo.processInfo.environment["CI"] != nil
