@@ -82,8 +82,9 @@ struct RequestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take, connect to last byte (default 30).", valueName: "seconds"))
     var timeout: Double = 30
 
-    @Option(name: .customLong("key-type"), help: ArgumentHelp("Certificate key type (default ec-p256).", valueName: "type"))
-    var keyType: KeyType = .default
+    @Option(name: .customLong("key-type"), help: ArgumentHelp("Certificate key type, one ACME CAs issue for (default ec-p256).", valueName: "type"))
+    var acmeKeyType: ACMEKeyType = ACMEKeyType(.default)
+    var keyType: KeyType { acmeKeyType.keyType }
 
     @Flag(name: .customLong("reuse-key"), help: "Keep the live key of NAME instead of making a new one.")
     var reuseKey = false
@@ -274,3 +275,16 @@ func absolutePath(_ path: String) -> String {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// `--key-type` of `certs request`: any key type parses (so ed25519 gets its own clear refusal,
+/// and `--csr-only` may use it), but help lists only those ACME CAs issue for (EC and RSA).
+struct ACMEKeyType: ExpressibleByArgument {
+    let keyType: KeyType
+    init(_ keyType: KeyType) { self.keyType = keyType }
+    init?(argument: String) {
+        guard let k = KeyType(argument: argument) else { return nil }
+        keyType = k
+    }
+    static var allValueStrings: [String] { KeyType.allCases.filter { $0 != .ed25519 }.map(\.rawValue) }
+    var defaultValueDescription: String { keyType.rawValue }
+}

@@ -20,10 +20,12 @@ final class Pebble {
 
     /// `environment` adds Pebble variables (PEBBLE_WFE_NONCEREJECT, PEBBLE_ALTERNATE_ROOTS …);
     /// `config` adds fields to the "pebble" object (externalAccountMACKeys …).
-    init(environment: [String: String] = [:], config: [String: Any] = [:]) throws {
+    /// Pebble runs with `-strict` and without authorization reuse (PEBBLE_AUTHZREUSE=0), as the
+    /// issue's "strict Pebble" asks. Ports are picked free and then bound by the servers, which can
+    /// race with another test: when Pebble or challtestsrv exits without listening, it is started
+    /// again on new ports (a few times).
+    init(environment: [String: String] = [:], config: [String: Any] = [:], strict: Bool = true) throws {
         scratch = Scratch()
-        acmePort = Loopback.freePort(); managementPort = Loopback.freePort(); httpPort = Loopback.freePort()
-        dnsPort = Loopback.freePort(); challtestPort = Loopback.freePort()
         let dir = scratch.path
         // A CA and Pebble's serving certificate for localhost / 127.0.0.1.
         _ = try opensslOK("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -36,35 +38,49 @@ final class Pebble {
                           "-set_serial", "0x51", "-days", "30", "-extfile", ext, "-out", "\(dir)/pebble.pem")
         caBundle = "\(dir)/ca.pem"
 
-        var pebbleConfig: [String: Any] = [
-            "listenAddress": "127.0.0.1:\(acmePort)",
-            "managementListenAddress": "127.0.0.1:\(managementPort)",
-            "certificate": "\(dir)/pebble.pem",
-            "privateKey": "\(dir)/pebble.key",
-            "httpPort": httpPort,
-            "tlsPort": Loopback.freePort(),
-            "ocspResponderURL": "",
-            "externalAccountBindingRequired": false,
-        ]
-        for (k, v) in config { pebbleConfig[k] = v }
-        let data = try JSONSerialization.data(withJSONObject: ["pebble": pebbleConfig])
-        FileManager.default.createFile(atPath: "\(dir)/pebble-config.json", contents: data)
+        var lastError = ""
+        for _ in 0..<4 {
+            let acme = Loopback.freePort(), management = Loopback.freePort(), http = Loopback.freePort()
+            let dns = Loopback.freePort(), challtest = Loopback.freePort()
+            var pebbleConfig: [String: Any] = [
+                "listenAddress": "127.0.0.1:\(acme)",
+                "managementListenAddress": "127.0.0.1:\(management)",
+                "certificate": "\(dir)/pebble.pem",
+                "privateKey": "\(dir)/pebble.key",
+                "httpPort": http,
+                "tlsPort": Loopback.freePort(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": false,
+            ]
+            for (k, v) in config { pebbleConfig[k] = v }
+            let data = try JSONSerialization.data(withJSONObject: ["pebble": pebbleConfig])
+            FileManager.default.createFile(atPath: "\(dir)/pebble-config.json", contents: data)
 
-        dnsServer = try ServerProcess("/usr/bin/pebble-challtestsrv", [
-            "-dns01", "127.0.0.1:\(dnsPort)", "-http01", "", "-https01", "", "-tlsalpn01", "",
-            "-defaultIPv6", "", "-defaultIPv4", "127.0.0.1", "-management", "127.0.0.1:\(challtestPort)",
-        ], log: "\(dir)/challtestsrv.log")
-        guard Loopback.waitForListener(challtestPort, timeout: 30) else { throw HarnessError("pebble-challtestsrv did not start: \(scratch.read("challtestsrv.log"))") }
-
-        // /usr/bin/env execs pebble in place (same pid) with the extra variables.
-        var env = ["PEBBLE_VA_NOSLEEP": "1"]
-        for (k, v) in environment { env[k] = v }
-        server = try ServerProcess("/usr/bin/env", env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [
-            "/usr/bin/pebble", "-config", "\(dir)/pebble-config.json", "-dnsserver", "127.0.0.1:\(dnsPort)",
-        ], log: "\(dir)/pebble.log")
-        guard Loopback.waitForListener(acmePort, timeout: 30), Loopback.waitForListener(managementPort, timeout: 30) else {
-            throw HarnessError("pebble did not start: \(scratch.read("pebble.log"))")
+            let challtestsrv = try ServerProcess("/usr/bin/pebble-challtestsrv", [
+                "-dns01", "127.0.0.1:\(dns)", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                "-defaultIPv6", "", "-defaultIPv4", "127.0.0.1", "-management", "127.0.0.1:\(challtest)",
+            ], log: "\(dir)/challtestsrv.log")
+            guard Loopback.waitForListener(challtest, timeout: 30), challtestsrv.process.isRunning else {
+                lastError = "pebble-challtestsrv did not start: \(scratch.read("challtestsrv.log"))"
+                challtestsrv.stop()
+                continue
+            }
+            // /usr/bin/env execs pebble in place (same pid) with the extra variables.
+            var env = ["PEBBLE_VA_NOSLEEP": "1", "PEBBLE_AUTHZREUSE": "0"]
+            for (k, v) in environment { env[k] = v }
+            let pebble = try ServerProcess("/usr/bin/env", env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [
+                "/usr/bin/pebble", "-config", "\(dir)/pebble-config.json", "-dnsserver", "127.0.0.1:\(dns)",
+            ] + (strict ? ["-strict"] : []), log: "\(dir)/pebble.log")
+            guard Loopback.waitForListener(acme, timeout: 30), Loopback.waitForListener(management, timeout: 30), pebble.process.isRunning else {
+                lastError = "pebble did not start: \(scratch.read("pebble.log"))"
+                pebble.stop(); challtestsrv.stop()
+                continue
+            }
+            acmePort = acme; managementPort = management; httpPort = http; dnsPort = dns; challtestPort = challtest
+            dnsServer = challtestsrv; server = pebble
+            return
         }
+        throw HarnessError(lastError)
     }
 
     func stop() { server.stop(); dnsServer.stop() }

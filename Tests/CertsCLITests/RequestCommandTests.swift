@@ -241,6 +241,17 @@ struct RequestCommandTests {
 
 /// Refusals that need no CA, and an unreachable one.
 @Suite struct RequestRefusalTests {
+    @Test func helpListsOnlyTheKeyTypesACMECAsIssueForAndEd25519IsRefusedClearly() throws {
+        let help = try certs("request", "--help")
+        #expect(help.status == 0)
+        let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(text.contains("ec-p256") && text.contains("rsa-2048"), "\(help.stdout)")
+        #expect(!text.contains("ed25519"), "\(help.stdout)")
+        let s = Scratch()
+        let r = try certs("request", "x.example", "--key-type", "ed25519", "--acme", "https://127.0.0.1:\(Loopback.freePort())/dir", "--webroot", s.path, "--store", s.file("store"))
+        expectOneLineError(r, exit: 2, mentioning: "EC and RSA")
+    }
+
     @Test func anUnreachableServerIsARemoteError() throws {
         let s = Scratch()
         let port = Loopback.freePort()

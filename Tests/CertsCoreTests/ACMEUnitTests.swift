@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import CertsCore
 
-/// Starts curl against the server, serves while it runs, returns (status code, body).
-func curlWhileServing(_ server: ChallengeServer, _ args: [String]) throws -> (Int, String) {
+/// Runs curl to the end (the calling thread blocks in `waitUntilExit`, as the ACME client blocks in
+/// its challenge POST) and returns (status code, body). The server must answer from its own thread.
+func curl(_ args: [String]) throws -> (Int, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     p.arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5"] + args
@@ -11,42 +12,95 @@ func curlWhileServing(_ server: ChallengeServer, _ args: [String]) throws -> (In
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
     try p.run()
-    while p.isRunning { server.serve(for: 0.05) }
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
+}
+
+/// A TCP connection to 127.0.0.1:port that sends nothing (a silent or slow validator).
+func silentConnection(_ port: UInt16) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = port.bigEndian
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    return fd
 }
 
 @Suite struct ACMEChallengeServerTests {
     @Test func servesTheKeyAuthorizationForItsTokenAndNothingElse() throws {
         let server = try ChallengeServer(address: "127.0.0.1", port: 0)
+        defer { server.close() }
+        try server.start()
         server.add(token: "tok_en-1", keyAuthorization: "tok_en-1.thumb")
         let base = "http://127.0.0.1:\(server.port)"
-        #expect(try curlWhileServing(server, ["\(base)/.well-known/acme-challenge/tok_en-1"]) == (200, "tok_en-1.thumb"))
-        #expect(try curlWhileServing(server, ["\(base)/.well-known/acme-challenge/other"]).0 == 404)
-        #expect(try curlWhileServing(server, ["\(base)/etc/passwd"]).0 == 404)
-        #expect(try curlWhileServing(server, ["\(base)/.well-known/acme-challenge/../acme-challenge/tok_en-1"]).0 != 500)
-        #expect(try curlWhileServing(server, ["-X", "POST", "-d", "x", "\(base)/.well-known/acme-challenge/tok_en-1"]).0 == 405)
+        #expect(try curl(["\(base)/.well-known/acme-challenge/tok_en-1"]) == (200, "tok_en-1.thumb"))
+        #expect(try curl(["-I", "\(base)/.well-known/acme-challenge/tok_en-1"]).0 == 200)
+        #expect(try curl(["\(base)/.well-known/acme-challenge/other"]).0 == 404)
+        #expect(try curl(["\(base)/etc/passwd"]).0 == 404)
+        #expect(try curl(["\(base)/.well-known/acme-challenge/../acme-challenge/tok_en-1"]).0 != 500)
+        #expect(try curl(["-X", "POST", "-d", "x", "\(base)/.well-known/acme-challenge/tok_en-1"]).0 == 405)
+        #expect(try curl(["-H", "X-Big: \(String(repeating: "a", count: 9000))", "\(base)/.well-known/acme-challenge/tok_en-1"]).0 == 400)
         server.remove(token: "tok_en-1")
-        #expect(try curlWhileServing(server, ["\(base)/.well-known/acme-challenge/tok_en-1"]).0 == 404)
+        #expect(try curl(["\(base)/.well-known/acme-challenge/tok_en-1"]).0 == 404)
+        #expect(server.served.contains("GET /.well-known/acme-challenge/tok_en-1 200"))
     }
 
-    @Test func aSilentClientDoesNotStopTheServerFromAnsweringOthers() throws {
+    /// The bug of issue 15: a CA that validates while the client's challenge POST is in flight.
+    /// Here the calling thread is blocked in curl the whole time; only a responder with a thread
+    /// of its own can answer.
+    @Test func answersWhileTheCallingThreadIsBlocked() throws {
         let server = try ChallengeServer(address: "127.0.0.1", port: 0)
+        defer { server.close() }
         server.add(token: "t", keyAuthorization: "t.k")
-        // A connection that never sends a request: the server gives up on it after its deadline.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = server.port.bigEndian
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        #expect(try curlWhileServing(server, ["--max-time", "15", "http://127.0.0.1:\(server.port)/.well-known/acme-challenge/t"]) == (200, "t.k"))
+        try server.start()
+        let start = Date()
+        #expect(try curl(["http://127.0.0.1:\(server.port)/.well-known/acme-challenge/t"]) == (200, "t.k"))
+        #expect(Date().timeIntervalSince(start) < 3)
+    }
+
+    /// Several validators at once (a CA checks from many vantage points): silent connections held
+    /// open do not delay an answer to another, well before their 5 s deadline.
+    @Test func silentClientsDoNotDelayOthers() throws {
+        let server = try ChallengeServer(address: "127.0.0.1", port: 0)
+        defer { server.close() }
+        server.add(token: "t", keyAuthorization: "t.k")
+        try server.start()
+        let silent = (0..<4).map { _ in silentConnection(server.port) }
+        defer { for fd in silent { close(fd) } }
+        let start = Date()
+        #expect(try curl(["http://127.0.0.1:\(server.port)/.well-known/acme-challenge/t"]) == (200, "t.k"))
+        #expect(Date().timeIntervalSince(start) < 2)
+        // The silent ones are dropped at their deadline: read() sees the end of the stream.
+        var byte: UInt8 = 0
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(silent[0], SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        #expect(recv(silent[0], &byte, 1, 0) == 0)
+    }
+
+    @Test func stopReturnsPromptlyAndNothingIsAnsweredAfterIt() throws {
+        let server = try ChallengeServer(address: "127.0.0.1", port: 0)
+        defer { server.close() }
+        server.add(token: "t", keyAuthorization: "t.k")
+        try server.start()
+        let held = silentConnection(server.port)
+        defer { close(held) }
+        #expect(try curl(["http://127.0.0.1:\(server.port)/.well-known/acme-challenge/t"]).0 == 200)
+        let start = Date()
+        server.stop()
+        #expect(Date().timeIntervalSince(start) < 0.5)
+        // Not answered any more (the listener is still bound, so the connect succeeds and times out).
+        #expect(try curl(["--max-time", "1", "http://127.0.0.1:\(server.port)/.well-known/acme-challenge/t"]).0 != 200)
+        try server.start()
+        #expect(try curl(["http://127.0.0.1:\(server.port)/.well-known/acme-challenge/t"]) == (200, "t.k"))
     }
 
     @Test func aBusyPortIsAClearError() throws {
         let first = try ChallengeServer(address: "127.0.0.1", port: 0)
+        defer { first.close() }
         #expect {
             _ = try ChallengeServer(address: "127.0.0.1", port: first.port)
         } throws: { error in

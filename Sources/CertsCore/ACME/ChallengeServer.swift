@@ -5,21 +5,27 @@ import Glibc
 /// The built-in HTTP-01 responder of `certs request --standalone`.
 ///
 /// It answers exactly `GET|HEAD /.well-known/acme-challenge/TOKEN` for the tokens it was given
-/// (with the key authorization, `text/plain`) and 404 for everything else. It is single-threaded:
-/// the ACME client calls `serve(for:)` instead of sleeping between polls, so there is no second
-/// thread and no shared mutable state. Requests are read with a size limit (8 KiB) and a
-/// per-connection deadline, so a slow or hostile peer cannot hold it.
-public final class ChallengeServer {
+/// (with the key authorization, `text/plain`) and 404 for everything else. After `start()` it
+/// serves on a thread of its own (`ResponderLoop`), many connections at once, until `stop()`:
+/// a CA may validate while the client's challenge POST is still in flight. Requests are read with
+/// a size limit (8 KiB) and a per-connection deadline (5 s to read, 5 s to answer), so a slow or
+/// hostile peer cannot hold it. Tokens and the log of answers are shared with the loop's thread
+/// through `Locked`.
+public final class ChallengeServer: @unchecked Sendable {
     public static let pathPrefix = "/.well-known/acme-challenge/"
 
     let listeners: [Int32]
     public let port: UInt16
-    private var responses: [String: String] = [:]
+    private let responses = Locked<[String: String]>([:])
+    private let log = Locked<[String]>([])
+    private var loop: ResponderLoop?
+    private var closed = false
+
     /// Requests answered, for logs and tests: "GET /.well-known/… 200".
-    public private(set) var served: [String] = []
+    public var served: [String] { log.current }
 
     /// Binds `address` (an IPv4/IPv6 literal; "::" listens on both families where the system allows)
-    /// on `port` (0 picks a free one).
+    /// on `port` (0 picks a free one). Nothing is answered before `start()`.
     public init(address: String = "::", port: UInt16 = 80) throws {
         var fds: [Int32] = []
         var boundPort = port
@@ -42,13 +48,30 @@ public final class ChallengeServer {
 
     deinit { close() }
 
+    /// Starts answering on a thread of its own (no-op when it runs already).
+    public func start() throws {
+        guard !closed else { throw ACMEError.challengeServer("the challenge server is closed") }
+        if loop == nil {
+            let responses = self.responses, log = self.log
+            loop = ResponderLoop(listeners: listeners) { fd in HTTPChallengeConnection(fd: fd, responses: responses, log: log) }
+        }
+        try loop?.start()
+    }
+
+    /// Stops answering: wakes the thread, joins it and closes its connections. `start()` may follow.
+    public func stop() { loop?.stop() }
+
+    /// Stops and closes the listening sockets.
     public func close() {
+        guard !closed else { return }
+        stop()
+        closed = true
         for fd in listeners where fd >= 0 { Glibc.close(fd) }
     }
 
     /// Adds a token's key authorization to what is served.
-    public func add(token: String, keyAuthorization: String) { responses[token] = keyAuthorization }
-    public func remove(token: String) { responses[token] = nil }
+    public func add(token: String, keyAuthorization: String) { responses.withValue { $0[token] = keyAuthorization } }
+    public func remove(token: String) { responses.withValue { $0[token] = nil } }
 
     static func listen(address: String, port: UInt16) throws -> (Int32, UInt16) {
         let v6 = address.contains(":")
@@ -92,63 +115,70 @@ public final class ChallengeServer {
         return (fd, bound)
     }
 
-    /// Accepts and answers requests for `seconds`, then returns.
-    public func serve(for seconds: Double) {
-        let end = Subprocess.monotonicSeconds() + seconds
-        while true {
-            let remaining = end - Subprocess.monotonicSeconds()
-            if remaining <= 0 { return }
-            var pfds = listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&pfds, nfds_t(pfds.count), Int32(max(remaining * 1000, 1)))
-            if n <= 0 { continue }
-            for p in pfds where p.revents & Int16(POLLIN) != 0 {
-                while true {
-                    let client = accept(p.fd, nil, nil)
-                    if client < 0 { break }
-                    _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                    _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL, 0) | O_NONBLOCK)
-                    handle(client)
-                    Glibc.close(client)
-                }
-            }
-        }
+}
+
+/// One HTTP-01 request and its answer, read and written without blocking.
+final class HTTPChallengeConnection: ResponderConnection {
+    let fd: Int32
+    private(set) var deadline: Double
+    private let responses: Locked<[String: String]>
+    private let log: Locked<[String]>
+    private var request: [UInt8] = []
+    private var answer: [UInt8]? = nil
+    private var sent = 0
+
+    static let maximumRequest = 8192
+    static let phaseSeconds = 5.0
+
+    init(fd: Int32, responses: Locked<[String: String]>, log: Locked<[String]>) {
+        self.fd = fd
+        self.responses = responses
+        self.log = log
+        deadline = Subprocess.monotonicSeconds() + Self.phaseSeconds
     }
 
-    /// Reads one request (≤ 8 KiB, ≤ 5 s) and answers it.
-    func handle(_ fd: Int32) {
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let deadline = Subprocess.monotonicSeconds() + 5
-        while request.count < 8192 {
-            if Self.headerEnd(request) != nil { break }
-            let left = deadline - Subprocess.monotonicSeconds()
-            if left <= 0 { return }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let r = poll(&p, 1, Int32(left * 1000))
-            if r < 0 && errno == EINTR { continue }
-            if r <= 0 { return }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
-            if n <= 0 { break }
-            request += buffer[0..<n]
+    func step() -> Int16? {
+        if answer == nil {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while request.count < Self.maximumRequest, Self.headerEnd(request) == nil {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, Self.maximumRequest - request.count), 0) }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EAGAIN { return Int16(POLLIN) }
+                if n <= 0 { break }  // end of stream or error: answer what we have
+                request += buffer[0..<n]
+            }
+            if request.isEmpty { return nil }
+            answer = respond()
+            deadline = Subprocess.monotonicSeconds() + Self.phaseSeconds
         }
-        guard let end = Self.headerEnd(request) else { reply(fd, status: "400 Bad Request", body: "bad request\n", head: false); return }
+        guard let bytes = answer else { return nil }
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return Int16(POLLOUT) }
+            return nil
+        }
+        return nil
+    }
+
+    /// The answer to the request read so far, and its line in the log.
+    func respond() -> [UInt8] {
+        guard let end = Self.headerEnd(request) else { return Self.reply(status: "400 Bad Request", body: "bad request\n", head: false) }
         let line = String(decoding: request[..<end], as: UTF8.self).split(separator: "\r\n").first.map(String.init) ?? ""
         let parts = line.split(separator: " ")
         guard parts.count == 3, parts[0] == "GET" || parts[0] == "HEAD" else {
-            reply(fd, status: "405 Method Not Allowed", body: "method not allowed\n", head: false)
-            served.append("\(line) 405")
-            return
+            log.withValue { $0.append("\(line) 405") }
+            return Self.reply(status: "405 Method Not Allowed", body: "method not allowed\n", head: false)
         }
         let head = parts[0] == "HEAD"
         let path = String(parts[1])
-        if path.hasPrefix(Self.pathPrefix), let answer = responses[String(path.dropFirst(Self.pathPrefix.count))] {
-            reply(fd, status: "200 OK", body: answer, head: head)
-            served.append("\(parts[0]) \(path) 200")
-        } else {
-            reply(fd, status: "404 Not Found", body: "not found\n", head: head)
-            served.append("\(parts[0]) \(path) 404")
+        if path.hasPrefix(ChallengeServer.pathPrefix), let answer = responses.withValue({ $0[String(path.dropFirst(ChallengeServer.pathPrefix.count))] }) {
+            log.withValue { $0.append("\(parts[0]) \(path) 200") }
+            return Self.reply(status: "200 OK", body: answer, head: head)
         }
+        log.withValue { $0.append("\(parts[0]) \(path) 404") }
+        return Self.reply(status: "404 Not Found", body: "not found\n", head: head)
     }
 
     static func headerEnd(_ bytes: [UInt8]) -> Int? {
@@ -157,20 +187,7 @@ public final class ChallengeServer {
         return nil
     }
 
-    func reply(_ fd: Int32, status: String, body: String, head: Bool) {
-        let text = "HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nServer: certs\r\n\r\n" + (head ? "" : body)
-        let bytes = Array(text.utf8)
-        var offset = 0
-        let deadline = Subprocess.monotonicSeconds() + 5
-        while offset < bytes.count && Subprocess.monotonicSeconds() < deadline {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { offset += n; continue }
-            if n < 0 && (errno == EAGAIN || errno == EINTR) {
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 1000)
-                continue
-            }
-            return
-        }
+    static func reply(status: String, body: String, head: Bool) -> [UInt8] {
+        Array(("HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nServer: certs\r\n\r\n" + (head ? "" : body)).utf8)
     }
 }

@@ -201,14 +201,18 @@ public struct ACMEIssuer {
         try IssuanceRequest.validate(identifiers: request.identifiers, method: request.method)
         try CertificateStore.validate(name: request.name)
 
-        // The standalone server binds before any ACME traffic: a busy port fails fast.
+        // The standalone server binds before any ACME traffic (a busy port fails fast) and answers
+        // on its own thread from before the first challenge POST until the order is final: a CA
+        // may validate while that POST is in flight (acme2certifier does).
         var server: ChallengeServer? = nil
-        if case .standalone(let address, let port) = request.method { server = try ChallengeServer(address: address, port: port) }
+        if case .standalone(let address, let port) = request.method {
+            server = try ChallengeServer(address: address, port: port)
+            try server?.start()
+        }
         defer { server?.close() }
 
         let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding,
                                      eabOnlyWhereRequired: request.eabOnlyWhereRequired)
-        if let server { client.wait = { server.serve(for: $0) } }
 
         // RFC 9773 §5: `replaces` only to a CA that offers renewal information.
         let replaces = client.directory.renewalInfo == nil ? nil : request.replaces
@@ -299,6 +303,7 @@ public struct ACMEIssuer {
         let csr = try CertificateSigningRequest.create(key: certificateKey, subject: DistinguishedName(commonName: firstDNS.flatMap { $0.utf8.count <= 64 ? $0 : nil }),
                                                        subjectAlternativeNames: names)
         let finalOrder = try client.finalize(order, csrDER: try csr.der())
+        server?.close()
         let chains = try client.downloadChains(finalOrder.certificate!)
 
         // Pick the chain, check it against the request and the key, then install.
