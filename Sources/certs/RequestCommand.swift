@@ -61,16 +61,16 @@ struct RequestCommand: ParsableCommand {
     @Flag(help: "HTTP-01: answer challenges from a built-in server (only /.well-known/acme-challenge/TOKEN).")
     var standalone = false
 
-    @Option(name: .customLong("http-port"), help: ArgumentHelp("Port of the standalone server (default 80).", valueName: "port"))
+    @Option(name: .customLong("http-port"), help: ArgumentHelp("Port of the standalone server.", valueName: "port"))
     var httpPort: Int = 80
 
-    @Option(name: .customLong("http-address"), help: ArgumentHelp("Address of the standalone server (default :: = all).", valueName: "ip"))
+    @Option(name: .customLong("http-address"), help: ArgumentHelp("Address of the standalone server (:: = all).", valueName: "ip"))
     var httpAddress: String = "::"
 
     @Option(name: .customLong("dns-hook"), help: ArgumentHelp("DNS-01: a shell command that adds/removes the TXT record.", valueName: "command"))
     var dnsHook: String?
 
-    @Option(name: .customLong("dns-wait"), help: ArgumentHelp("Seconds to wait after the hook added the records (default 0).", valueName: "seconds"))
+    @Option(name: .customLong("dns-wait"), help: ArgumentHelp("Seconds to wait after the hook added the records.", valueName: "seconds"))
     var dnsWait: Double = 0
 
     @Option(name: .customLong("ca-bundle"), help: ArgumentHelp("Trust these roots for the ACME server's HTTPS (default: the system store).", valueName: "file"))
@@ -79,10 +79,10 @@ struct RequestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A certificate profile the CA lists in its directory (e.g. shortlived, tlsserver).", valueName: "name"))
     var profile: String?
 
-    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take, connect to last byte (default 30).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds one HTTP exchange with the CA may take, connect to last byte.", valueName: "seconds"))
     var timeout: Double = 30
 
-    @Option(name: .customLong("key-type"), help: ArgumentHelp("Certificate key type, one ACME CAs issue for (default ec-p256).", valueName: "type"))
+    @Option(name: .customLong("key-type"), help: ArgumentHelp("Certificate key type, one ACME CAs issue for.", valueName: "type"))
     var acmeKeyType: ACMEKeyType = ACMEKeyType(.default)
     var keyType: KeyType { acmeKeyType.keyType }
 
@@ -107,7 +107,7 @@ struct RequestCommand: ParsableCommand {
     @Flag(name: .customLong("csr-only"), help: "Only write a new key and CSR (for a CA you buy from); contact no CA.")
     var csrOnly = false
 
-    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("With --csr-only: where NAME.key and NAME.csr go (default .).", valueName: "dir"))
+    @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("With --csr-only: where NAME.key and NAME.csr go.", valueName: "dir"))
     var outDir: String = "."
 
     @Flag(help: "With --csr-only: replace existing files.")
