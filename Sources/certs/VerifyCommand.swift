@@ -59,6 +59,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .customLong("expect-cert"), help: ArgumentHelp("With --connect: the certificate the server should serve (compared by SHA-256 fingerprint).", valueName: "file"))
     var expectCert: String?
 
+    @Option(help: ArgumentHelp("Also check the leaf's revocation: crl, ocsp, auto (the CRL when one is named, else OCSP) or off; revoked makes the chain invalid, an answer that cannot be had is a warning.", valueName: "auto|crl|ocsp|off"))
+    var revocation: RevocationMode?
+
     @Option(help: ArgumentHelp("With --connect: seconds to wait for the connection and handshake.", valueName: "seconds"))
     var timeout: Double = 10
 
@@ -112,6 +115,10 @@ struct VerifyCommand: ParsableCommand {
                                              extraChain: chainCertificates, extraOrigin: chainOrigin)
         }
 
+        if let mode = revocation, mode != .off {
+            let checker = RevocationChecker(mode: mode, now: time, timeout: timeout, cacheDirectory: nil)
+            reports = reports.map { $0.checkingRevocation(checker) }
+        }
         if json {
             Terminal.out(VerificationReport.document(reports).rendered())
         } else {

@@ -325,6 +325,14 @@ import Testing
         }
         #expect(try check("bad.example") == (2, ["revoked"]))
         #expect(try check("good.example") == (0, []))
+        // verify --revocation: revoked makes the chain invalid (exit 1), good stays valid.
+        func verify(_ name: String) throws -> RunResult {
+            try certs("verify", "\(store)/live/\(name)/fullchain.pem", "--trust", "\(store)/ca/root.pem", "--host", name, "--revocation", "crl")
+        }
+        let bad = try verify("bad.example")
+        #expect(bad.status == 1 && bad.stdout.contains("revoked"), "\(bad.stdout)\(bad.stderr)")
+        #expect(try verify("good.example").status == 0)
+        #expect(try certs("verify", "\(store)/live/bad.example/fullchain.pem", "--trust", "\(store)/ca/root.pem", "--host", "bad.example").status == 0)
 
         // openssl reads the same CRL: signature, issuer and the revoked entry with its reason.
         _ = try opensslOK("crl", "-in", "\(files)/ca.crl", "-inform", "DER", "-out", s.file("ca.pem"))

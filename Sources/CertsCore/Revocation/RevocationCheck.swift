@@ -142,3 +142,18 @@ public final class RevocationChecker: @unchecked Sendable {
         }
     }
 }
+
+extension VerificationReport {
+    /// The report with the leaf's revocation status added (`certs verify --revocation`): revoked is
+    /// an error; a stale answer, and an answer that could not be had, are warnings — browsers
+    /// soft-fail there too, and `certs check` is where "could not read" becomes UNKNOWN.
+    public func checkingRevocation(_ checker: RevocationChecker) -> VerificationReport {
+        guard let leaf = chain.first?.certificate else { return self }
+        var out = self
+        for p in checker.problems(leaf: leaf, candidates: chain.map(\.certificate)) {
+            if p.code == "revoked" { out.errors.append(Finding(p.code, p.message)) }
+            else { out.warnings.append(Finding(p.code, p.message, severity: .warning)) }
+        }
+        return out
+    }
+}

@@ -99,8 +99,8 @@ public struct VerificationReport: Sendable {
     /// The validation time (Unix seconds).
     public let at: Int64
     public let chain: [ChainLink]
-    public let errors: [Finding]
-    public let warnings: [Finding]
+    public internal(set) var errors: [Finding]
+    public internal(set) var warnings: [Finding]
     public let connection: ConnectionSummary?
 
     public var valid: Bool { errors.isEmpty }
