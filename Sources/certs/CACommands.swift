@@ -214,18 +214,7 @@ struct CACRL: ParsableCommand {
 
     func run() throws {
         let ca = try LocalCA.open(store: store.path)
-        let der = try ca.crl(now: currentUnixTime(), days: days)
-        let bytes: [UInt8]
-        if format == "der" {
-            bytes = der
-        } else {
-            let b64 = Array(Base64.encode(der).utf8)
-            var text = "-----BEGIN X509 CRL-----\n"
-            for start in stride(from: 0, to: b64.count, by: 64) {
-                text += String(decoding: b64[start..<min(start + 64, b64.count)], as: UTF8.self) + "\n"
-            }
-            bytes = Array((text + "-----END X509 CRL-----\n").utf8)
-        }
+        let bytes = try ca.crl(now: currentUnixTime(), days: days, pem: format == "pem")
         // A CRL is published state the CA owns: each run replaces the previous one.
         try FileSystem.writeAtomically(bytes, to: out, mode: 0o644, existing: .replace)
         Terminal.out("wrote \(out): \(try ca.revoked().count) revoked, next update in \(days) days")

@@ -57,9 +57,9 @@ extension LocalCA {
         return entry
     }
 
-    /// A DER CRL of every revoked certificate, valid from `now` for `days`, numbered by `now`
-    /// (monotonic for a CA that signs at most one CRL per second).
-    public func crl(now: Int64, days: Int) throws -> [UInt8] {
+    /// A CRL of every revoked certificate (DER, or PEM when `pem`), valid from `now` for `days`,
+    /// numbered by `now` (monotonic for a CA that signs at most one CRL per second).
+    public func crl(now: Int64, days: Int, pem: Bool = false) throws -> [UInt8] {
         let crl = try ossl("creating a CRL") { X509_CRL_new() }
         defer { X509_CRL_free(crl) }
         try osslCheck("setting the CRL version") { X509_CRL_set_version(crl, 1) }  // v2
@@ -109,13 +109,7 @@ extension LocalCA {
         guard X509_CRL_sign(crl, intermediateKey.pointer, EVPKey.signingDigest(intermediateKey.pointer)) > 0 else {
             throw OpenSSLError.drain("signing the CRL")
         }
-        let n = i2d_X509_CRL(crl, nil)
-        guard n > 0 else { throw OpenSSLError.drain("encoding the CRL") }
-        var out = [UInt8](repeating: 0, count: Int(n))
-        _ = out.withUnsafeMutableBufferPointer { buf -> Int32 in
-            var p: UnsafeMutablePointer<UInt8>? = buf.baseAddress
-            return i2d_X509_CRL(crl, &p)
-        }
-        return out
+        return try pem ? serialize("encoding the CRL") { PEM_write_bio_X509_CRL($0, crl) }
+                       : serialize("encoding the CRL") { i2d_X509_CRL_bio($0, crl) }
     }
 }
