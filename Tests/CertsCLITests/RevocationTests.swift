@@ -170,46 +170,13 @@ import Testing
 /// never authorised, unreachable and hanging responders. The responder rereads its index file when
 /// it changes, so the leaves (which must name its URL) are made after it started.
 @Suite(.serialized) struct OCSPTests {
-    final class Responder {
-        let process = Process()
-        let port: Int
-        init(index: String, signer: String, key: String, issuer: String) throws {
-            let errors = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = ["ocsp", "-port", "0", "-index", index, "-CA", issuer, "-rsigner", signer, "-rkey", key, "-nmin", "60"]
-            process.standardOutput = errors  // "ACCEPT [::]:PORT PID=N" goes to stdout, the rest to stderr
-            process.standardError = errors
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let fd = errors.fileHandleForReading.fileDescriptor
-            var text: [UInt8] = []
-            let deadline = Date().addingTimeInterval(15)
-            func acceptLine() -> String? {
-                String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-                    .first { $0.hasPrefix("ACCEPT") }.map(String.init)
-            }
-            while Date() < deadline, acceptLine() == nil {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&p, 1, 100) > 0 else { continue }
-                var byte: UInt8 = 0
-                guard read(fd, &byte, 1) == 1 else { break }
-                text.append(byte)
-            }
-            // "ACCEPT [::]:45785 PID=12327"
-            let line = acceptLine() ?? String(decoding: text, as: UTF8.self)
-            guard let colon = line.range(of: "]:") ?? line.range(of: ":"),
-                  let port = Int(line[colon.upperBound...].prefix { $0.isNumber }) else {
-                kill(process.processIdentifier, SIGKILL); process.waitUntilExit()
-                throw VerifyTestError("openssl ocsp printed no port: \(line)")
-            }
-            self.port = port
+    /// `openssl ocsp` as a responder on port 0; it prints "ACCEPT [::]:PORT PID=N" on stdout.
+    static func responder(index: String, signer: String, key: String, issuer: String) throws -> PortPrintingServer {
+        try PortPrintingServer("/usr/bin/openssl", ["ocsp", "-port", "0", "-index", index, "-CA", issuer, "-rsigner", signer, "-rkey", key, "-nmin", "60"],
+                               mergeStderr: true) { line in
+            guard line.hasPrefix("ACCEPT"), let colon = line.range(of: "]:") ?? line.range(of: ":") else { return nil }
+            return Int(line[colon.upperBound...].prefix { $0.isNumber })
         }
-        func stop() {
-            guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        deinit { stop() }
     }
 
     static func serial(_ cert: String) throws -> String {
@@ -221,11 +188,11 @@ import Testing
         let s = Scratch()
         let f = try VerifyFixture(s)
         let index = s.write("index.txt", "")
-        let responder = try Responder(index: index, signer: f.intermediate, key: f.intermediateKey, issuer: f.intermediate)
+        let responder = try Self.responder(index: index, signer: f.intermediate, key: f.intermediateKey, issuer: f.intermediate)
         defer { responder.stop() }
         // The root answering for the intermediate's certificates: not an authorised responder.
         let foreignIndex = s.write("foreign-index.txt", "")
-        let foreign = try Responder(index: foreignIndex, signer: f.root, key: "\(f.store)/ca/root-key.pem", issuer: f.intermediate)
+        let foreign = try Self.responder(index: foreignIndex, signer: f.root, key: "\(f.store)/ca/root-key.pem", issuer: f.intermediate)
         defer { foreign.stop() }
         // Accepts connections and never answers.
         let hang = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

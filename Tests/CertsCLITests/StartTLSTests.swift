@@ -6,29 +6,36 @@ final class PortPrintingServer {
     let process = Process()
     let port: Int
 
-    init(_ executable: String, _ arguments: [String], timeout: Double = 15) throws {
+    /// Starts the server and reads lines from its stdout (and stderr too when `mergeStderr`) until
+    /// `port` finds the bound port in one; by default the line is the port alone.
+    init(_ executable: String, _ arguments: [String], timeout: Double = 15, mergeStderr: Bool = false,
+         port parse: (String) -> Int? = { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) throws {
         let out = Pipe()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = out
         let errors = Pipe()
-        process.standardError = errors
+        process.standardError = mergeStderr ? out : errors
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let fd = out.fileHandleForReading.fileDescriptor
-        var line: [UInt8] = []
+        var line: [UInt8] = [], seen = "", found: Int? = nil
         let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline, !line.contains(0x0A) {
+        while Date() < deadline, found == nil {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 100) > 0 else { continue }
             var byte: UInt8 = 0
             guard read(fd, &byte, 1) == 1 else { break }
-            line.append(byte)
+            guard byte == 0x0A else { line.append(byte); continue }
+            let text = String(decoding: line, as: UTF8.self)
+            seen += text + "\n"
+            found = parse(text)
+            line = []
         }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard let port = found else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let why = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+            let why = mergeStderr ? seen : String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
             throw VerifyTestError("\(executable) \(arguments.joined(separator: " ")) printed no port: \(why)")
         }
         self.port = port
