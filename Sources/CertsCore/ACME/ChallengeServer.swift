@@ -74,45 +74,20 @@ public final class ChallengeServer: @unchecked Sendable {
     public func remove(token: String) { responses.withValue { $0[token] = nil } }
 
     static func listen(address: String, port: UInt16) throws -> (Int32, UInt16) {
-        let v6 = address.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw ACMEError.challengeServer("socket: \(FileSystem.errorString(errno))") }
-        var one: Int32 = 1, zero: Int32 = 0
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var rc: Int32
-        if v6 {
-            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = port.bigEndian
-            guard inet_pton(AF_INET6, address, &addr.sin6_addr) == 1 else { Glibc.close(fd); throw ACMEError.challengeServer("\(address) is not an IP address") }
-            rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            guard inet_pton(AF_INET, address, &addr.sin_addr) == 1 else { Glibc.close(fd); throw ACMEError.challengeServer("\(address) is not an IP address") }
-            rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        do {
+            return try ListeningSocket.open(address: address, port: port, backlog: 64)
+        } catch {
+            let reason = FileSystem.errorString(error.errno)
+            switch error.stage {
+            case .socket: throw ACMEError.challengeServer("socket: \(reason)")
+            case .notAnAddress: throw ACMEError.challengeServer("\(address) is not an IP address")
+            case .listen: throw ACMEError.challengeServer("listen: \(reason)")
+            case .bind:
+                let e = error.errno
+                let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http-port behind a redirect)" : (e == EADDRINUSE ? " (is a web server running there? use --webroot instead)" : "")
+                throw ACMEError.challengeServer("cannot listen on \(Endpoint.format(host: address, port: port)): \(reason)\(hint)")
+            }
         }
-        guard rc == 0 else {
-            let e = errno
-            Glibc.close(fd)
-            let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http-port behind a redirect)" : (e == EADDRINUSE ? " (is a web server running there? use --webroot instead)" : "")
-            throw ACMEError.challengeServer("cannot listen on \(Endpoint.format(host: address, port: port)): \(FileSystem.errorString(e))\(hint)")
-        }
-        guard Glibc.listen(fd, 64) == 0 else {
-            let e = errno
-            Glibc.close(fd)
-            throw ACMEError.challengeServer("listen: \(FileSystem.errorString(e))")
-        }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let bound: UInt16 = withUnsafePointer(to: &storage) { p in
-            v6 ? p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-               : p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-        }
-        return (fd, bound)
     }
 
 }

@@ -280,43 +280,19 @@ public final class MetricsServer: @unchecked Sendable {
 
     static func listen(host: String, port: UInt16) throws -> (Int32, UInt16) {
         let shown = Endpoint.format(host: host, port: port)
-        let v6 = host.contains(":")
-        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw MetricsServerError.listen(address: shown, reason: "socket: \(FileSystem.errorString(errno))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var rc: Int32
-        if v6 {
-            var addr = sockaddr_in6()
-            addr.sin6_family = sa_family_t(AF_INET6)
-            addr.sin6_port = port.bigEndian
-            guard inet_pton(AF_INET6, host, &addr.sin6_addr) == 1 else { close(fd); throw MetricsServerError.listen(address: shown, reason: "\(host) is not an IP address") }
-            rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        } else {
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { close(fd); throw MetricsServerError.listen(address: shown, reason: "\(host) is not an IP address") }
-            rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        do {
+            return try ListeningSocket.open(address: host, port: port, backlog: 256)
+        } catch {
+            let reason = FileSystem.errorString(error.errno)
+            switch error.stage {
+            case .socket: throw MetricsServerError.listen(address: shown, reason: "socket: \(reason)")
+            case .notAnAddress: throw MetricsServerError.listen(address: shown, reason: "\(host) is not an IP address")
+            case .listen: throw MetricsServerError.listen(address: shown, reason: "listen: \(reason)")
+            case .bind:
+                let e = error.errno
+                let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : (e == EADDRINUSE ? " (another process listens there)" : "")
+                throw MetricsServerError.listen(address: shown, reason: reason + hint)
+            }
         }
-        guard rc == 0 else {
-            let e = errno
-            close(fd)
-            let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : (e == EADDRINUSE ? " (another process listens there)" : "")
-            throw MetricsServerError.listen(address: shown, reason: FileSystem.errorString(e) + hint)
-        }
-        guard Glibc.listen(fd, 256) == 0 else {
-            let e = errno
-            close(fd)
-            throw MetricsServerError.listen(address: shown, reason: "listen: \(FileSystem.errorString(e))")
-        }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let bound: UInt16 = withUnsafePointer(to: &storage) { p in
-            v6 ? p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-               : p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-        }
-        return (fd, bound)
     }
 }
