@@ -204,6 +204,9 @@ struct CACRL: ParsableCommand {
     @Option(help: "Days until nextUpdate.")
     var days = 7
 
+    @Flag(help: "Replace an existing file that is not this CA's CRL.")
+    var force = false
+
     @Option(help: "Encoding: der (what HTTP CRL distribution points serve) or pem.")
     var format = "der"
 
@@ -215,7 +218,11 @@ struct CACRL: ParsableCommand {
     func run() throws {
         let ca = try LocalCA.open(store: store.path)
         let bytes = try ca.crl(now: currentUnixTime(), days: days, pem: format == "pem")
-        // A CRL is published state the CA owns: each run replaces the previous one.
+        // Each run replaces the CRL this CA signed before; any other file only with --force.
+        if FileSystem.exists(out), !force {
+            let previous = try? RevocationList(bytes: try FileSystem.read(out, limit: RevocationChecker.maximumSize), source: out)
+            guard previous?.isSigned(by: ca.intermediate) == true else { throw OutputError.exists(path: out) }
+        }
         try FileSystem.writeAtomically(bytes, to: out, mode: 0o644, existing: .replace)
         Terminal.out("wrote \(out): \(try ca.revoked().count) revoked, next update in \(days) days")
     }

@@ -282,6 +282,11 @@ import Testing
         let revoke = try certs("ca", "revoke", "--store", store, "bad.example", "--reason", "keyCompromise", "--json")
         #expect(revoke.status == 0, "\(revoke.stderr)")
         #expect(try parseJSONObject(revoke.stdout)["reason"] as? String == "keyCompromise")
+        // A file that is not this CA's CRL is never replaced without --force; the CA's own CRL is.
+        let foreign = s.write("www/ca.crl", "someone else's file\n")
+        expectOneLineError(try certs("ca", "crl", "--store", store, "--out", foreign), exit: 3, mentioning: "ca.crl")
+        #expect(s.read("www/ca.crl") == "someone else's file\n")
+        #expect(try certs("ca", "crl", "--store", store, "--out", foreign, "--force").status == 0)
         let crl = try certs("ca", "crl", "--store", store, "--out", "\(files)/ca.crl")
         #expect(crl.status == 0, "\(crl.stderr)")
 
