@@ -12,6 +12,8 @@ public struct ACMEDirectory: Sendable {
     public let externalAccountRequired: Bool
     /// Certificate profiles the CA offers (draft-ietf-acme-profiles): name and description, in order.
     public let profiles: [(name: String, description: String)]
+    /// The domains CAA records name this CA by (`meta.caaIdentities`, RFC 8555 §7.1.1).
+    public var caaIdentities: [String] = []
 
     public init(url: String, json: JSON) throws {
         func endpoint(_ name: String) throws -> String {
@@ -29,6 +31,7 @@ public struct ACMEDirectory: Sendable {
         keyChange = json["keyChange"]?.stringValue
         termsOfService = json["meta"]?["termsOfService"]?.stringValue
         externalAccountRequired = json["meta"]?["externalAccountRequired"]?.boolValue ?? false
+        caaIdentities = json["meta"]?["caaIdentities"]?.stringArray ?? []
         if case .object(let entries)? = json["meta"]?["profiles"] {
             profiles = entries.map { ($0.0, $0.1.stringValue ?? "") }
         } else {
