@@ -38,6 +38,21 @@ struct DNSCommandTests {
         #expect(!s.exists("store/live/late.example"))
     }
 
+    @Test func renewRepeatsTheDNS01WaitWithTheResolverItIsGiven() throws {
+        let pebble = try Pebble(), s = Scratch()
+        let first = try request(pebble, s, ["r.dns.example", "--dns-hook", pebble.dnsHook])
+        #expect(first.status == 0, "\(first.stderr)")
+        let renewed = try certs("renew", "r.dns.example", "--force", "--no-probe", "--store", s.file("store"), "--verbose",
+                                "--dns-resolver", "127.0.0.1:\(pebble.dnsPort)", "--dns-timeout", "30")
+        #expect(renewed.status == 0, "\(renewed.stderr)")
+        #expect(renewed.stderr.contains("_acme-challenge.r.dns.example: all 1 value(s) visible at 127.0.0.1:\(pebble.dnsPort)"), "\(renewed.stderr)")
+        // Without a resolver that answers (the tests' default, a closed port) the wait gives up
+        // after --dns-timeout, naming the name, and the hook's remove still runs.
+        let dead = try certs("renew", "r.dns.example", "--force", "--no-probe", "--store", s.file("store"), "--dns-timeout", "1")
+        #expect(dead.status != 0)
+        #expect(dead.stderr.contains("_acme-challenge.r.dns.example") && dead.stderr.contains("--dns-timeout"), "\(dead.stderr)")
+    }
+
     @Test func aBadResolverOrTimeoutIsAUsageErrorBeforeAnythingRuns() throws {
         let s = Scratch()
         let bad = try certs(["request", "a.example", "--acme", "https://127.0.0.1:1/dir", "--standalone", "--dns-resolver", "dns.example", "--store", s.file("store")])
