@@ -423,3 +423,24 @@ final class LogLines: @unchecked Sendable {
         #expect(log.all.contains("could not check CAA for a.example.test"))
     }
 }
+
+@Suite struct DNSFailureTests {
+    @Test func aCAARefusalPassesOverToTheNextCAButATimeoutDoesNot() {
+        // Another CA may be one the records allow; DNS that does not serve the value fails everywhere.
+        #expect(ACMEIssuer.isFallbackWorthy(DNSError.caaForbids(name: "a.test", record: "a.test. CAA 0 issue \"x\"", reason: "names only x")))
+        #expect(!ACMEIssuer.isFallbackWorthy(DNSError.notPropagated(name: "_acme-challenge.a.test", server: "ns1", seen: "NXDOMAIN", seconds: 1)))
+        #expect(!ACMEIssuer.isFallbackWorthy(DNSError.invalidServer("x")))
+    }
+
+    @Test func theCAAVerdictIsPureAndCitesTheRecord() {
+        func caa(_ flags: UInt8, _ tag: String, _ value: String) -> DNSRecord {
+            DNSRecord(name: "a.test", type: 257, ttl: 60, data: .caa(flags: flags, tag: tag, value: value))
+        }
+        #expect(CAACheck.evaluate([caa(0, "issue", "ca.example")], wildcard: false, caaIdentities: ["ca.example"]) == .allowed)
+        #expect(CAACheck.evaluate([caa(0, "issuewild", ";")], wildcard: false, caaIdentities: ["ca.example"]) == .allowed)
+        #expect(CAACheck.evaluate([caa(0, "issue", "ca.example"), caa(0, "issuewild", "other.ca")], wildcard: true, caaIdentities: ["ca.example"])
+                == .forbidden(record: caa(0, "issuewild", "other.ca"), reason: "names only other.ca (issuewild), not this CA (its caaIdentities: ca.example)"))
+        #expect(CAACheck.evaluate([caa(128, "issue", "ca.example")], wildcard: false, caaIdentities: ["ca.example"]) == .allowed)
+        #expect(CAACheck.evaluate([], wildcard: false, caaIdentities: []) == .allowed)
+    }
+}
