@@ -444,3 +444,68 @@ final class LogLines: @unchecked Sendable {
         #expect(CAACheck.evaluate([], wildcard: false, caaIdentities: []) == .allowed)
     }
 }
+
+/// A UDP server in Python that answers each query first with a forged reply (wrong id, or
+/// another question) and then, unless `forgeOnly`, with the real one: the client must skip the
+/// forgery and take the real answer, or time out when only forgeries come.
+@Suite struct DNSForgedAnswerTests {
+    static let script = """
+    import socket, struct, sys
+    mode = sys.argv[1]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    while True:
+        q, peer = s.recvfrom(512)
+        qid = struct.unpack(">H", q[:2])[0]
+        question = q[12:]
+        answer = b"\\xc0\\x0c\\x00\\x01\\x00\\x01\\x00\\x00\\x00\\x3c\\x00\\x04\\xc0\\x00\\x02\\x63"
+        def reply(i, qs, ip):
+            return struct.pack(">HHHHHH", i, 0x8400, 1, 1, 0, 0) + qs + answer[:-1] + bytes([ip])
+        other = b"\\x05other\\x04test\\x00\\x00\\x01\\x00\\x01"
+        if mode in ("id", "only"):
+            s.sendto(reply(qid ^ 0x5555, question, 66), peer)
+        if mode == "question":
+            s.sendto(reply(qid, other, 66), peer)
+        if mode != "only":
+            s.sendto(reply(qid, question, 99), peer)
+    """
+
+    /// SIGKILL: the test thread's blocked signal mask is inherited, so SIGTERM would never arrive.
+    func stop(_ p: Process) {
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
+    func server(_ mode: String) throws -> (Process, UInt16) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", Self.script, mode]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        return (p, UInt16(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
+    }
+
+    @Test(arguments: ["id", "question"]) func aForgedReplyIsSkippedForTheRealOne(mode: String) throws {
+        let (p, port) = try server(mode)
+        defer { stop(p) }
+        let m = try DNSClient(timeout: 3).query("www.example.test", .a, server: DNSServer(address: "127.0.0.1", port: port))
+        #expect(m.answers.map(\.data) == [.a([192, 0, 2, 99])])
+    }
+
+    @Test func onlyForgeriesIsATimeout() throws {
+        let (p, port) = try server("only")
+        defer { stop(p) }
+        #expect(throws: DNSError.timeout(server: "127.0.0.1:\(port)", name: "www.example.test", type: "A", seconds: 0.5)) {
+            try DNSClient(timeout: 0.5, attempts: 1).query("www.example.test", .a, server: DNSServer(address: "127.0.0.1", port: port))
+        }
+    }
+}
