@@ -57,6 +57,34 @@ import Testing
         #expect(Int32(fields.last ?? "") != getpgrp())
     }
 
+    @Test func aChildStartsWithNoSignalBlockedAndSIGPIPEAtItsDefault() throws {
+        // Spawned from a thread that blocks SIGTERM and with SIGPIPE ignored in certs, the child
+        // still has an empty mask (SigBlk) and nothing ignored among SIGINT/SIGTERM/SIGPIPE (SigIgn
+        // bits 2, 15, 13): otherwise a forwarded interrupt never stops a hook.
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
+        let box = Locked<Result<Subprocess.Result, Error>?>(nil)
+        let worker = WorkerThread {
+            var block = sigset_t()
+            sigemptyset(&block)
+            sigaddset(&block, SIGTERM)
+            pthread_sigmask(SIG_BLOCK, &block, nil)
+            let result = Result<Subprocess.Result, Error>(catching: { try Subprocess.shell("grep -E '^Sig(Blk|Ign):' /proc/self/status", timeout: 10) })
+            box.withValue { $0 = result }
+        }
+        worker.join()
+        let result = try #require(box.current).get()
+        #expect(result.succeeded)
+        var masks: [String: UInt64] = [:]
+        for line in result.output.split(separator: "\n") {
+            let parts = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2 { masks[parts[0]] = UInt64(parts[1], radix: 16) }
+        }
+        #expect(masks["SigBlk"] == 0, "blocked in the child: \(result.output)")
+        let watched: UInt64 = (1 << (UInt64(SIGINT) - 1)) | (1 << (UInt64(SIGTERM) - 1)) | (1 << (UInt64(SIGPIPE) - 1))
+        #expect((masks["SigIgn"] ?? watched) & watched == 0, "ignored in the child: \(result.output)")
+    }
+
     @Test func aQuickCommandStillReportsItsOutputAndStatus() throws {
         let result = try Subprocess.shell("echo out; echo err >&2; exit 3", timeout: 10)
         #expect(result.status == 3)
