@@ -33,7 +33,8 @@ struct RequestCommand: ParsableCommand {
         abstract: "Get a certificate over ACME (RFC 8555) and install it in <store>/live/NAME.",
         discussion: """
         One of --webroot DIR (your web server serves DIR/.well-known/acme-challenge/), --standalone \
-        (a built-in server answers HTTP-01 on --http-port, default 80) or --dns-hook CMD (DNS-01, needed for \
+        (a built-in server answers HTTP-01 on --http-port, default 80), --tls-alpn (a built-in TLS responder \
+        answers TLS-ALPN-01 on --tls-port, default 443) or --dns-hook CMD (DNS-01, needed for \
         wildcards: CMD runs with CERTS_DNS_ACTION=add|remove, CERTS_DNS_NAME, CERTS_DNS_VALUE). --acme is \
         required (no silent default CA); letsencrypt and letsencrypt-staging are shortcuts. A new key is made \
         for every certificate unless --reuse-key. Nothing reaches live/ until the whole chain is in hand and \
@@ -66,6 +67,15 @@ struct RequestCommand: ParsableCommand {
 
     @Option(name: .customLong("http-address"), help: ArgumentHelp("Address of the standalone server (:: = all).", valueName: "ip"))
     var httpAddress: String = "::"
+
+    @Flag(name: .customLong("tls-alpn"), help: "TLS-ALPN-01: answer challenges from a built-in TLS responder (only ALPN acme-tls/1), for hosts whose port 80 is closed.")
+    var tlsALPN = false
+
+    @Option(name: .customLong("tls-port"), help: ArgumentHelp("Port of the TLS-ALPN-01 responder.", valueName: "port"))
+    var tlsPort: Int = 443
+
+    @Option(name: .customLong("tls-address"), help: ArgumentHelp("Address of the TLS-ALPN-01 responder (:: = all).", valueName: "ip"))
+    var tlsAddress: String = "::"
 
     @Option(name: .customLong("dns-hook"), help: ArgumentHelp("DNS-01: a shell command that adds/removes the TXT record.", valueName: "command"))
     var dnsHook: String?
@@ -127,16 +137,21 @@ struct RequestCommand: ParsableCommand {
     }
 
     func method() throws -> ChallengeMethod {
-        let chosen = [webroot != nil, standalone, dnsHook != nil].filter { $0 }.count
+        let chosen = [webroot != nil, standalone, dnsHook != nil, tlsALPN].filter { $0 }.count
         guard chosen == 1 else {
             throw InputError.invalidValue(option: "challenge", value: chosen == 0 ? "none" : "several",
-                                          reason: "choose exactly one of --webroot DIR, --standalone or --dns-hook CMD")
+                                          reason: "choose exactly one of --webroot DIR, --standalone, --tls-alpn or --dns-hook CMD")
         }
         if let webroot {
             guard FileSystem.isDirectory(webroot) else { throw OutputError.directoryMissing(path: webroot) }
             return .webroot(webroot)
         }
         if let dnsHook { return .dnsHook(dnsHook) }
+        if tlsALPN {
+            guard tlsPort > 0 && tlsPort < 65536 else { throw InputError.invalidValue(option: "--tls-port", value: String(tlsPort), reason: "not a port") }
+            guard IPAddress.normalize(tlsAddress) != nil else { throw InputError.invalidValue(option: "--tls-address", value: tlsAddress, reason: "not an IP address") }
+            return .tlsALPN(address: tlsAddress, port: UInt16(tlsPort))
+        }
         guard httpPort > 0 && httpPort < 65536 else { throw InputError.invalidValue(option: "--http-port", value: String(httpPort), reason: "not a port") }
         guard IPAddress.normalize(httpAddress) != nil else { throw InputError.invalidValue(option: "--http-address", value: httpAddress, reason: "not an IP address") }
         return .standalone(address: httpAddress, port: UInt16(httpPort))
@@ -240,7 +255,7 @@ struct RequestCommand: ParsableCommand {
     }
 
     func writeCSR(_ ids: [ACMEIdentifier], name: String) throws {
-        guard acme.isEmpty, webroot == nil, !standalone, dnsHook == nil else {
+        guard acme.isEmpty, webroot == nil, !standalone, !tlsALPN, dnsHook == nil else {
             throw InputError.invalidValue(option: "--csr-only", value: "", reason: "contacts no CA: drop --acme and the challenge options")
         }
         var seen = Set<ACMEIdentifier>()

@@ -210,6 +210,12 @@ public struct ACMEIssuer {
             try server?.start()
         }
         defer { server?.close() }
+        var tlsResponder: TLSALPNResponder? = nil
+        if case .tlsALPN(let address, let port) = request.method {
+            tlsResponder = try TLSALPNResponder(address: address, port: port)
+            try tlsResponder?.start()
+        }
+        defer { tlsResponder?.close() }
 
         let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding,
                                      eabOnlyWhereRequired: request.eabOnlyWhereRequired)
@@ -266,6 +272,8 @@ public struct ACMEIssuer {
             switch request.method {
             case .standalone:
                 server?.add(token: challenge.token, keyAuthorization: keyAuthorization)
+            case .tlsALPN:
+                try tlsResponder?.add(identifier: authz.identifier, keyAuthorization: keyAuthorization, now: currentUnixTime())
             case .webroot(let root):
                 let dir = "\(root)/.well-known/acme-challenge"
                 try FileSystem.makeDirectories(dir, mode: 0o755)
@@ -304,6 +312,7 @@ public struct ACMEIssuer {
                                                        subjectAlternativeNames: names)
         let finalOrder = try client.finalize(order, csrDER: try csr.der())
         server?.close()
+        tlsResponder?.close()
         let chains = try client.downloadChains(finalOrder.certificate!)
 
         // Pick the chain, check it against the request and the key, then install.
