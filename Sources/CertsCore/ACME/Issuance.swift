@@ -48,7 +48,7 @@ public struct IssuanceRequest {
                 throw InputError.invalidValue(option: "domain", value: id.value, reason: "wildcard names can only be validated over DNS: use --dns-hook")
             }
             if id.type == "ip", method.challengeType == "dns-01" {
-                throw InputError.invalidValue(option: "domain", value: id.value, reason: "IP addresses cannot be validated over DNS: use --standalone or --webroot")
+                throw InputError.invalidValue(option: "domain", value: id.value, reason: "IP addresses cannot be validated over DNS: use --standalone, --tls-alpn or --webroot")
             }
         }
         if identifiers.count > 100 { throw ACMEError.invalidRequest("at most 100 names per certificate") }
@@ -346,15 +346,23 @@ public struct ACMEIssuer {
     /// (no connection, a timeout, 5xx), a rate limit or a policy refusal is passed over for the
     /// next; any other failure (validation of the names, a bad request, the store) stops, since
     /// another CA would fail the same way. `replaces` is sent only to `replacesAt`, the CA that
-    /// issued the certificate being renewed.
-    public func issue(_ request: IssuanceRequest, directories: [String], replacesAt: String? = nil) throws -> IssuanceResult {
+    /// issued the certificate being renewed. `bindings`: External Account Bindings by directory
+    /// URL, each sent only to its CA; a CA without one gets `request`'s binding, with several CAs
+    /// only when its directory requires one.
+    public func issue(_ request: IssuanceRequest, directories: [String], replacesAt: String? = nil,
+                      bindings: [String: (keyID: String, macKey: [UInt8])] = [:]) throws -> IssuanceResult {
         precondition(!directories.isEmpty)
         var passed: [(directoryURL: String, reason: String)] = []
         for (i, url) in directories.enumerated() {
             var r = request
             r.directoryURL = url
             if url != replacesAt { r.replaces = nil }
-            r.eabOnlyWhereRequired = directories.count > 1
+            if let binding = bindings[url] {
+                r.externalAccountBinding = binding
+                r.eabOnlyWhereRequired = false
+            } else {
+                r.eabOnlyWhereRequired = directories.count > 1
+            }
             do {
                 var result = try issue(r)
                 result.directoryURL = url
