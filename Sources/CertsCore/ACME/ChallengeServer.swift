@@ -14,12 +14,10 @@ import Glibc
 public final class ChallengeServer: @unchecked Sendable {
     public static let pathPrefix = "/.well-known/acme-challenge/"
 
-    let listeners: [Int32]
     public let port: UInt16
     private let responses = Locked<[String: String]>([:])
     private let log = Locked<[String]>([])
-    private var loop: ResponderLoop?
-    private var closed = false
+    private let loop: ResponderLoop
 
     /// Requests answered, for logs and tests: "GET /.well-known/… 200".
     public var served: [String] { log.current }
@@ -27,33 +25,22 @@ public final class ChallengeServer: @unchecked Sendable {
     /// Binds `address` (an IPv4/IPv6 literal; "::" listens on both families where the system allows)
     /// on `port` (0 picks a free one). Nothing is answered before `start()`.
     public init(address: String = "::", port: UInt16 = 80) throws {
-        (listeners, self.port) = try ResponderLoop.listen(address: address, port: port,
+        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port,
                                                           privilegedHint: "or use --http-port behind a redirect",
                                                           inUseHint: "is a web server running there? use --webroot instead")
+        self.port = bound
+        let responses = self.responses, log = self.log
+        loop = ResponderLoop(listeners: listeners) { fd in HTTPChallengeConnection(fd: fd, responses: responses, log: log) }
     }
-
-    deinit { close() }
 
     /// Starts answering on a thread of its own (no-op when it runs already).
-    public func start() throws {
-        guard !closed else { throw ACMEError.challengeServer("the challenge server is closed") }
-        if loop == nil {
-            let responses = self.responses, log = self.log
-            loop = ResponderLoop(listeners: listeners) { fd in HTTPChallengeConnection(fd: fd, responses: responses, log: log) }
-        }
-        try loop?.start()
-    }
+    public func start() throws { try loop.start() }
 
     /// Stops answering: wakes the thread, joins it and closes its connections. `start()` may follow.
-    public func stop() { loop?.stop() }
+    public func stop() { loop.stop() }
 
     /// Stops and closes the listening sockets.
-    public func close() {
-        guard !closed else { return }
-        stop()
-        closed = true
-        for fd in listeners where fd >= 0 { Glibc.close(fd) }
-    }
+    public func close() { loop.close() }
 
     /// Adds a token's key authorization to what is served.
     public func add(token: String, keyAuthorization: String) { responses.withValue { $0[token] = keyAuthorization } }

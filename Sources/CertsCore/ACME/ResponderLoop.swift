@@ -27,15 +27,16 @@ final class ResponderLoop: @unchecked Sendable {
     private let accept: (Int32) -> ResponderConnection
     private var wakeRead: Int32 = -1, wakeWrite: Int32 = -1
     private var thread: WorkerThread?
+    private var closed = false
 
     /// `accept` turns an accepted, non-blocking, close-on-exec socket into a connection. It runs
-    /// on the loop's thread.
+    /// on the loop's thread. The loop owns `listeners` and closes them in `close()`.
     init(listeners: [Int32], accept: @escaping (Int32) -> ResponderConnection) {
         self.listeners = listeners
         self.accept = accept
     }
 
-    deinit { stop() }
+    deinit { close() }
 
     /// Binds a responder's listening socket on `address` (an IPv4/IPv6 literal; "::" listens on
     /// both families where the system allows, else falls back to 0.0.0.0) and `port` (0 picks a
@@ -67,6 +68,7 @@ final class ResponderLoop: @unchecked Sendable {
 
     /// Starts the loop on a thread of its own (no-op when it runs already).
     func start() throws {
+        guard !closed else { throw ACMEError.challengeServer("the challenge responder is closed") }
         guard thread == nil else { return }
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw ACMEError.challengeServer("pipe: \(FileSystem.errorString(errno))") }
@@ -88,6 +90,14 @@ final class ResponderLoop: @unchecked Sendable {
         thread = nil
         Glibc.close(wakeRead); Glibc.close(wakeWrite)
         wakeRead = -1; wakeWrite = -1
+    }
+
+    /// Stops and closes the listening sockets; the loop cannot start again.
+    func close() {
+        guard !closed else { return }
+        stop()
+        closed = true
+        for fd in listeners where fd >= 0 { Glibc.close(fd) }
     }
 
     private func run(wake: Int32) {

@@ -17,52 +17,39 @@ public final class TLSALPNResponder: @unchecked Sendable {
     /// id-pe-acmeIdentifier (RFC 8737 §6.1).
     public static let acmeIdentifierOID = "1.3.6.1.5.5.7.1.31"
 
-    let listeners: [Int32]
     public let port: UInt16
-    private let context: ACMETLSServerContext
     /// One key for every challenge certificate of this responder (EC P-256, never written).
     private let key: PrivateKey
     private let certificates = Locked<[String: Certificate]>([:])
     private let log = Locked<[String]>([])
-    private var loop: ResponderLoop?
-    private var closed = false
+    private let loop: ResponderLoop
 
     /// Handshakes answered or refused, for logs and tests: "acme-tls/1 a.example served".
     public var served: [String] { log.current }
 
     /// Binds `address` on `port` (0 picks a free one). Nothing is answered before `start()`.
     public init(address: String = "::", port: UInt16 = 443) throws {
-        context = try ACMETLSServerContext()
-        key = try PrivateKey.generate(.ecP256)
-        (listeners, self.port) = try ResponderLoop.listen(address: address, port: port,
+        let context = try ACMETLSServerContext()
+        let key = try PrivateKey.generate(.ecP256)
+        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port,
                                                           privilegedHint: "or use --tls-port behind a port forward",
                                                           inUseHint: "is a TLS server running there? TLS-ALPN-01 needs the port to itself; use --webroot or --dns-hook instead")
+        self.port = bound
+        self.key = key
+        let certificates = self.certificates, log = self.log
+        loop = ResponderLoop(listeners: listeners) { fd in
+            TLSALPNConnection(fd: fd, context: context, key: key, certificates: certificates, log: log)
+        }
     }
-
-    deinit { close() }
 
     /// Starts answering on a thread of its own (no-op when it runs already).
-    public func start() throws {
-        guard !closed else { throw ACMEError.challengeServer("the TLS-ALPN-01 responder is closed") }
-        if loop == nil {
-            let context = self.context, key = self.key, certificates = self.certificates, log = self.log
-            loop = ResponderLoop(listeners: listeners) { fd in
-                TLSALPNConnection(fd: fd, context: context, key: key, certificates: certificates, log: log)
-            }
-        }
-        try loop?.start()
-    }
+    public func start() throws { try loop.start() }
 
     /// Stops answering: wakes the thread, joins it and closes its connections.
-    public func stop() { loop?.stop() }
+    public func stop() { loop.stop() }
 
     /// Stops and closes the listening sockets.
-    public func close() {
-        guard !closed else { return }
-        stop()
-        closed = true
-        for fd in listeners where fd >= 0 { Glibc.close(fd) }
-    }
+    public func close() { loop.close() }
 
     /// Serves the challenge certificate for `identifier` from now on.
     public func add(identifier: ACMEIdentifier, keyAuthorization: String, now: Int64) throws {
