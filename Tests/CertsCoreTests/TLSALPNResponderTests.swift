@@ -5,11 +5,11 @@ import Testing
 /// The TLS-ALPN-01 responder (RFC 8737) against the real openssl s_client: what a validator sees.
 @Suite struct TLSALPNResponderTests {
     /// `openssl s_client` to the responder, stdout and stderr together, with its exit status.
-    func handshake(_ port: UInt16, sni: String?, alpn: String?) throws -> (status: Int32, output: String) {
+    func handshake(_ port: UInt16, sni: String?, alpn: String?, extra: [String] = []) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-showcerts"] + (sni.map { ["-servername", $0] } ?? ["-noservername"])
-            + (alpn.map { ["-alpn", $0] } ?? [])
+            + (alpn.map { ["-alpn", $0] } ?? []) + extra
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -49,6 +49,12 @@ import Testing
         let der = try leaf.der()
         #expect(der.firstRange(of: expected) != nil, "the acmeIdentifier extension is not encoded as RFC 8737 §3 says")
         #expect(TLSALPNResponder.acmeIdentifierValue(keyAuthorization: "tok.thumb") == [0x04, 0x20] + digest)
+
+        // TLS 1.2 (RFC 8737 §4 allows it) the same.
+        let v12 = try handshake(r.port, sni: "a.example", alpn: "acme-tls/1", extra: ["-tls1_2"])
+        #expect(v12.output.contains("ALPN protocol: acme-tls/1") && servedCertificates(v12.output).first?.subjectAlternativeNames == [.dns("a.example")], "\(v12.output)")
+        let v12none = try handshake(r.port, sni: "a.example", alpn: nil, extra: ["-tls1_2"])
+        #expect(v12none.status != 0 && v12none.output.contains("no application protocol"), "\(v12none.output)")
 
         // The other name gets its own certificate.
         let b = servedCertificates(try handshake(r.port, sni: "B.example", alpn: "acme-tls/1").output)
