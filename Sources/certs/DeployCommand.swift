@@ -159,8 +159,9 @@ struct DeployCommand: ParsableCommand {
             let issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: caBundle))
             return try domains.map { domain in
                 let ids = try domain.allNames.map { try ACMEIdentifier(parsing: $0) }
-                let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: .webroot(challengeDirectory), email: stack.tls.email,
+                var request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: .webroot(challengeDirectory), email: stack.tls.email,
                                               agreeToTerms: agreeTOS, keyType: stack.tls.keyType, name: domain.certificate)
+                request.dnsResolvers = try DNSOptions.environmentResolvers()
                 let result = try issuer.issue(request)
                 try RenewalConfig(name: domain.certificate, directoryURL: directoryURL, names: ids.map(\.value), method: .webroot(challengeDirectory),
                                   keyType: stack.tls.keyType, reuseKey: false, email: stack.tls.email, account: result.accountURL,

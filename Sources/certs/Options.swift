@@ -119,3 +119,36 @@ func parseTime(_ text: String, option: String) throws -> Int64 {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// DNS settings of request and renew: the resolver for zone discovery and CAA, how long DNS-01
+/// waits for the authoritative servers, and the CAA escape hatch (docs/acme.md).
+struct DNSOptions: ParsableArguments {
+    @Option(name: .customLong("dns-resolver"), help: ArgumentHelp("Resolver for DNS-01 zone discovery and CAA (default: $CERTS_DNS_RESOLVER, else /etc/resolv.conf). Repeatable.", valueName: "ip[:port]"))
+    var resolver: [String] = []
+
+    @Option(name: .customLong("dns-timeout"), help: ArgumentHelp("DNS-01: seconds to wait for the TXT records on every authoritative server (0: do not check).", valueName: "seconds"))
+    var timeout: Double = 120
+
+    @Flag(name: .customLong("no-caa-check"), help: "Do not check the names' CAA records (RFC 8659) before ordering.")
+    var noCAACheck = false
+
+    func resolvers() throws -> [DNSServer] {
+        guard timeout >= 0, timeout <= 3600 else {
+            throw InputError.invalidValue(option: "--dns-timeout", value: String(timeout), reason: "give seconds between 0 and 3600")
+        }
+        do { return resolver.isEmpty ? try Self.environmentResolvers() : try resolver.map { try DNSServer(parsing: $0) } }
+        catch let e as DNSError { throw InputError.invalidValue(option: "--dns-resolver", value: resolver.joined(separator: " "), reason: "\(e)") }
+    }
+
+    /// $CERTS_DNS_RESOLVER: resolvers separated by spaces or commas (empty: resolv.conf).
+    static func environmentResolvers() throws -> [DNSServer] {
+        guard let env = Terminal.environment("CERTS_DNS_RESOLVER") else { return [] }
+        return try env.split(whereSeparator: { $0 == " " || $0 == "," }).map { try DNSServer(parsing: String($0)) }
+    }
+
+    func apply(to request: inout IssuanceRequest) throws {
+        request.dnsResolvers = try resolvers()
+        request.dnsTimeout = timeout
+        request.checkCAA = !noCAACheck
+    }
+}

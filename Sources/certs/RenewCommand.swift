@@ -49,6 +49,8 @@ struct RenewCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @OptionGroup var dns: DNSOptions
+
     /// --verbose (every command has it, see `Spelling`): progress on stderr.
     var verbose: Bool { Verbosity.verbose }
 
@@ -241,10 +243,11 @@ struct RenewCommand: ParsableCommand {
             var issuer = ACMEIssuer(store: certStore, http: try http.get())
             if verbose { issuer.log = { Terminal.note("certs: \(name): \($0)") } }
             let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
-            let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
-                                                          keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
-                                                          profile: config.profile, replaces: replaces),
-                                           directories: config.directories, replacesAt: config.directoryURL)
+            var request = IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
+                                          keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
+                                          profile: config.profile, replaces: replaces)
+            try dns.apply(to: &request)
+            let result = try issuer.issue(request, directories: config.directories, replacesAt: config.directoryURL)
             if result.directoryURL != config.directoryURL {
                 // Fallback: the record follows the CA that issued (ARI, revoke ask that one).
                 var moved = config

@@ -80,8 +80,10 @@ struct RequestCommand: ParsableCommand {
     @Option(name: .customLong("dns-hook"), help: ArgumentHelp("DNS-01: a shell command that adds/removes the TXT record.", valueName: "command"))
     var dnsHook: String?
 
-    @Option(name: .customLong("dns-wait"), help: ArgumentHelp("Seconds to wait after the hook added the records.", valueName: "seconds"))
+    @Option(name: .customLong("dns-wait"), help: ArgumentHelp("DNS-01: extra seconds to wait after the TXT records are visible on the authoritative servers.", valueName: "seconds"))
     var dnsWait: Double = 0
+
+    @OptionGroup var dns: DNSOptions
 
     @Option(name: .customLong("ca-bundle"), help: ArgumentHelp("Trust these roots for the ACME server's HTTPS (default: the system store).", valueName: "file"))
     var caBundle: String?
@@ -241,9 +243,10 @@ struct RequestCommand: ParsableCommand {
         let bundle = caBundle ?? previous?.caBundle
         var issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: bundle, timeout: timeout))
         if verbose { issuer.log = { Terminal.note("certs: \($0)") } }
-        let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: method, email: email, agreeToTerms: agreeTOS,
+        var request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: method, email: email, agreeToTerms: agreeTOS,
                                       externalAccountBinding: eab, keyType: keyType, reuseKey: reuseKey, name: name,
                                       preferredChain: preferredChain, dnsPropagationWait: dnsWait, profile: profile ?? previous?.profile)
+        try dns.apply(to: &request)
         let result = try issuer.issue(request, directories: directories, bindings: bindings)
         var config = RenewalConfig(name: name, directoryURL: result.directoryURL, names: ids.map(\.value), method: method, keyType: keyType,
                                    reuseKey: reuseKey, email: email, account: result.accountURL, preferredChain: preferredChain,

@@ -12,6 +12,8 @@ public struct ACMEDirectory: Sendable {
     public let externalAccountRequired: Bool
     /// Certificate profiles the CA offers (draft-ietf-acme-profiles): name and description, in order.
     public let profiles: [(name: String, description: String)]
+    /// The domains CAA records name this CA by (`meta.caaIdentities`, RFC 8555 §7.1.1).
+    public var caaIdentities: [String] = []
 
     public init(url: String, json: JSON) throws {
         func endpoint(_ name: String) throws -> String {
@@ -29,6 +31,7 @@ public struct ACMEDirectory: Sendable {
         keyChange = json["keyChange"]?.stringValue
         termsOfService = json["meta"]?["termsOfService"]?.stringValue
         externalAccountRequired = json["meta"]?["externalAccountRequired"]?.boolValue ?? false
+        caaIdentities = json["meta"]?["caaIdentities"]?.stringArray ?? []
         if case .object(let entries)? = json["meta"]?["profiles"] {
             profiles = entries.map { ($0.0, $0.1.stringValue ?? "") }
         } else {
@@ -147,7 +150,8 @@ public final class ACMEClient {
 
     let http: HTTPClient
     let jwsAlgorithm: String
-    private var nonces: [String] = []
+    /// Locked: the authorizations of one order are validated on several threads.
+    private let nonces = Locked<[String]>([])
 
     /// Fetches the directory at `directoryURL`.
     public init(directoryURL: String, accountKey: PrivateKey, http: HTTPClient, policy: ACMEPolicy = ACMEPolicy(), log: @escaping (String) -> Void = { _ in }) throws {
@@ -392,7 +396,7 @@ public final class ACMEClient {
     }
 
     func nonce() throws -> String {
-        if let n = nonces.popLast() { return n }
+        if let n = nonces.withValue({ $0.popLast() }) { return n }
         let response = try Self.sendWithRetries(http: http, policy: policy, now: now, wait: wait, log: log,
                                                 request: HTTPRequest(method: "HEAD", url: directory.newNonce))
         guard let n = response.header("Replay-Nonce"), !n.isEmpty else {
@@ -422,7 +426,7 @@ public final class ACMEClient {
             let response = try Self.sendWithRetries(http: http, policy: policy, now: now, wait: wait, log: log,
                                                     request: HTTPRequest(method: "POST", url: url, headers: headers, body: Array(body.rendered(pretty: false).utf8)),
                                                     onResponse: { r in
-                                                        if let n = r.header("Replay-Nonce"), !n.isEmpty { self.nonces.append(n) }
+                                                        if let n = r.header("Replay-Nonce"), !n.isEmpty { self.nonces.withValue { $0.append(n) } }
                                                     })
             if response.status < 300 { return response }
             let failure = Self.failure(response, url: url, context: context)

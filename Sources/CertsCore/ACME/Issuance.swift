@@ -10,7 +10,16 @@ public struct IssuanceRequest {
     public var reuseKey: Bool
     public var name: String
     public var preferredChain: String?
+    /// --dns-wait: an extra delay after the TXT records are visible on every authoritative server
+    /// (for a CA whose resolvers cache, or DNS that is served by something the check cannot see).
     public var dnsPropagationWait: Double
+    /// --dns-timeout: how long DNS-01 waits for the TXT records on the authoritative servers; 0
+    /// skips that check (then only --dns-wait is waited).
+    public var dnsTimeout: Double = 120
+    /// --dns-resolver: the resolver for zone discovery and CAA (empty: /etc/resolv.conf).
+    public var dnsResolvers: [DNSServer] = []
+    /// RFC 8659 CAA check before ordering (--no-caa-check turns it off).
+    public var checkCAA = true
     /// An ACME certificate profile the CA lists in its directory (e.g. "shortlived"), or nil.
     public var profile: String?
     /// The ARI identifier of the certificate this one renews (RFC 9773 §5): sent as `replaces`
@@ -220,6 +229,13 @@ public struct ACMEIssuer {
         let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding,
                                      eabOnlyWhereRequired: request.eabOnlyWhereRequired)
 
+        let resolver = DNSResolver.configured(request.dnsResolvers)
+        if request.checkCAA {
+            var caa = CAACheck(resolver: resolver)
+            caa.log = log
+            try caa.check(request.identifiers, caaIdentities: client.directory.caaIdentities)
+        }
+
         // RFC 9773 §5: `replaces` only to a CA that offers renewal information.
         let replaces = client.directory.renewalInfo == nil ? nil : request.replaces
         func newOrder() throws -> ACMEOrder {
@@ -257,6 +273,7 @@ public struct ACMEIssuer {
 
         // Collect pending authorizations and set every challenge up before answering any.
         var ready: [(ACMEAuthorization, ACMEChallenge)] = []
+        var txtRecords: [(name: String, values: [String])] = []
         for url in order.authorizations {
             let (authz, _) = try client.authorization(url)
             if authz.status == "valid" { log("\(authz.identifier): already authorized"); continue }
@@ -286,18 +303,20 @@ public struct ACMEIssuer {
                 let value = JWS.dnsValue(keyAuthorization: keyAuthorization)
                 try runHook(command, action: "add", name: name, value: value)
                 cleanups.append { [self] in _ = try? self.runHook(command, action: "remove", name: name, value: value) }
+                txtRecords.append((name, [value]))
             }
             ready.append((authz, challenge))
         }
+        if case .dnsHook = request.method, request.dnsTimeout > 0, !txtRecords.isEmpty {
+            var check = DNSPropagationCheck(resolver: resolver, timeout: request.dnsTimeout)
+            check.log = log
+            try check.waitUntilVisible(txtRecords)
+        }
         if case .dnsHook = request.method, request.dnsPropagationWait > 0, !ready.isEmpty {
-            log("waiting \(request.dnsPropagationWait) s for DNS propagation")
+            log("waiting \(request.dnsPropagationWait) s more (--dns-wait)")
             pause(request.dnsPropagationWait)
         }
-        for (_, challenge) in ready { try client.respond(to: challenge) }
-        for (authz, _) in ready {
-            _ = try client.waitUntilValid(authorization: authz.url)
-            log("\(authz.identifier): valid")
-        }
+        try Self.validateConcurrently(ready, client: client, log: log)
 
         // Key and CSR: a new key unless --reuse-key and there is a live one.
         var key: PrivateKey? = nil
@@ -381,6 +400,26 @@ public struct ACMEIssuer {
         fatalError("unreachable")
     }
 
+    /// Answers each challenge and polls its authorization (on the CA's Retry-After) on threads of
+    /// their own, at most `width` at once: the names of one order validate in parallel instead of
+    /// one after another. Every thread runs to its end; the first failure in order is thrown.
+    static func validateConcurrently(_ ready: [(ACMEAuthorization, ACMEChallenge)], client: ACMEClient, width: Int = 8,
+                                     log: @escaping (String) -> Void) throws {
+        let outcomes = Slots<Result<Void, Error>>(count: ready.count)
+        // The client is shared: its nonce pool is locked, its other state is only read here, and
+        // each HTTP exchange has its own connection.
+        nonisolated(unsafe) let client = client, ready = ready, log = log
+        runConcurrently(count: ready.count, width: width) { i in
+            let (authz, challenge) = ready[i]
+            outcomes.set(i, Result {
+                try client.respond(to: challenge)
+                _ = try client.waitUntilValid(authorization: authz.url)
+                log("\(authz.identifier): valid")
+            })
+        }
+        for outcome in outcomes.values { try outcome.get() }
+    }
+
     /// Outages, rate limits and policy refusals: failures another CA may not share.
     public static func isFallbackWorthy(_ error: Error) -> Bool {
         switch error {
@@ -393,6 +432,9 @@ public struct ACMEIssuer {
             if let status = p.status, status >= 500 || status == 429 { return true }
             return ["rateLimited", "serverInternal", "rejectedIdentifier", "caa", "unsupportedIdentifier", "unauthorized",
                     "externalAccountRequired", "badRevocationReason", "userActionRequired", "unsupportedContact"].contains(p.shortType)
+        case let e as DNSError:
+            if case .caaForbids = e { return true }
+            return false
         case let e as ACMEError:
             switch e {
             case .httpStatus(_, let status, _): return status >= 500 || status == 429 || status == 403

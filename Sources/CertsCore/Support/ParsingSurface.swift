@@ -9,7 +9,7 @@ public enum ParsingSurface {
         guard let selector = input.first else { return }
         let bytes = Array(input.dropFirst())
         let text = String(decoding: bytes, as: UTF8.self)
-        switch selector % 6 {
+        switch selector % 7 {
         case 0:
             // PEM / DER / PKCS#7 / PKCS#12 (with a passphrase, so PKCS#12 MACs and decryption run).
             guard let document = try? CryptoDocument(bytes: bytes, source: "fuzz", passphrase: Passphrase("fuzz")) else { return }
@@ -44,6 +44,12 @@ public enum ParsingSurface {
             _ = RFC3339.parse(text)
             _ = try? Endpoint(parsing: text)
             _ = try? HTTPURL(text)
+        case 6:
+            // DNS answers (Sources/CertsCore/DNS): any server, or a spoofer, writes these bytes.
+            if let message = try? DNSMessage(decoding: bytes) {
+                for r in message.answers + message.authority + message.additional { _ = r.description; _ = r.text }
+                _ = CAACheck.evaluate(message.answers, wildcard: true, caaIdentities: ["ca.example"])
+            }
         default:
             _ = try? HostName.validate(text)
             _ = IPAddress.parse(text)
