@@ -37,14 +37,16 @@ struct RenewalFaultTests {
         let hookLog = s.file("hook.log")
         let hook = "echo \"$CERTS_DNS_ACTION $CERTS_DNS_NAME\" >> \(hookLog); " + ca.pebble.dnsHook
         let first = try certs("request", "fault.example", "--acme", ca.directoryURL, "--ca-bundle", ca.pebble.caBundle, "--store", s.file("store"),
-                              "--agree-tos", "--dns-hook", hook, "--profile", "shortlived")
+                              "--agree-tos", "--dns-hook", hook, "--profile", "shortlived",
+                              "--dns-resolver", "127.0.0.1:\(ca.pebble.dnsPort)")
         try #require(first.status == 0, "\(first.stderr)")
         let record = s.read("store/renewal/fault.example.json"), live = s.read("store/live/fault.example/cert.pem")
         for fault in Self.faults {
             _ = s.write("hook.log", "")
             _ = ca.pebble.scratch.write("rules.json", fault.rules(ca))
             // Due by --days (Pebble's certificates live five years), which leaves ARI out of it.
-            let r = try certs("renew", "fault.example", "--days", "100000", "--no-probe", "--timeout", "2", "--store", s.file("store"))
+            let r = try certs("renew", "fault.example", "--days", "100000", "--no-probe", "--timeout", "2", "--store", s.file("store"),
+                              "--dns-resolver", "127.0.0.1:\(ca.pebble.dnsPort)")
             #expect(r.status == fault.exit, "\(fault.name): \(r.stdout)\(r.stderr)")
             #expect(r.stderrLines.count == 1 && r.stderr.contains(fault.says), "\(fault.name): \(r.stderr)")
             #expect(r.stdout.contains("fault.example: failed"), "\(fault.name): \(r.stdout)")
