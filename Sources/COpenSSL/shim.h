@@ -168,4 +168,50 @@ static inline int certs_load_legacy_provider(void) {
     return legacy != NULL ? 1 : 0;
 }
 
+/* TLS-ALPN-01 responder (RFC 8737): a server context that speaks only the acme-tls/1 protocol.
+ * The ClientHello callback refuses (no_application_protocol alert) every handshake whose ALPN
+ * list lacks acme-tls/1, including one with no ALPN at all (OpenSSL calls the ALPN select
+ * callback only when the client sent the extension). The certificate callback suspends the
+ * handshake (SSL_ERROR_WANT_X509_LOOKUP) until the caller has set the connection's certificate
+ * for the SNI name it read with SSL_get_servername; no Swift code runs inside OpenSSL. */
+static const unsigned char certs_acme_tls_1_wire[] = { 10, 'a', 'c', 'm', 'e', '-', 't', 'l', 's', '/', '1' };
+static inline int certs_acme_tls_1_offered(SSL *s) {
+    const unsigned char *p = NULL; size_t len = 0;
+    if (SSL_client_hello_get0_ext(s, TLSEXT_TYPE_application_layer_protocol_negotiation, &p, &len) != 1 || len < 2) return 0;
+    size_t list = ((size_t)p[0] << 8) | p[1];
+    if (list != len - 2) return 0;
+    p += 2; len -= 2;
+    while (len > 0) {
+        size_t n = p[0];
+        if (n + 1 > len) return 0;
+        if (n == 10 && memcmp(p + 1, "acme-tls/1", 10) == 0) return 1;
+        p += n + 1; len -= n + 1;
+    }
+    return 0;
+}
+static inline int certs_acme_client_hello_cb(SSL *s, int *alert, void *arg) {
+    (void)arg;
+    if (certs_acme_tls_1_offered(s)) return SSL_CLIENT_HELLO_SUCCESS;
+    *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+    return SSL_CLIENT_HELLO_ERROR;
+}
+static inline int certs_acme_alpn_select_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
+                                            const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)s; (void)arg;
+    unsigned char *chosen = NULL;
+    if (SSL_select_next_proto(&chosen, outlen, certs_acme_tls_1_wire, sizeof certs_acme_tls_1_wire, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+static inline int certs_acme_cert_cb(SSL *s, void *arg) { (void)arg; return SSL_get_certificate(s) != NULL ? 1 : -1; }
+static inline void certs_SSL_CTX_serve_acme_tls_1(SSL_CTX *ctx) {
+    SSL_CTX_set_client_hello_cb(ctx, certs_acme_client_hello_cb, NULL);
+    SSL_CTX_set_alpn_select_cb(ctx, certs_acme_alpn_select_cb, NULL);
+    SSL_CTX_set_cert_cb(ctx, certs_acme_cert_cb, NULL);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+}
+static inline const char *certs_SSL_get_servername(const SSL *s) { return SSL_get_servername(s, TLSEXT_NAMETYPE_host_name); }
+
 #endif

@@ -33,7 +33,8 @@ struct RequestCommand: ParsableCommand {
         abstract: "Get a certificate over ACME (RFC 8555) and install it in <store>/live/NAME.",
         discussion: """
         One of --webroot DIR (your web server serves DIR/.well-known/acme-challenge/), --standalone \
-        (a built-in server answers HTTP-01 on --http-port, default 80) or --dns-hook CMD (DNS-01, needed for \
+        (a built-in server answers HTTP-01 on --http-port, default 80), --tls-alpn (a built-in TLS responder \
+        answers TLS-ALPN-01 on --tls-port, default 443) or --dns-hook CMD (DNS-01, needed for \
         wildcards: CMD runs with CERTS_DNS_ACTION=add|remove, CERTS_DNS_NAME, CERTS_DNS_VALUE). --acme is \
         required (no silent default CA); letsencrypt and letsencrypt-staging are shortcuts. A new key is made \
         for every certificate unless --reuse-key. Nothing reaches live/ until the whole chain is in hand and \
@@ -66,6 +67,15 @@ struct RequestCommand: ParsableCommand {
 
     @Option(name: .customLong("http-address"), help: ArgumentHelp("Address of the standalone server (:: = all).", valueName: "ip"))
     var httpAddress: String = "::"
+
+    @Flag(name: .customLong("tls-alpn"), help: "TLS-ALPN-01: answer challenges from a built-in TLS responder (only ALPN acme-tls/1), for hosts whose port 80 is closed.")
+    var tlsALPN = false
+
+    @Option(name: .customLong("tls-port"), help: ArgumentHelp("Port of the TLS-ALPN-01 responder.", valueName: "port"))
+    var tlsPort: Int = 443
+
+    @Option(name: .customLong("tls-address"), help: ArgumentHelp("Address of the TLS-ALPN-01 responder (:: = all).", valueName: "ip"))
+    var tlsAddress: String = "::"
 
     @Option(name: .customLong("dns-hook"), help: ArgumentHelp("DNS-01: a shell command that adds/removes the TXT record.", valueName: "command"))
     var dnsHook: String?
@@ -106,6 +116,9 @@ struct RequestCommand: ParsableCommand {
     @Option(name: .customLong("eab-hmac-key-env"), help: ArgumentHelp("Environment variable holding the EAB MAC key.", valueName: "name"))
     var eabKeyEnv: String?
 
+    @Option(name: .customLong("eab"), help: ArgumentHelp("External Account Binding for one CA of --acme: URL,kid=KID,hmac-key-file=FILE or URL,kid=KID,hmac-key-env=NAME. Repeatable, one per CA.", valueName: "binding"))
+    var perCAEAB: [String] = []
+
     @Flag(name: .customLong("csr-only"), help: "Only write a new key and CSR (for a CA you buy from); contact no CA.")
     var csrOnly = false
 
@@ -129,16 +142,21 @@ struct RequestCommand: ParsableCommand {
     }
 
     func method() throws -> ChallengeMethod {
-        let chosen = [webroot != nil, standalone, dnsHook != nil].filter { $0 }.count
+        let chosen = [webroot != nil, standalone, dnsHook != nil, tlsALPN].filter { $0 }.count
         guard chosen == 1 else {
             throw InputError.invalidValue(option: "challenge", value: chosen == 0 ? "none" : "several",
-                                          reason: "choose exactly one of --webroot DIR, --standalone or --dns-hook CMD")
+                                          reason: "choose exactly one of --webroot DIR, --standalone, --tls-alpn or --dns-hook CMD")
         }
         if let webroot {
             guard FileSystem.isDirectory(webroot) else { throw OutputError.directoryMissing(path: webroot) }
             return .webroot(webroot)
         }
         if let dnsHook { return .dnsHook(dnsHook) }
+        if tlsALPN {
+            guard tlsPort > 0 && tlsPort < 65536 else { throw InputError.invalidValue(option: "--tls-port", value: String(tlsPort), reason: "not a port") }
+            guard IPAddress.normalize(tlsAddress) != nil else { throw InputError.invalidValue(option: "--tls-address", value: tlsAddress, reason: "not an IP address") }
+            return .tlsALPN(address: tlsAddress, port: UInt16(tlsPort))
+        }
         guard httpPort > 0 && httpPort < 65536 else { throw InputError.invalidValue(option: "--http-port", value: String(httpPort), reason: "not a port") }
         guard IPAddress.normalize(httpAddress) != nil else { throw InputError.invalidValue(option: "--http-address", value: httpAddress, reason: "not an IP address") }
         return .standalone(address: httpAddress, port: UInt16(httpPort))
@@ -149,12 +167,17 @@ struct RequestCommand: ParsableCommand {
             if eabKeyFile != nil || eabKeyEnv != nil { throw InputError.invalidValue(option: "--eab-kid", value: "", reason: "an EAB MAC key needs its --eab-kid") }
             return nil
         }
+        return (eabKID, try Self.macKey(file: eabKeyFile, environment: eabKeyEnv))
+    }
+
+    /// The EAB MAC key from exactly one of a file or an environment variable (never the command line).
+    static func macKey(file: String?, environment: String?) throws -> [UInt8] {
         var text: String
-        if let eabKeyFile, eabKeyEnv == nil {
-            text = String(decoding: try FileSystem.read(eabKeyFile, limit: 64 * 1024), as: UTF8.self)
-        } else if let eabKeyEnv, eabKeyFile == nil {
-            guard let v = Terminal.environment(eabKeyEnv), !v.isEmpty else {
-                throw InputError.passphraseSource("environment variable \(eabKeyEnv) is not set or empty (--eab-hmac-key-env names the variable, not the key)")
+        if let file, environment == nil {
+            text = String(decoding: try FileSystem.read(file, limit: 64 * 1024), as: UTF8.self)
+        } else if let environment, file == nil {
+            guard let v = Terminal.environment(environment), !v.isEmpty else {
+                throw InputError.passphraseSource("environment variable \(environment) is not set or empty (--eab-hmac-key-env names the variable, not the key)")
             }
             text = v
         } else {
@@ -164,7 +187,30 @@ struct RequestCommand: ParsableCommand {
         guard let key = Base64.decode(text), !key.isEmpty else {
             throw InputError.passphraseSource("the EAB MAC key is not base64url")
         }
-        return (eabKID, key)
+        return key
+    }
+
+    /// `--eab URL,kid=KID,hmac-key-file=FILE|hmac-key-env=NAME`, by directory URL; each URL must be one of `directories`.
+    func perCABindings(directories: [String]) throws -> [String: (keyID: String, macKey: [UInt8])] {
+        var out: [String: (keyID: String, macKey: [UInt8])] = [:]
+        for value in perCAEAB {
+            let parts = value.split(separator: ",").map(String.init)
+            func bad(_ reason: String) -> InputError { .invalidValue(option: "--eab", value: parts.first ?? value, reason: reason) }
+            guard let first = parts.first else { throw bad("give URL,kid=KID,hmac-key-file=FILE (or hmac-key-env=NAME)") }
+            let url = try ACMEShortcut.resolve(first)
+            guard directories.contains(url) else { throw bad("not one of the --acme CAs") }
+            guard out[url] == nil else { throw bad("given twice") }
+            var fields: [String: String] = [:]
+            for part in parts.dropFirst() {
+                guard let eq = part.firstIndex(of: "="), ["kid", "hmac-key-file", "hmac-key-env"].contains(String(part[..<eq])) else {
+                    throw bad("unknown field \(part.split(separator: "=").first.map(String.init) ?? part); use kid=, hmac-key-file= or hmac-key-env=")
+                }
+                fields[String(part[..<eq])] = String(part[part.index(after: eq)...])
+            }
+            guard let kid = fields["kid"], !kid.isEmpty else { throw bad("no kid=KID") }
+            out[url] = (kid, try Self.macKey(file: fields["hmac-key-file"], environment: fields["hmac-key-env"]))
+        }
+        return out
     }
 
     func run() throws {
@@ -193,6 +239,7 @@ struct RequestCommand: ParsableCommand {
         }
         let directoryURL = directories[0]
         let eab = try externalAccountBinding()
+        let bindings = try perCABindings(directories: directories)
         let bundle = caBundle ?? previous?.caBundle
         var issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: bundle, timeout: timeout))
         if verbose { issuer.log = { Terminal.note("certs: \($0)") } }
@@ -200,7 +247,7 @@ struct RequestCommand: ParsableCommand {
                                       externalAccountBinding: eab, keyType: keyType, reuseKey: reuseKey, name: name,
                                       preferredChain: preferredChain, dnsPropagationWait: dnsWait, profile: profile ?? previous?.profile)
         try dns.apply(to: &request)
-        let result = try issuer.issue(request, directories: directories)
+        let result = try issuer.issue(request, directories: directories, bindings: bindings)
         var config = RenewalConfig(name: name, directoryURL: result.directoryURL, names: ids.map(\.value), method: method, keyType: keyType,
                                    reuseKey: reuseKey, email: email, account: result.accountURL, preferredChain: preferredChain,
                                    caBundle: bundle.map(absolutePath), profile: profile ?? previous?.profile)
@@ -243,7 +290,7 @@ struct RequestCommand: ParsableCommand {
     }
 
     func writeCSR(_ ids: [ACMEIdentifier], name: String) throws {
-        guard acme.isEmpty, webroot == nil, !standalone, dnsHook == nil else {
+        guard acme.isEmpty, perCAEAB.isEmpty, webroot == nil, !standalone, !tlsALPN, dnsHook == nil else {
             throw InputError.invalidValue(option: "--csr-only", value: "", reason: "contacts no CA: drop --acme and the challenge options")
         }
         var seen = Set<ACMEIdentifier>()

@@ -36,7 +36,7 @@ enum Spelling {
         "*": ["--san", "--alert", "--endpoint", "--chain", "--compose"],
         "check": ["--trust"],
         "verify": ["--trust"],
-        "request": ["--acme"],
+        "request": ["--acme", "--eab"],
         "account update": ["--email"],
     ]
 

@@ -55,4 +55,17 @@ struct Acme2certifierTests {
         let san = try openssl("x509", "-in", s.file("store/live/\(ca.address)/cert.pem"), "-noout", "-ext", "subjectAltName").stdout
         #expect(san.contains("IP Address:\(ca.address)"))
     }
+
+    /// acme2certifier checks TLS-ALPN-01 on port 443 (hard-coded); its names resolve to the
+    /// instance's own 127.0.0.N, so the responder listens on 127.0.0.N:443 (the tests run as
+    /// root, as they do for HTTP-01 on port 80).
+    @Test func tlsALPNOnPort443OfItsOwnLoopbackAddress() throws {
+        let ca = try Acme2certifier(), s = Scratch()
+        defer { ca.stop() }
+        let r = try request(ca, s, ["alpn.example", "www.alpn.example", "--agree-tos", "--email", "ops@example.org",
+                                    "--tls-alpn", "--tls-port", "443", "--tls-address", ca.address])
+        #expect(r.status == 0, "\(r.stderr)\n\(ca.log)")
+        let san = try openssl("x509", "-in", s.file("store/live/alpn.example/cert.pem"), "-noout", "-ext", "subjectAltName").stdout
+        #expect(san.contains("DNS:alpn.example") && san.contains("DNS:www.alpn.example"))
+    }
 }

@@ -50,3 +50,56 @@ struct FallbackTests {
         #expect(s.exists("store/accounts/127.0.0.1_\(limited.port)/account.json") && s.exists("store/accounts/127.0.0.1_\(second.acmePort)/account.json"))
     }
 }
+
+/// Each `--acme` CA with its own External Account Binding (`--eab URL,kid=…,hmac-key-env=…`):
+/// two Pebbles that require EAB, each knowing only its own key id.
+@Suite(.serialized, .enabled(if: pebbleInstalled, "needs Debian's pebble"))
+struct PerCAEABTests {
+    @Test func eachCAGetsItsOwnBindingAndTheRecordNamesTheIssuer() throws {
+        let macA = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+        let macB = "b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH"
+        let a = try Pebble(config: ["externalAccountBindingRequired": true, "externalAccountMACKeys": ["kid-a": macA]])
+        let b = try Pebble(config: ["externalAccountBindingRequired": true, "externalAccountMACKeys": ["kid-b": macB], "httpPort": a.httpPort])
+        let s = Scratch()
+        defer { a.stop(); b.stop() }
+        let bundle = s.write("both.pem", (try String(contentsOfFile: a.caBundle, encoding: .utf8)) + (try String(contentsOfFile: b.caBundle, encoding: .utf8)))
+        func request(_ name: String) throws -> RunResult {
+            try certs(["request", name, "--agree-tos", "--acme", a.directoryURL, "--acme", b.directoryURL, "--ca-bundle", bundle,
+                       "--eab", "\(a.directoryURL),kid=kid-a,hmac-key-env=MAC_A", "--eab", "\(b.directoryURL),kid=kid-b,hmac-key-env=MAC_B",
+                       "--store", s.file("store"), "--standalone", "--http-port", String(a.httpPort), "--http-address", "127.0.0.1"],
+                      environment: ["MAC_A": macA, "MAC_B": macB])
+        }
+        let first = try request("eab-a.example")
+        #expect(first.status == 0, "\(first.stderr)\n\(a.log)")
+        #expect(first.stdout.contains("issued by the CA at \(a.directoryURL)"), "\(first.stdout)")
+        #expect(!first.stdout.contains(macA) && !first.stderr.contains(macA))
+
+        // The first CA goes away: the second registers with its own key id (kid-a would be refused).
+        a.stop()
+        let second = try request("eab-b.example")
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)\n\(b.log)")
+        #expect(second.stdout.contains("issued by the CA at \(b.directoryURL)"), "\(second.stdout)")
+        let config = try parseJSONObject(s.read("store/renewal/eab-b.example.json"))
+        #expect(config["acme"] as? String == b.directoryURL && config["acmeList"] as? [String] == [a.directoryURL, b.directoryURL], "\(config)")
+        #expect(s.exists("store/accounts/127.0.0.1_\(a.acmePort)/account.json") && s.exists("store/accounts/127.0.0.1_\(b.acmePort)/account.json"))
+        #expect(!s.read("store/renewal/eab-b.example.json").contains(macB))
+
+        // Renewal needs no binding any more: the account exists at the CA that is up.
+        let renewed = try certs("renew", "eab-a.example", "--force", "--no-probe", "--store", s.file("store"))
+        #expect(renewed.status == 0, "\(renewed.stdout)\(renewed.stderr)")
+        #expect(renewed.stdout.contains(b.directoryURL), "the output names the issuing CA: \(renewed.stdout)")
+    }
+
+    @Test func aBindingForACANotInTheListOrWithoutAKidIsABadValue() throws {
+        let s = Scratch()
+        let stray = try certs(["request", "x.example", "--acme", "https://127.0.0.1:1/dir", "--eab", "https://127.0.0.1:2/dir,kid=k,hmac-key-env=M",
+                               "--store", s.file("store"), "--standalone"], environment: ["M": "AAAA"])
+        #expect(stray.status == 2 && stray.stderrLines.count == 1 && stray.stderr.contains("not one of the --acme CAs"), "\(stray.stderr)")
+        let nokid = try certs(["request", "x.example", "--acme", "https://127.0.0.1:1/dir", "--eab", "https://127.0.0.1:1/dir,hmac-key-env=M",
+                               "--store", s.file("store"), "--standalone"], environment: ["M": "AAAA"])
+        #expect(nokid.status == 2 && nokid.stderr.contains("no kid=KID"), "\(nokid.stderr)")
+        let inline = try certs(["request", "x.example", "--acme", "https://127.0.0.1:1/dir", "--eab", "https://127.0.0.1:1/dir,kid=k,hmac-key=AAAA",
+                                "--store", s.file("store"), "--standalone"])
+        #expect(inline.status == 2 && inline.stderr.contains("unknown field hmac-key"), "\(inline.stderr)")
+    }
+}

@@ -6,10 +6,11 @@ import Testing
 /// openssl CLI (the package ships none); `caBundle` is its issuer, what `--ca-bundle` trusts.
 ///
 /// Pebble validates HTTP-01 by connecting to the name's A record (127.0.0.1, from challtestsrv)
-/// on `httpPort`, so a test's standalone server or web server must listen there.
+/// on `httpPort`, so a test's standalone server or web server must listen there; TLS-ALPN-01 on
+/// `tlsPort` likewise.
 final class Pebble {
     let scratch: Scratch
-    let acmePort: Int, managementPort: Int, httpPort: Int, dnsPort: Int, challtestPort: Int
+    let acmePort: Int, managementPort: Int, httpPort: Int, tlsPort: Int, dnsPort: Int, challtestPort: Int
     let caBundle: String
     let dnsServer: ServerProcess
     let server: ServerProcess
@@ -40,7 +41,7 @@ final class Pebble {
 
         var lastError = ""
         for _ in 0..<4 {
-            let acme = Loopback.freePort(), management = Loopback.freePort(), http = Loopback.freePort()
+            let acme = Loopback.freePort(), management = Loopback.freePort(), http = Loopback.freePort(), tls = Loopback.freePort()
             let dns = Loopback.freePort(), challtest = Loopback.freePort()
             var pebbleConfig: [String: Any] = [
                 "listenAddress": "127.0.0.1:\(acme)",
@@ -48,7 +49,7 @@ final class Pebble {
                 "certificate": "\(dir)/pebble.pem",
                 "privateKey": "\(dir)/pebble.key",
                 "httpPort": http,
-                "tlsPort": Loopback.freePort(),
+                "tlsPort": tls,
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": false,
             ]
@@ -76,7 +77,7 @@ final class Pebble {
                 pebble.stop(); challtestsrv.stop()
                 continue
             }
-            acmePort = acme; managementPort = management; httpPort = http; dnsPort = dns; challtestPort = challtest
+            acmePort = acme; managementPort = management; httpPort = http; tlsPort = tls; dnsPort = dns; challtestPort = challtest
             dnsServer = challtestsrv; server = pebble
             return
         }

@@ -14,12 +14,10 @@ import Glibc
 public final class ChallengeServer: @unchecked Sendable {
     public static let pathPrefix = "/.well-known/acme-challenge/"
 
-    let listeners: [Int32]
     public let port: UInt16
     private let responses = Locked<[String: String]>([:])
     private let log = Locked<[String]>([])
-    private var loop: ResponderLoop?
-    private var closed = false
+    private let loop: ResponderLoop
 
     /// Requests answered, for logs and tests: "GET /.well-known/… 200".
     public var served: [String] { log.current }
@@ -27,69 +25,26 @@ public final class ChallengeServer: @unchecked Sendable {
     /// Binds `address` (an IPv4/IPv6 literal; "::" listens on both families where the system allows)
     /// on `port` (0 picks a free one). Nothing is answered before `start()`.
     public init(address: String = "::", port: UInt16 = 80) throws {
-        var fds: [Int32] = []
-        var boundPort = port
-        let candidates = address == "::" ? ["::", "0.0.0.0"] : [address]
-        var lastError = ""
-        for candidate in candidates {
-            do {
-                let (fd, p) = try Self.listen(address: candidate, port: boundPort)
-                fds.append(fd)
-                boundPort = p
-                break  // "::" with IPV6_V6ONLY off already covers IPv4
-            } catch let e as ACMEError {
-                lastError = e.description
-            }
-        }
-        guard !fds.isEmpty else { throw ACMEError.challengeServer(lastError) }
-        listeners = fds
-        self.port = boundPort
+        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port,
+                                                          privilegedHint: "or use --http-port behind a redirect",
+                                                          inUseHint: "is a web server running there? use --webroot instead")
+        self.port = bound
+        let responses = self.responses, log = self.log
+        loop = ResponderLoop(listeners: listeners) { fd in HTTPChallengeConnection(fd: fd, responses: responses, log: log) }
     }
-
-    deinit { close() }
 
     /// Starts answering on a thread of its own (no-op when it runs already).
-    public func start() throws {
-        guard !closed else { throw ACMEError.challengeServer("the challenge server is closed") }
-        if loop == nil {
-            let responses = self.responses, log = self.log
-            loop = ResponderLoop(listeners: listeners) { fd in HTTPChallengeConnection(fd: fd, responses: responses, log: log) }
-        }
-        try loop?.start()
-    }
+    public func start() throws { try loop.start() }
 
     /// Stops answering: wakes the thread, joins it and closes its connections. `start()` may follow.
-    public func stop() { loop?.stop() }
+    public func stop() { loop.stop() }
 
     /// Stops and closes the listening sockets.
-    public func close() {
-        guard !closed else { return }
-        stop()
-        closed = true
-        for fd in listeners where fd >= 0 { Glibc.close(fd) }
-    }
+    public func close() { loop.close() }
 
     /// Adds a token's key authorization to what is served.
     public func add(token: String, keyAuthorization: String) { responses.withValue { $0[token] = keyAuthorization } }
     public func remove(token: String) { responses.withValue { $0[token] = nil } }
-
-    static func listen(address: String, port: UInt16) throws -> (Int32, UInt16) {
-        do {
-            return try ListeningSocket.open(address: address, port: port, backlog: 64)
-        } catch {
-            let reason = FileSystem.errorString(error.errno)
-            switch error.stage {
-            case .socket: throw ACMEError.challengeServer("socket: \(reason)")
-            case .notAnAddress: throw ACMEError.challengeServer("\(address) is not an IP address")
-            case .listen: throw ACMEError.challengeServer("listen: \(reason)")
-            case .bind:
-                let e = error.errno
-                let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http-port behind a redirect)" : (e == EADDRINUSE ? " (is a web server running there? use --webroot instead)" : "")
-                throw ACMEError.challengeServer("cannot listen on \(Endpoint.format(host: address, port: port)): \(reason)\(hint)")
-            }
-        }
-    }
-
 }
 
 /// One HTTP-01 request and its answer, read and written without blocking.

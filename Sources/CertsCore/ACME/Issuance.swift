@@ -57,7 +57,7 @@ public struct IssuanceRequest {
                 throw InputError.invalidValue(option: "domain", value: id.value, reason: "wildcard names can only be validated over DNS: use --dns-hook")
             }
             if id.type == "ip", method.challengeType == "dns-01" {
-                throw InputError.invalidValue(option: "domain", value: id.value, reason: "IP addresses cannot be validated over DNS: use --standalone or --webroot")
+                throw InputError.invalidValue(option: "domain", value: id.value, reason: "IP addresses cannot be validated over DNS: use --standalone, --tls-alpn or --webroot")
             }
         }
         if identifiers.count > 100 { throw ACMEError.invalidRequest("at most 100 names per certificate") }
@@ -219,6 +219,12 @@ public struct ACMEIssuer {
             try server?.start()
         }
         defer { server?.close() }
+        var tlsResponder: TLSALPNResponder? = nil
+        if case .tlsALPN(let address, let port) = request.method {
+            tlsResponder = try TLSALPNResponder(address: address, port: port)
+            try tlsResponder?.start()
+        }
+        defer { tlsResponder?.close() }
 
         let client = try self.client(directoryURL: request.directoryURL, email: request.email, agreeToTerms: request.agreeToTerms, eab: request.externalAccountBinding,
                                      eabOnlyWhereRequired: request.eabOnlyWhereRequired)
@@ -283,6 +289,8 @@ public struct ACMEIssuer {
             switch request.method {
             case .standalone:
                 server?.add(token: challenge.token, keyAuthorization: keyAuthorization)
+            case .tlsALPN:
+                try tlsResponder?.add(identifier: authz.identifier, keyAuthorization: keyAuthorization, now: currentUnixTime())
             case .webroot(let root):
                 let dir = "\(root)/.well-known/acme-challenge"
                 try FileSystem.makeDirectories(dir, mode: 0o755)
@@ -323,6 +331,7 @@ public struct ACMEIssuer {
                                                        subjectAlternativeNames: names)
         let finalOrder = try client.finalize(order, csrDER: try csr.der())
         server?.close()
+        tlsResponder?.close()
         let chains = try client.downloadChains(finalOrder.certificate!)
 
         // Pick the chain, check it against the request and the key, then install.
@@ -356,15 +365,23 @@ public struct ACMEIssuer {
     /// (no connection, a timeout, 5xx), a rate limit or a policy refusal is passed over for the
     /// next; any other failure (validation of the names, a bad request, the store) stops, since
     /// another CA would fail the same way. `replaces` is sent only to `replacesAt`, the CA that
-    /// issued the certificate being renewed.
-    public func issue(_ request: IssuanceRequest, directories: [String], replacesAt: String? = nil) throws -> IssuanceResult {
+    /// issued the certificate being renewed. `bindings`: External Account Bindings by directory
+    /// URL, each sent only to its CA; a CA without one gets `request`'s binding, with several CAs
+    /// only when its directory requires one.
+    public func issue(_ request: IssuanceRequest, directories: [String], replacesAt: String? = nil,
+                      bindings: [String: (keyID: String, macKey: [UInt8])] = [:]) throws -> IssuanceResult {
         precondition(!directories.isEmpty)
         var passed: [(directoryURL: String, reason: String)] = []
         for (i, url) in directories.enumerated() {
             var r = request
             r.directoryURL = url
             if url != replacesAt { r.replaces = nil }
-            r.eabOnlyWhereRequired = directories.count > 1
+            if let binding = bindings[url] {
+                r.externalAccountBinding = binding
+                r.eabOnlyWhereRequired = false
+            } else {
+                r.eabOnlyWhereRequired = directories.count > 1
+            }
             do {
                 var result = try issue(r)
                 result.directoryURL = url

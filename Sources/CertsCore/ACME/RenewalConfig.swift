@@ -6,15 +6,24 @@ public enum ChallengeMethod: Sendable, Equatable {
     case standalone(address: String, port: UInt16)
     /// DNS-01 through a user command (CERTS_DNS_ACTION/NAME/VALUE in its environment).
     case dnsHook(String)
+    /// Serve TLS-ALPN-01 (RFC 8737) from the built-in responder on address:port.
+    case tlsALPN(address: String, port: UInt16)
 
     public var name: String {
         switch self {
         case .webroot: return "webroot"
         case .standalone: return "standalone"
         case .dnsHook: return "dns-hook"
+        case .tlsALPN: return "tls-alpn"
         }
     }
-    var challengeType: String { if case .dnsHook = self { return "dns-01" } else { return "http-01" } }
+    var challengeType: String {
+        switch self {
+        case .dnsHook: return "dns-01"
+        case .tlsALPN: return "tls-alpn-01"
+        case .webroot, .standalone: return "http-01"
+        }
+    }
 }
 
 /// `<store>/renewal/NAME.json`: what `certs request` did, so `certs renew` can do it again.
@@ -58,7 +67,7 @@ public struct RenewalConfig: Equatable {
         var challenge: [(String, JSON)] = [("method", .string(method.name))]
         switch method {
         case .webroot(let dir): challenge.append(("webroot", .string(dir)))
-        case .standalone(let address, let port): challenge += [("address", .string(address)), ("port", .int(Int(port)))]
+        case .standalone(let address, let port), .tlsALPN(let address, let port): challenge += [("address", .string(address)), ("port", .int(Int(port)))]
         case .dnsHook(let cmd): challenge.append(("hook", .string(cmd)))
         }
         return .object([
@@ -97,6 +106,10 @@ public struct RenewalConfig: Equatable {
         case "dns-hook":
             guard let h = c?["hook"]?.stringValue else { throw bad("dns-hook without a command") }
             method = .dnsHook(h)
+        case "tls-alpn":
+            let port = c?["port"]?.intValue ?? 443
+            guard port > 0 && port < 65536 else { throw bad("bad port") }
+            method = .tlsALPN(address: c?["address"]?.stringValue ?? "::", port: UInt16(port))
         default: throw bad("unknown challenge method")
         }
         guard let kt = json["keyType"]?.stringValue, let keyType = KeyType(rawValue: kt) else { throw bad("bad key_type") }

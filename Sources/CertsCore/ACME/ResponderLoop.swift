@@ -27,20 +27,48 @@ final class ResponderLoop: @unchecked Sendable {
     private let accept: (Int32) -> ResponderConnection
     private var wakeRead: Int32 = -1, wakeWrite: Int32 = -1
     private var thread: WorkerThread?
+    private var closed = false
 
     /// `accept` turns an accepted, non-blocking, close-on-exec socket into a connection. It runs
-    /// on the loop's thread.
+    /// on the loop's thread. The loop owns `listeners` and closes them in `close()`.
     init(listeners: [Int32], accept: @escaping (Int32) -> ResponderConnection) {
         self.listeners = listeners
         self.accept = accept
     }
 
-    deinit { stop() }
+    deinit { close() }
+
+    /// Binds a responder's listening socket on `address` (an IPv4/IPv6 literal; "::" listens on
+    /// both families where the system allows, else falls back to 0.0.0.0) and `port` (0 picks a
+    /// free one). The hints finish the message when the port is privileged or taken.
+    static func listen(address: String, port: UInt16, privilegedHint: String, inUseHint: String) throws -> ([Int32], UInt16) {
+        let candidates = address == "::" ? ["::", "0.0.0.0"] : [address]
+        var lastError = ""
+        for candidate in candidates {
+            do {
+                let (fd, bound) = try ListeningSocket.open(address: candidate, port: port, backlog: 64)
+                return ([fd], bound)  // "::" with IPV6_V6ONLY off already covers IPv4
+            } catch {
+                let reason = FileSystem.errorString(error.errno)
+                switch error.stage {
+                case .socket: lastError = "socket: \(reason)"
+                case .notAnAddress: throw ACMEError.challengeServer("\(candidate) is not an IP address")
+                case .listen: lastError = "listen: \(reason)"
+                case .bind:
+                    let e = error.errno
+                    let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; \(privilegedHint))" : (e == EADDRINUSE ? " (\(inUseHint))" : "")
+                    lastError = "cannot listen on \(Endpoint.format(host: candidate, port: port)): \(reason)\(hint)"
+                }
+            }
+        }
+        throw ACMEError.challengeServer(lastError)
+    }
 
     var isRunning: Bool { thread != nil }
 
     /// Starts the loop on a thread of its own (no-op when it runs already).
     func start() throws {
+        guard !closed else { throw ACMEError.challengeServer("the challenge responder is closed") }
         guard thread == nil else { return }
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw ACMEError.challengeServer("pipe: \(FileSystem.errorString(errno))") }
@@ -62,6 +90,14 @@ final class ResponderLoop: @unchecked Sendable {
         thread = nil
         Glibc.close(wakeRead); Glibc.close(wakeWrite)
         wakeRead = -1; wakeWrite = -1
+    }
+
+    /// Stops and closes the listening sockets; the loop cannot start again.
+    func close() {
+        guard !closed else { return }
+        stop()
+        closed = true
+        for fd in listeners where fd >= 0 { Glibc.close(fd) }
     }
 
     private func run(wake: Int32) {

@@ -27,6 +27,9 @@ public struct CertificateBuilder {
     /// Each replaces the profile's extension of that name or is added after them; an empty value
     /// leaves the extension out.
     public var extensionOverrides: [String: String] = [:]
+    /// Extensions OpenSSL has no name for, added last: dotted OID, criticality and the DER that
+    /// goes inside extnValue's OCTET STRING (TLS-ALPN-01's id-pe-acmeIdentifier, RFC 8737 §3).
+    public var rawExtensions: [(oid: String, critical: Bool, der: [UInt8])] = []
 
     public init(subject: DistinguishedName, publicKey: PublicKey, notBefore: Int64, notAfter: Int64) {
         self.subject = subject
@@ -101,6 +104,16 @@ public struct CertificateBuilder {
             try add(NID_subject_alt_name, subjectAlternativeNames.map(\.description).joined(separator: ","))
         }
         for (nid, value) in overrides.sorted(by: { $0.key < $1.key }) { try add(nid, value) }
+        for raw in rawExtensions {
+            let object = try ossl("encoding the OID \(raw.oid)") { OBJ_txt2obj(raw.oid, 1) }
+            defer { ASN1_OBJECT_free(object) }
+            let value = try ossl("allocating an extension value") { ASN1_OCTET_STRING_new() }
+            defer { ASN1_OCTET_STRING_free(value) }
+            try osslCheck("setting an extension value") { ASN1_OCTET_STRING_set(value, raw.der, Int32(raw.der.count)) }
+            let ext = try ossl("encoding extension \(raw.oid)") { X509_EXTENSION_create_by_OBJ(nil, object, raw.critical ? 1 : 0, value) }
+            defer { X509_EXTENSION_free(ext) }
+            try osslCheck("adding an extension") { X509_add_ext(x, ext, -1) }
+        }
 
         let digest: OpaquePointer?
         if let digestName {
