@@ -123,7 +123,7 @@ struct CheckCommand: ParsableCommand {
             throw exit
         } catch {
             let message: String
-            if let f = error as? CertsFailure { message = f.description }
+            if let f = error as? CertsFailure { message = ErrorHints.message(for: f) }
             else if let v = error as? ValidationError { message = v.message }
             else { message = "\(error)" }
             if output == nil, effectiveFormat == "text" { Terminal.out("CERTS UNKNOWN - \(Terminal.escapingControls(message))") }
@@ -283,7 +283,7 @@ struct CheckCommand: ParsableCommand {
                 let (_, text) = try command.runOnce(plan, now: plan.fixedNow ?? currentUnixTime(), format: "prometheus")
                 return ScrapeOutput(ok: true, text: text)
             } catch {
-                let message = (error as? CertsFailure)?.description ?? "\(error)"
+                let message = (error as? CertsFailure).map(ErrorHints.message(for:)) ?? "\(error)"
                 Terminal.error("check run failed: \(message)")
                 return ScrapeOutput(ok: false, text: "certs check could not run: \(message)\n")
             }

@@ -257,10 +257,10 @@ public final class ACMEClient {
         if let profile {
             let offered = directory.profiles.map(\.name)
             guard !offered.isEmpty else {
-                throw ACMEError.invalidRequest("--profile \(profile): \(directory.url) offers no certificate profiles (its directory lists none)")
+                throw ACMEError.invalidRequest("certificate profile \(profile): \(directory.url) offers no certificate profiles (its directory lists none)")
             }
             guard offered.contains(profile) else {
-                throw ACMEError.invalidRequest("--profile \(profile): the CA offers \(offered.joined(separator: ", "))")
+                throw ACMEError.invalidRequest("certificate profile \(profile): the CA offers \(offered.joined(separator: ", "))")
             }
             payload.append(("profile", .string(profile)))
         }

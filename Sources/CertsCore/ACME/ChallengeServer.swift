@@ -83,9 +83,7 @@ public final class ChallengeServer: @unchecked Sendable {
             case .notAnAddress: throw ACMEError.challengeServer("\(address) is not an IP address")
             case .listen: throw ACMEError.challengeServer("listen: \(reason)")
             case .bind:
-                let e = error.errno
-                let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http-port behind a redirect)" : (e == EADDRINUSE ? " (is a web server running there? use --webroot instead)" : "")
-                throw ACMEError.challengeServer("cannot listen on \(Endpoint.format(host: address, port: port)): \(reason)\(hint)")
+                throw ACMEError.challengePort(endpoint: Endpoint.format(host: address, port: port), reason: reason, errno: error.errno)
             }
         }
     }

@@ -242,9 +242,9 @@ public enum ChainError: CertsFailure, Equatable {
     public var description: String {
         switch self {
         case .noCertificates: return "no certificates in the input"
-        case .noLeaf: return "cannot tell which certificate is the leaf (every one issued another); give the key with --key"
+        case .noLeaf: return "cannot tell which certificate is the leaf (every one issued another); the private key would tell"
         case .ambiguousLeaf(let s):
-            return "\(s.count) end-entity certificates (\(s.map { "\"\($0)\"" }.joined(separator: ", "))): give the matching private key with --key to choose"
+            return "\(s.count) end-entity certificates (\(s.map { "\"\($0)\"" }.joined(separator: ", "))): the matching private key would choose"
         }
     }
 }

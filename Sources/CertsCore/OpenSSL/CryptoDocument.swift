@@ -66,9 +66,9 @@ public struct CryptoDocument {
         if let certs = Self.pkcs7Certificates(der: bytes) { certificates = certs; wasPKCS7 = true; return }
         if let pub = PublicKey.parse(der: bytes) { publicKeys = [pub]; return }
         if PrivateKey.isEncryptedDER(bytes) {
-            guard let passphrase else { throw InputError.passphraseRequired(path: source) }
+            guard let passphrase else { throw PassphraseError.required(path: source) }
             guard let key = PrivateKey.parseDER(bytes, passphrase: passphrase, source: source) else {
-                throw InputError.wrongPassphrase(path: source)
+                throw PassphraseError.wrong(path: source)
             }
             privateKeys = [key]; return
         }
@@ -149,7 +149,7 @@ public struct PKCS12Archive {
             ok = passphrase.withCString { PKCS12_parse(p12, $0.assumingMemoryBound(to: CChar.self), &pkey, &cert, &ca) }
         } else {
             guard PKCS12_verify_mac(p12, nil, 0) == 1 || PKCS12_verify_mac(p12, "", 0) == 1 else {
-                throw InputError.passphraseRequired(path: source)
+                throw PassphraseError.required(path: source)
             }
             ok = PKCS12_parse(p12, "", &pkey, &cert, &ca)
         }
@@ -161,7 +161,7 @@ public struct PKCS12Archive {
             e = ok == 1 ? nil : OpenSSLError.drain("opening the PKCS#12 archive")
         }
         if let e {
-            if e.mentions("mac verify failure", "bad decrypt", "invalid password") { throw InputError.wrongPassphrase(path: source) }
+            if e.mentions("mac verify failure", "bad decrypt", "invalid password") { throw PassphraseError.wrong(path: source) }
             throw InputError.malformed(path: source, what: "PKCS#12 archive", detail: e.entries.last?.reason ?? "unreadable")
         }
         var certs: [Certificate] = []

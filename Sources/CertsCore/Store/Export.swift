@@ -41,7 +41,7 @@ public enum PKCS12Writer {
     /// `friendlyName` labels the key/certificate pair inside (Windows shows it).
     public static func archive(key: PrivateKey, certificate: Certificate, chain: [Certificate],
                                passphrase: Passphrase, friendlyName: String? = nil) throws -> [UInt8] {
-        guard !passphrase.isEmpty else { throw InputError.passphraseSource("a PKCS#12 export needs a non-empty passphrase") }
+        guard !passphrase.isEmpty else { throw PassphraseError.source("a PKCS#12 export needs a non-empty passphrase") }
         guard key.matches(certificate.publicKey) else {
             throw StoreError.keyMismatch(name: friendlyName ?? "certificate")
         }
