@@ -65,7 +65,8 @@ struct Certs: ParsableCommand {
             Certs.exit(withError: error)  // --help and --version print to stdout and exit 0
         }
         let folded = oneLine(Certs.message(for: error))
-        let message = folded.isEmpty ? "\(error)" : folded
+        var message = folded.isEmpty ? "\(error)" : folded
+        if let guess = ErrorHints.unknownOption(message) { message += "; \(guess)" }
         fail("\(message) (\(Spelling.helpHint))", code: Exit.input, kind: "usage")
     }
 

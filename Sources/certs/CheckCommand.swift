@@ -163,7 +163,7 @@ struct CheckCommand: ParsableCommand {
     func makePlan() throws -> Plan {
         // Usage first: bad usage is UNKNOWN (3), the monitoring convention.
         if let unknown = inputs.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
-            throw ValidationError("unknown option '\(unknown)'")
+            throw ValidationError("unknown option '\(unknown)'" + (ErrorHints.didYouMean(unknown).map { "; \($0)" } ?? ""))
         }
         guard ["text", "json", "prometheus"].contains(effectiveFormat) else {
             throw InputError.invalidValue(option: "--format", value: format, reason: "use text, json or prometheus")

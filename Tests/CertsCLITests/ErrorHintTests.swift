@@ -83,4 +83,17 @@ import Glibc
         expectOneLineError(again, exit: 3, mentioning: "already exists")
         #expect(again.stderr.contains("use --force") == (try Self.options(["ca", "init"]).contains("--force")), "\(again.stderr)")
     }
+
+    /// check's bad usage is UNKNOWN (exit 3, the monitoring convention), with a did-you-mean.
+    @Test func aMistypedCheckOptionGetsADidYouMean() throws {
+        let r = try certs("check", "--endpiont", "127.0.0.1:1")
+        #expect(r.status == 3 && r.stderr.contains("unknown option '--endpiont'; did you mean --endpoint?"), "\(r.stderr)")
+        let typo = try certs("check", "--ari", "--warn=30", "--crti=7", "x.pem")
+        #expect(typo.status == 3 && typo.stderr.contains("did you mean --crit?"), "\(typo.stderr)")
+        let far = try certs("check", "--zzzzzzzz", "x")
+        #expect(far.status == 3, "\(far.stderr)")
+        #expect(!far.stderr.contains("did you mean"), "\(far.stderr)")
+        // Elsewhere ArgumentParser finds the unknown option: a usage error (exit 2), with the guess.
+        expectOneLineError(try certs("key", "new", "--out", "/nonexistent/k.pem", "--key-tpye", "ec-p256"), exit: 2, mentioning: "did you mean --key-type?")
+    }
 }
