@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Raw views of certificate fields the Web PKI rules need and OpenSSL's typed accessors hide:
 /// whether an extension is critical, its DER value, the serial's encoding, the key's type.

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Everything found in one input: PEM with any number of blocks, or a single DER object
 /// (certificate, CSR, private key, public key, PKCS#7 bundle, PKCS#12 archive), detected
@@ -120,9 +120,7 @@ public struct CryptoDocument {
 
     static func certificates(in p7: UnsafeMutablePointer<PKCS7>) -> [Certificate] {
         guard let stack = certs_PKCS7_certificates(p7) else { return [] }
-        return (0..<certs_sk_X509_num(stack)).compactMap { i in
-            certs_sk_X509_value(stack, i).map { Certificate(borrowing: $0) }
-        }
+        return Certificate.all(in: stack)
     }
 }
 
@@ -167,7 +165,7 @@ public struct PKCS12Archive {
         var certs: [Certificate] = []
         if let cert { certs.append(Certificate(owning: cert)) }
         if let ca {
-            for i in 0..<certs_sk_X509_num(ca) { if let x = certs_sk_X509_value(ca, i) { certs.append(Certificate(borrowing: x)) } }
+            certs += Certificate.all(in: ca)
             certs_sk_X509_pop_free(ca)
         }
         return PKCS12Archive(key: pkey.map { PrivateKey(owning: $0) }, certificates: certs)

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Shared read-only views of an `EVP_PKEY`, for private and public keys alike.
 enum EVPKey {

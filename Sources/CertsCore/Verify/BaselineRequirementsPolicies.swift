@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 // The certificate-profile rules of RFC 5280 and the CA/Browser Forum Baseline Requirements (BR,
 // version 2.x numbering) that OpenSSL's `X509_verify_cert` does not apply. One rule per policy,

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// What the Web PKI requires of a TLS server certificate beyond what OpenSSL's path validation
 /// checks. Each policy answers one question about the verified chain: it meets the policy, or it
