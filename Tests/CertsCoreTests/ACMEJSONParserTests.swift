@@ -61,11 +61,32 @@ import Testing
     @Test func decodableTypesSayWhatIsMissingOrWrongAndWhere() throws {
         let ok = try JSONParser.decode(Order.self, from: Array(#"{"status":"ready","finalize":"https://a/f","identifiers":[{"type":"dns","value":"a.example"}],"extra":1}"#.utf8))
         #expect(ok.identifiers.first?.value == "a.example")
-        #expect(throws: JSONParseError(reason: "\"finalize\" is missing")) {
+        #expect(throws: JSONParseError(reason: "\"finalize\" is missing", syntax: false)) {
             try JSONParser.decode(Order.self, from: Array(#"{"status":"ready","identifiers":[]}"#.utf8))
         }
-        #expect(throws: JSONParseError(reason: "expected a string at identifiers[0].value")) {
+        #expect(throws: JSONParseError(reason: "expected a string at identifiers[0].value", syntax: false)) {
             try JSONParser.decode(Order.self, from: Array(#"{"status":"ready","finalize":"f","identifiers":[{"type":"dns","value":7}]}"#.utf8))
+        }
+    }
+
+    /// ACME objects are Decodable types: an order without finalize is one line saying so.
+    @Test func acmeObjectsDecodeAndSayWhatIsMissing() throws {
+        let order = try JSONParser.decode(ACMEOrder.Wire.self, from: Array(#"{"status":"valid","finalize":"https://a/f","certificate":"https://a/c","error":null}"#.utf8))
+        #expect(ACMEOrder(url: "https://a/o", wire: order).certificate == "https://a/c")
+        do {
+            _ = try JSONParser.decode(ACMEOrder.Wire.self, from: Array(#"{"status":"pending"}"#.utf8))
+            Issue.record("an order without finalize decoded")
+        } catch let e as JSONParseError {
+            #expect(e.description == "unexpected JSON: \"finalize\" is missing")
+        }
+        let wire = try JSONParser.decode(ACMEDirectory.Wire.self, from: Array(#"""
+            {"newNonce":"https://a/n","newAccount":"https://a/a","newOrder":"https://a/o",
+             "meta":{"profiles":{"tlsserver":"TLS","shortlived":"6 days"},"externalAccountRequired":true}}
+            """#.utf8))
+        let directory = try ACMEDirectory(url: "https://a/dir", wire: wire)
+        #expect(directory.externalAccountRequired && directory.profiles.map(\.name) == ["shortlived", "tlsserver"])
+        #expect(throws: ACMEError.protocolViolation("https://a/dir is not an ACME directory (no newNonce)")) {
+            try ACMEDirectory(url: "https://a/dir", wire: try JSONParser.decode(ACMEDirectory.Wire.self, from: Array("{}".utf8)))
         }
     }
 

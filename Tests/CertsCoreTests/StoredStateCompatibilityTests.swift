@@ -107,7 +107,7 @@ import Testing
         // Broken: one line naming the file and what is missing.
         s.write("renewal/.heartbeat.json", #"{"version": 1, "lastRun": "2026-11-25T06:00:00Z"}"#)
         #expect(throws: InputError.malformed(path: RenewalHeartbeat.path(store: store), what: "renewal heartbeat",
-                                             detail: "invalid JSON: \"lastOutcome\" is missing")) { try RenewalHeartbeat.load(store: store) }
+                                             detail: "unexpected JSON: \"lastOutcome\" is missing")) { try RenewalHeartbeat.load(store: store) }
     }
 
     @Test func anARIRecordWrittenBeforeReadsBack() throws {

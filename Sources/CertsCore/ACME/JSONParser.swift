@@ -52,10 +52,15 @@ public struct JSONParser {
 
 public struct JSONParseError: CertsFailure, Equatable {
     public let reason: String
+    /// False when the document is JSON but not the object expected (a key missing, a wrong type).
+    public let syntax: Bool
     public var kind: FailureKind { .remote }
-    public var description: String { "invalid JSON: \(reason)" }
+    public var description: String { (syntax ? "invalid JSON: " : "unexpected JSON: ") + reason }
 
-    public init(reason: String) { self.reason = reason }
+    public init(reason: String, syntax: Bool = true) {
+        self.reason = reason
+        self.syntax = syntax
+    }
 
     /// One line from a `DecodingError`: the parser's own reason ("Unexpected character 'x' around
     /// line 1, column 5.") or what was missing or of the wrong type, and where.
@@ -65,8 +70,10 @@ public struct JSONParseError: CertsFailure, Equatable {
             return keys.isEmpty ? "" : " at \(keys.hasPrefix(".") ? String(keys.dropFirst()) : keys)"
         }
         let text: String
+        var syntax = false
         switch error {
         case .dataCorrupted(let c):
+            syntax = true
             let underlying = c.underlyingError.map { "\($0)" }
             text = (underlying.flatMap { Self.parserReason($0) } ?? c.debugDescription) + path(c)
         case .keyNotFound(let key, let c): text = "\"\(key.stringValue)\" is missing" + path(c)
@@ -75,6 +82,7 @@ public struct JSONParseError: CertsFailure, Equatable {
         @unknown default: text = "\(error)"
         }
         reason = JSONParser.oneLine(text)
+        self.syntax = syntax
     }
 
     /// The human part of the parser's error ("Unexpected character …"), without the enum dump.
