@@ -65,8 +65,7 @@ struct Certs: ParsableCommand {
             Certs.exit(withError: error)  // --help and --version print to stdout and exit 0
         }
         let folded = oneLine(Certs.message(for: error))
-        var message = folded.isEmpty ? "\(error)" : folded
-        if let guess = ErrorHints.unknownOption(message) { message += "; \(guess)" }
+        let message = folded.isEmpty ? "\(error)" : folded
         fail("\(message) (\(Spelling.helpHint))", code: Exit.input, kind: "usage")
     }
 

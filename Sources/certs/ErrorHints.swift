@@ -70,14 +70,9 @@ enum ErrorHints {
         return out
     }
 
-    /// "did you mean --endpoint?" for ArgumentParser's "Unknown option '--endpiont'".
-    static func unknownOption(_ message: String) -> String? {
-        let prefix = "Unknown option '"
-        guard let start = message.firstRange(of: prefix), let end = message[start.upperBound...].firstIndex(of: "'") else { return nil }
-        return didYouMean(String(message[start.upperBound..<end]))
-    }
-
-    /// "did you mean --endpoint?" for a mistyped long option of the running command, if one is near.
+    /// "did you mean --endpoint?" for a mistyped long option of the running command, if one is near
+    /// (check reads unknown options itself, for its UNKNOWN exit code; ArgumentParser's own
+    /// "Unknown option" error already carries a "Did you mean" for every other command).
     static func didYouMean(_ typed: String) -> String? {
         let name = typed.split(separator: "=", maxSplits: 1).first.map(String.init) ?? typed
         guard name.hasPrefix("--"), let guess = Spelling.closest(name, in: flags.sorted()) else { return nil }

@@ -93,7 +93,9 @@ import Glibc
         let far = try certs("check", "--zzzzzzzz", "x")
         #expect(far.status == 3, "\(far.stderr)")
         #expect(!far.stderr.contains("did you mean"), "\(far.stderr)")
-        // Elsewhere ArgumentParser finds the unknown option: a usage error (exit 2), with the guess.
-        expectOneLineError(try certs("key", "new", "--out", "/nonexistent/k.pem", "--key-tpye", "ec-p256"), exit: 2, mentioning: "did you mean --key-type?")
+        // Elsewhere ArgumentParser finds the unknown option: a usage error (exit 2), with its own guess, once.
+        let other = try certs("key", "new", "--out", "/nonexistent/k.pem", "--key-tpye", "ec-p256")
+        expectOneLineError(other, exit: 2, mentioning: "Did you mean '--key-type'?")
+        #expect(other.stderr.lowercased().components(separatedBy: "did you mean").count == 2, "\(other.stderr)")
     }
 }
