@@ -57,7 +57,7 @@ struct Certs: ParsableCommand {
             fail(interrupted.description, code: interrupted.exitCode, kind: "interrupted")
         }
         if let failure = error as? CertsFailure {
-            fail(failure.description, code: code(for: failure.kind), kind: "\(failure.kind)")
+            fail(ErrorHints.message(for: failure), code: code(for: failure.kind), kind: "\(failure.kind)")
         }
         if let exit = error as? ExitCode { Terminal.exit(exit.rawValue) }
         let code = exitCode(for: error)

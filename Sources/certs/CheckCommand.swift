@@ -123,7 +123,7 @@ struct CheckCommand: ParsableCommand {
             throw exit
         } catch {
             let message: String
-            if let f = error as? CertsFailure { message = f.description }
+            if let f = error as? CertsFailure { message = ErrorHints.message(for: f) }
             else if let v = error as? ValidationError { message = v.message }
             else { message = "\(error)" }
             if output == nil, effectiveFormat == "text" { Terminal.out("CERTS UNKNOWN - \(Terminal.escapingControls(message))") }
@@ -163,7 +163,7 @@ struct CheckCommand: ParsableCommand {
     func makePlan() throws -> Plan {
         // Usage first: bad usage is UNKNOWN (3), the monitoring convention.
         if let unknown = inputs.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
-            throw ValidationError("unknown option '\(unknown)'")
+            throw ValidationError("unknown option '\(unknown)'" + (ErrorHints.didYouMean(unknown).map { "; \($0)" } ?? ""))
         }
         guard ["text", "json", "prometheus"].contains(effectiveFormat) else {
             throw InputError.invalidValue(option: "--format", value: format, reason: "use text, json or prometheus")
@@ -283,7 +283,7 @@ struct CheckCommand: ParsableCommand {
                 let (_, text) = try command.runOnce(plan, now: plan.fixedNow ?? currentUnixTime(), format: "prometheus")
                 return ScrapeOutput(ok: true, text: text)
             } catch {
-                let message = (error as? CertsFailure)?.description ?? "\(error)"
+                let message = (error as? CertsFailure).map(ErrorHints.message(for:)) ?? "\(error)"
                 Terminal.error("check run failed: \(message)")
                 return ScrapeOutput(ok: false, text: "certs check could not run: \(message)\n")
             }

@@ -229,7 +229,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try CertificateStore.validate(name: name)
         try Output.ensureWritable(out, force: force)
-        guard let secret = try passphrase.load() else { throw InputError.passphraseSource("a PKCS#12 export needs a passphrase: --passphrase-file FILE or --passphrase-env VAR") }
+        guard let secret = try passphrase.load() else { throw PassphraseError.source("a PKCS#12 export needs a passphrase: --passphrase-file FILE or --passphrase-env VAR") }
         let stored = try CertificateStore(root: store.path).load(name: name)
         let archive = try PKCS12Writer.archive(key: stored.key, certificate: stored.certificate, chain: stored.chain,
                                                passphrase: secret, friendlyName: name)

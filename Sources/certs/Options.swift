@@ -36,20 +36,20 @@ struct PassphraseOptions: ParsableArguments {
 
     func load() throws -> Passphrase? {
         if file != nil && env != nil {
-            throw InputError.passphraseSource("give the passphrase with --passphrase-file or --passphrase-env, not both")
+            throw PassphraseError.source("give the passphrase with --passphrase-file or --passphrase-env, not both")
         }
         if let file {
             var bytes = try FileSystem.read(file, limit: 64 * 1024)
             if let newline = bytes.firstIndex(of: 10) { bytes = Array(bytes[..<newline]) }
             if bytes.last == 13 { bytes.removeLast() }
-            guard !bytes.isEmpty else { throw InputError.passphraseSource("\(file): the passphrase file's first line is empty") }
+            guard !bytes.isEmpty else { throw PassphraseError.source("\(file): the passphrase file's first line is empty") }
             return Passphrase(bytes)
         }
         if let env {
             guard let value = Terminal.environment(env) else {
-                throw InputError.passphraseSource("environment variable \(env) is not set (--passphrase-env names the variable, not the passphrase)")
+                throw PassphraseError.source("environment variable \(env) is not set (--passphrase-env names the variable, not the passphrase)")
             }
-            guard !value.isEmpty else { throw InputError.passphraseSource("environment variable \(env) is empty") }
+            guard !value.isEmpty else { throw PassphraseError.source("environment variable \(env) is empty") }
             return Passphrase(value)
         }
         return nil

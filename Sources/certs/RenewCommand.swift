@@ -104,7 +104,7 @@ struct RenewCommand: ParsableCommand {
 
         /// The failure, with the CA's explanation page when it gave one.
         var failureMessage: String {
-            "\(name): \(error?.description ?? reason)" + (explanationURL.map { " (the CA explains its renewal window at \($0))" } ?? "")
+            "\(name): \(error.map(ErrorHints.message(for:)) ?? reason)" + (explanationURL.map { " (the CA explains its renewal window at \($0))" } ?? "")
         }
     }
 
@@ -198,7 +198,7 @@ struct RenewCommand: ParsableCommand {
             Terminal.out("renewed \(renewed.count), \(dryRun ? "due \(due), " : "")not due \(outcomes.filter { $0.status == "not-due" }.count), failed \(failed.count)")
         }
         if let first = failed.first?.error {
-            if !json { Terminal.error(first.description) } else { Terminal.note("error: \(first.description)") }
+            if !json { Terminal.error(ErrorHints.message(for: first)) } else { Terminal.note("error: \(ErrorHints.message(for: first))") }
             Terminal.exit(Certs.code(for: first.kind))
         }
         if let hookError {

@@ -177,15 +177,15 @@ struct RequestCommand: ParsableCommand {
             text = String(decoding: try FileSystem.read(file, limit: 64 * 1024), as: UTF8.self)
         } else if let environment, file == nil {
             guard let v = Terminal.environment(environment), !v.isEmpty else {
-                throw InputError.passphraseSource("environment variable \(environment) is not set or empty (--eab-hmac-key-env names the variable, not the key)")
+                throw PassphraseError.source("environment variable \(environment) is not set or empty (--eab-hmac-key-env names the variable, not the key)")
             }
             text = v
         } else {
-            throw InputError.passphraseSource("give the EAB MAC key with exactly one of --eab-hmac-key-file or --eab-hmac-key-env (never on the command line)")
+            throw PassphraseError.source("give the EAB MAC key with exactly one of --eab-hmac-key-file or --eab-hmac-key-env (never on the command line)")
         }
         text = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
         guard let key = Base64.decode(text), !key.isEmpty else {
-            throw InputError.passphraseSource("the EAB MAC key is not base64url")
+            throw PassphraseError.source("the EAB MAC key is not base64url")
         }
         return key
     }

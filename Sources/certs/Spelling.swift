@@ -12,6 +12,8 @@ import CertsCore
 enum Spelling {
     /// The subcommand path the arguments name, e.g. ["emit", "nginx"] (for help pointers).
     nonisolated(unsafe) static var commandPath: [String] = []
+    /// The command type those words name (for the options it offers: ErrorHints, did-you-mean).
+    nonisolated(unsafe) static var commandType: ParsableCommand.Type = Certs.self
 
     struct Renamed { let old: String; let new: String }
 
@@ -62,6 +64,7 @@ enum Spelling {
             commandPath.append(word)
             out.append(word)
             command = next
+            commandType = next
             index += 1
         }
         let path = commandPath.joined(separator: " ")

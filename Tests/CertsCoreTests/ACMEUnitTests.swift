@@ -157,7 +157,9 @@ func silentConnection(_ port: UInt16) -> Int32 {
         #expect(throws: InputError.self) { try ACMEIdentifier(parsing: "bad_domain!.com") }
         let a = try ACMEIdentifier(parsing: "a.example"), w = try ACMEIdentifier(parsing: "*.example.com")
         #expect(throws: InputError.self) { try IssuanceRequest.validate(identifiers: [a, a], method: .standalone(address: "::", port: 80)) }
-        #expect(throws: InputError.self) { try IssuanceRequest.validate(identifiers: [w], method: .webroot("/tmp")) }
+        #expect(throws: ACMEError.unsuitableChallenge(identifier: "*.example.com", wildcard: true)) {
+            try IssuanceRequest.validate(identifiers: [w], method: .webroot("/tmp"))
+        }
         try IssuanceRequest.validate(identifiers: [w, a], method: .dnsHook("true"))
     }
 

@@ -18,10 +18,10 @@ import Testing
         let pki = try ChainTestPKI("Locked")
         let bytes = try PKCS12Writer.archive(key: pki.leafKey, certificate: pki.leaf, chain: [],
                                              passphrase: Passphrase("right"))
-        #expect(throws: InputError.wrongPassphrase(path: "x.p12")) {
+        #expect(throws: PassphraseError.wrong(path: "x.p12")) {
             try CryptoDocument(bytes: bytes, source: "x.p12", passphrase: Passphrase("wrong"))
         }
-        #expect(throws: InputError.passphraseRequired(path: "x.p12")) {
+        #expect(throws: PassphraseError.required(path: "x.p12")) {
             try CryptoDocument(bytes: bytes, source: "x.p12")
         }
     }

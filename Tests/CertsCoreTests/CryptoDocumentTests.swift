@@ -48,8 +48,8 @@ import Testing
         #expect(plain.privateKeys.first?.matches(key.publicKey) == true)
         let secret = Passphrase("s3cret")
         let encrypted = try key.der(passphrase: secret)
-        #expect(throws: InputError.passphraseRequired(path: "t")) { try CryptoDocument(bytes: encrypted, source: "t") }
-        #expect(throws: InputError.wrongPassphrase(path: "t")) { try CryptoDocument(bytes: encrypted, source: "t", passphrase: Passphrase("nope")) }
+        #expect(throws: PassphraseError.required(path: "t")) { try CryptoDocument(bytes: encrypted, source: "t") }
+        #expect(throws: PassphraseError.wrong(path: "t")) { try CryptoDocument(bytes: encrypted, source: "t", passphrase: Passphrase("nope")) }
         let opened = try CryptoDocument(bytes: encrypted, source: "t", passphrase: secret)
         #expect(opened.privateKeys.first?.matches(key.publicKey) == true)
     }
@@ -58,8 +58,8 @@ import Testing
         let key = try PrivateKey.generate(.ecP384)
         let pem = try key.pem(passphrase: Passphrase("pw"))
         #expect(String(decoding: pem, as: UTF8.self).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
-        #expect(throws: InputError.passphraseRequired(path: "k")) { try CryptoDocument(bytes: pem, source: "k") }
-        #expect(throws: InputError.wrongPassphrase(path: "k")) { try CryptoDocument(bytes: pem, source: "k", passphrase: Passphrase("px")) }
+        #expect(throws: PassphraseError.required(path: "k")) { try CryptoDocument(bytes: pem, source: "k") }
+        #expect(throws: PassphraseError.wrong(path: "k")) { try CryptoDocument(bytes: pem, source: "k", passphrase: Passphrase("px")) }
         #expect(try CryptoDocument(bytes: pem, source: "k", passphrase: Passphrase("pw")).privateKeys.first?.matches(key.publicKey) == true)
     }
 
@@ -75,9 +75,10 @@ import Testing
                 let doc = try CryptoDocument(bytes: bytes, source: "g")
                 Issue.record("random bytes parsed as \(doc.contentDescription)")
             } catch let e as InputError {
-                if case .unrecognized = e {} else if case .malformed = e {} else if case .passphraseRequired = e {} else {
+                if case .unrecognized = e {} else if case .malformed = e {} else {
                     Issue.record("unexpected \(e)")
                 }
+            } catch PassphraseError.required {
             } catch {
                 Issue.record("non-input error \(error)")
             }

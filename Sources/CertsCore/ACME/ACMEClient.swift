@@ -15,28 +15,41 @@ public struct ACMEDirectory: Sendable {
     /// The domains CAA records name this CA by (`meta.caaIdentities`, RFC 8555 §7.1.1).
     public var caaIdentities: [String] = []
 
-    public init(url: String, json: JSON) throws {
-        func endpoint(_ name: String) throws -> String {
-            guard let v = json[name]?.stringValue, v.hasPrefix("https://") || v.hasPrefix("http://") else {
+    /// The directory object as the server sends it; fields we do not use are ignored.
+    struct Wire: Decodable {
+        struct Meta: Decodable {
+            let termsOfService: String?
+            let externalAccountRequired: Bool?
+            let profiles: [String: String]?
+            let caaIdentities: [String]?
+        }
+        let newNonce: String?
+        let newAccount: String?
+        let newOrder: String?
+        let revokeCert: String?
+        let renewalInfo: String?
+        let keyChange: String?
+        let meta: Meta?
+    }
+
+    init(url: String, wire: Wire) throws {
+        func endpoint(_ value: String?, _ name: String) throws -> String {
+            guard let v = value, v.hasPrefix("https://") || v.hasPrefix("http://") else {
                 throw ACMEError.protocolViolation("\(url) is not an ACME directory (no \(name))")
             }
             return v
         }
         self.url = url
-        newNonce = try endpoint("newNonce")
-        newAccount = try endpoint("newAccount")
-        newOrder = try endpoint("newOrder")
-        revokeCert = json["revokeCert"]?.stringValue
-        renewalInfo = json["renewalInfo"]?.stringValue
-        keyChange = json["keyChange"]?.stringValue
-        termsOfService = json["meta"]?["termsOfService"]?.stringValue
-        externalAccountRequired = json["meta"]?["externalAccountRequired"]?.boolValue ?? false
-        caaIdentities = json["meta"]?["caaIdentities"]?.stringArray ?? []
-        if case .object(let entries)? = json["meta"]?["profiles"] {
-            profiles = entries.map { ($0.0, $0.1.stringValue ?? "") }
-        } else {
-            profiles = []
-        }
+        newNonce = try endpoint(wire.newNonce, "newNonce")
+        newAccount = try endpoint(wire.newAccount, "newAccount")
+        newOrder = try endpoint(wire.newOrder, "newOrder")
+        revokeCert = wire.revokeCert
+        renewalInfo = wire.renewalInfo
+        keyChange = wire.keyChange
+        termsOfService = wire.meta?.termsOfService
+        externalAccountRequired = wire.meta?.externalAccountRequired ?? false
+        caaIdentities = wire.meta?.caaIdentities ?? []
+        profiles = (wire.meta?.profiles ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 }
 
@@ -74,19 +87,24 @@ public struct ACMEAuthorization: Sendable {
     public let wildcard: Bool
     public let challenges: [ACMEChallenge]
 
-    init(url: String, json: JSON) throws {
-        guard let type = json["identifier"]?["type"]?.stringValue, let value = json["identifier"]?["value"]?.stringValue,
-              let status = json["status"]?.stringValue else {
-            throw ACMEError.protocolViolation("authorization \(url) lacks identifier or status")
-        }
+    /// An authorization object (RFC 8555 §7.1.4); a challenge without type or URL is skipped.
+    struct Wire: Decodable {
+        struct Identifier: Decodable { let type: String; let value: String }
+        struct Challenge: Decodable { let type: String?; let url: String?; let token: String?; let status: String?; let error: JSON? }
+        let identifier: Identifier
+        let status: String
+        let wildcard: Bool?
+        let challenges: [Challenge]?
+    }
+
+    init(url: String, wire: Wire) {
         self.url = url
-        wildcard = json["wildcard"]?.boolValue ?? false
-        identifier = ACMEIdentifier(type: type, value: wildcard ? "*.\(value)" : value)
-        self.status = status
-        challenges = (json["challenges"]?.arrayValue ?? []).compactMap { c in
-            guard let t = c["type"]?.stringValue, let u = c["url"]?.stringValue else { return nil }
-            return ACMEChallenge(type: t, url: u, token: c["token"]?.stringValue ?? "", status: c["status"]?.stringValue ?? "",
-                                 error: c["error"].flatMap { ACMEProblem(json: $0) })
+        wildcard = wire.wildcard ?? false
+        identifier = ACMEIdentifier(type: wire.identifier.type, value: wildcard ? "*.\(wire.identifier.value)" : wire.identifier.value)
+        status = wire.status
+        challenges = (wire.challenges ?? []).compactMap { c in
+            guard let t = c.type, let u = c.url else { return nil }
+            return ACMEChallenge(type: t, url: u, token: c.token ?? "", status: c.status ?? "", error: c.error.flatMap { ACMEProblem(json: $0) })
         }
     }
 }
@@ -99,16 +117,22 @@ public struct ACMEOrder: Sendable {
     public let certificate: String?
     public let error: ACMEProblem?
 
-    init(url: String, json: JSON) throws {
-        guard let status = json["status"]?.stringValue, let finalize = json["finalize"]?.stringValue else {
-            throw ACMEError.protocolViolation("order \(url) lacks status or finalize")
-        }
+    /// An order object (RFC 8555 §7.1.3).
+    struct Wire: Decodable {
+        let status: String
+        let finalize: String
+        let authorizations: [String]?
+        let certificate: String?
+        let error: JSON?
+    }
+
+    init(url: String, wire: Wire) {
         self.url = url
-        self.status = status
-        authorizations = json["authorizations"]?.stringArray ?? []
-        self.finalize = finalize
-        certificate = json["certificate"]?.stringValue
-        error = json["error"].flatMap { ACMEProblem(json: $0) }
+        status = wire.status
+        authorizations = wire.authorizations ?? []
+        finalize = wire.finalize
+        certificate = wire.certificate
+        error = wire.error.flatMap { ACMEProblem(json: $0) }
     }
 }
 
@@ -181,7 +205,7 @@ public final class ACMEClient {
         }
         let context = url == directoryURL ? "reading the directory" : "reading the directory (\(directoryURL) redirected to \(Self.safeURL(url)))"
         guard response.status == 200 else { throw Self.failure(response, url: url, context: context) }
-        directory = try ACMEDirectory(url: url, json: try Self.parseJSON(response, url: url))
+        directory = try ACMEDirectory(url: url, wire: try Self.decode(ACMEDirectory.Wire.self, response, url: url))
     }
 
     // MARK: accounts
@@ -261,27 +285,27 @@ public final class ACMEClient {
         if let profile {
             let offered = directory.profiles.map(\.name)
             guard !offered.isEmpty else {
-                throw ACMEError.invalidRequest("--profile \(profile): \(directory.url) offers no certificate profiles (its directory lists none)")
+                throw ACMEError.invalidRequest("certificate profile \(profile): \(directory.url) offers no certificate profiles (its directory lists none)")
             }
             guard offered.contains(profile) else {
-                throw ACMEError.invalidRequest("--profile \(profile): the CA offers \(offered.joined(separator: ", "))")
+                throw ACMEError.invalidRequest("certificate profile \(profile): the CA offers \(offered.joined(separator: ", "))")
             }
             payload.append(("profile", .string(profile)))
         }
         let response = try post(directory.newOrder, payload: .object(payload), context: "creating the order")
         guard let location = response.header("Location") else { throw ACMEError.protocolViolation("newOrder answer has no Location") }
         log("order: \(location)")
-        return try ACMEOrder(url: location, json: try Self.parseJSON(response, url: location))
+        return ACMEOrder(url: location, wire: try Self.decode(ACMEOrder.Wire.self, response, url: location))
     }
 
     public func order(_ url: String) throws -> (ACMEOrder, HTTPResponse) {
         let response = try post(url, payload: nil, context: "reading the order")
-        return (try ACMEOrder(url: url, json: try Self.parseJSON(response, url: url)), response)
+        return (ACMEOrder(url: url, wire: try Self.decode(ACMEOrder.Wire.self, response, url: url)), response)
     }
 
     public func authorization(_ url: String) throws -> (ACMEAuthorization, HTTPResponse) {
         let response = try post(url, payload: nil, context: "reading an authorization")
-        return (try ACMEAuthorization(url: url, json: try Self.parseJSON(response, url: url)), response)
+        return (ACMEAuthorization(url: url, wire: try Self.decode(ACMEAuthorization.Wire.self, response, url: url)), response)
     }
 
     /// Tells the server the challenge is ready to be validated.
@@ -313,7 +337,7 @@ public final class ACMEClient {
         var current = order
         if current.status == "ready" || current.status == "pending" {
             let response = try post(order.finalize, payload: .object([("csr", .string(Base64.urlEncode(csrDER)))]), context: "finalizing the order")
-            current = try ACMEOrder(url: order.url, json: try Self.parseJSON(response, url: order.finalize))
+            current = ACMEOrder(url: order.url, wire: try Self.decode(ACMEOrder.Wire.self, response, url: order.finalize))
         }
         var interval = policy.firstPollInterval
         let start = Subprocess.monotonicSeconds()
@@ -471,7 +495,12 @@ public final class ACMEClient {
     }
 
     static func parseJSON(_ response: HTTPResponse, url: String) throws -> JSON {
-        do { return try JSONParser.parse(response.body) } catch let e as JSONParseError {
+        try decode(JSON.self, response, url: url)
+    }
+
+    /// An ACME object of a known shape; a body that is not JSON, or not that object, is one line.
+    static func decode<T: Decodable>(_ type: T.Type, _ response: HTTPResponse, url: String) throws -> T {
+        do { return try JSONParser.decode(T.self, from: response.body) } catch let e as JSONParseError {
             throw ACMEError.protocolViolation("\(url): \(e.description)")
         }
     }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An RFC 7807 problem document from an ACME server (RFC 8555 §6.7), as an error.
 ///
 /// Its one-line message is the server's `detail` with the problem type (without the
@@ -83,6 +91,10 @@ public enum ACMEError: CertsFailure, Equatable {
     case externalAccountRequired
     case hookFailed(action: String, name: String, detail: String)
     case challengeServer(String)
+    /// A challenge responder ("HTTP-01", "TLS-ALPN-01") could not bind its port (`errno` tells why: EACCES, EADDRINUSE…).
+    case challengePort(challenge: String, endpoint: String, reason: String, errno: Int32)
+    /// A name this challenge method cannot validate (a wildcard without DNS-01, an IP address over DNS-01).
+    case unsuitableChallenge(identifier: String, wildcard: Bool)
     case noAccount(String)
     /// The CA forgot the account and its terms are not the ones the user agreed to.
     case termsChanged(agreed: String?, current: String)
@@ -92,9 +104,9 @@ public enum ACMEError: CertsFailure, Equatable {
 
     public var kind: FailureKind {
         switch self {
-        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount, .termsChanged: return .input
+        case .termsNotAgreed, .externalAccountRequired, .invalidRequest, .noAccount, .termsChanged, .unsuitableChallenge: return .input
         case .everyCAFailed(_, let last): return last
-        case .challengeServer: return .output
+        case .challengeServer, .challengePort: return .output
         default: return .remote
         }
     }
@@ -108,17 +120,22 @@ public enum ACMEError: CertsFailure, Equatable {
         case .orderInvalid(let d): return "ACME server: the order became invalid: \(d)"
         case .noSupportedChallenge(let i, let w, let o):
             return "ACME server offers no \(w) challenge for \(i) (offered: \(o.isEmpty ? "none" : o.joined(separator: ", ")))"
-        case .termsNotAgreed(let u): return "the CA's terms of service (\(u)) must be accepted: read them and add --agree-tos"
-        case .externalAccountRequired: return "this CA requires External Account Binding: give --eab-kid with --eab-hmac-key-file or --eab-hmac-key-env"
+        case .termsNotAgreed(let u): return "the CA's terms of service (\(u)) must be accepted: read them first"
+        case .externalAccountRequired: return "this CA requires External Account Binding (a key ID and MAC key the CA gives you)"
         case .hookFailed(let a, let n, let d): return "the DNS hook failed to \(a) the TXT record \(n): \(d)"
-        case .challengeServer(let d): return "cannot serve HTTP-01 challenges: \(d)"
+        case .challengeServer(let d): return "cannot serve challenges: \(d)"
+        case .challengePort(let c, let e, let r, let errno):
+            let why = errno == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : (errno == EADDRINUSE ? " (another server is listening there)" : "")
+            return "cannot serve \(c) challenges: cannot listen on \(e): \(r)\(why)"
+        case .unsuitableChallenge(let i, let wildcard):
+            return "invalid domain \"\(i)\": " + (wildcard ? "wildcard names can only be validated over DNS" : "IP addresses cannot be validated over DNS")
         case .noAccount(let d): return d
         case .everyCAFailed(let tried, _):
             return "every CA failed: " + tried.joined(separator: "; ")
         case .termsChanged(let agreed, let current):
             return "the CA no longer knows the ACME account and its terms of service are now \(current)"
                 + (agreed.map { " (you agreed to \($0))" } ?? " (no agreement is recorded)")
-                + ": read them, then run certs request again with --agree-tos"
+                + ": read them, then agree to them again"
         case .invalidRequest(let d): return d
         }
     }

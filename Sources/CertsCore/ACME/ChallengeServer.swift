@@ -25,9 +25,7 @@ public final class ChallengeServer: @unchecked Sendable {
     /// Binds `address` (an IPv4/IPv6 literal; "::" listens on both families where the system allows)
     /// on `port` (0 picks a free one). Nothing is answered before `start()`.
     public init(address: String = "::", port: UInt16 = 80) throws {
-        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port,
-                                                          privilegedHint: "or use --http-port behind a redirect",
-                                                          inUseHint: "is a web server running there? use --webroot instead")
+        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port, challenge: "HTTP-01")
         self.port = bound
         let responses = self.responses, log = self.log
         loop = ResponderLoop(listeners: listeners) { fd in HTTPChallengeConnection(fd: fd, responses: responses, log: log) }

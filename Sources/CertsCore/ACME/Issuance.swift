@@ -54,10 +54,10 @@ public struct IssuanceRequest {
         for id in identifiers {
             guard seen.insert(id).inserted else { throw InputError.invalidValue(option: "domain", value: id.value, reason: "given twice") }
             if id.isWildcard, method.challengeType != "dns-01" {
-                throw InputError.invalidValue(option: "domain", value: id.value, reason: "wildcard names can only be validated over DNS: use --dns-hook")
+                throw ACMEError.unsuitableChallenge(identifier: id.value, wildcard: true)
             }
             if id.type == "ip", method.challengeType == "dns-01" {
-                throw InputError.invalidValue(option: "domain", value: id.value, reason: "IP addresses cannot be validated over DNS: use --standalone, --tls-alpn or --webroot")
+                throw ACMEError.unsuitableChallenge(identifier: id.value, wildcard: false)
             }
         }
         if identifiers.count > 100 { throw ACMEError.invalidRequest("at most 100 names per certificate") }

@@ -1,8 +1,16 @@
-/// A strict RFC 8259 JSON reader producing the `JSON` enum, for ACME server responses.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// JSON in: ACME server responses and the store's state files, read with FoundationEssentials'
+/// `JSONDecoder` (already linked through ArgumentParser, so start-up does not change).
 ///
-/// Bounded: documents larger than `maximumSize` bytes or nested deeper than `maximumDepth` are
-/// refused, so a hostile or broken server cannot exhaust memory or the stack. Numbers with a
-/// fraction or exponent (which ACME never sends) are kept as their literal text in `.string`.
+/// `decode(_:from:)` reads a `Decodable` type; `parse` reads any document into the `JSON` value
+/// (objects with their keys sorted). Bounded: documents larger than `maximumSize` bytes or nested
+/// deeper than `maximumDepth` are refused, so a hostile or broken server cannot exhaust memory.
+/// Writing stays with the ordered writer in Support/JSON.swift.
 public struct JSONParser {
     public static let defaultMaximumSize = 4 * 1024 * 1024
     public static let defaultMaximumDepth = 64
@@ -17,195 +25,127 @@ public struct JSONParser {
 
     public static func parse(_ text: String) throws -> JSON { try JSONParser().parse(Array(text.utf8)) }
     public static func parse(_ bytes: [UInt8]) throws -> JSON { try JSONParser().parse(bytes) }
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T { try JSONParser().decode(type, from: bytes) }
 
-    public func parse(_ bytes: [UInt8]) throws -> JSON {
-        guard bytes.count <= maximumSize else { throw JSONParseError(offset: 0, reason: "document larger than \(maximumSize) bytes") }
-        var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
-        reader.skipSpace()
-        let value = try reader.value(depth: 0)
-        reader.skipSpace()
-        guard reader.position == bytes.count else { throw reader.fail("unexpected data after the document") }
-        return value
+    public func parse(_ bytes: [UInt8]) throws -> JSON { try decode(JSON.self, from: bytes) }
+
+    /// Decodes `type`; any failure (syntax, shape, size, depth) is one `JSONParseError` line.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        guard bytes.count <= maximumSize else { throw JSONParseError(reason: "document larger than \(maximumSize) bytes") }
+        let decoder = JSONDecoder()
+        decoder.userInfo[JSON.maximumDepthKey] = maximumDepth
+        do {
+            return try decoder.decode(T.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw JSONParseError(error)
+        } catch let error as JSONParseError {
+            throw error
+        } catch {
+            throw JSONParseError(reason: Self.oneLine("\(error)"))
+        }
     }
 
-    struct Reader {
-        let bytes: [UInt8]
-        let maximumDepth: Int
-        var position = 0
-
-        init(bytes: [UInt8], maximumDepth: Int) {
-            self.bytes = bytes
-            self.maximumDepth = maximumDepth
-        }
-
-        func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: position, reason: reason) }
-
-        var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
-
-        mutating func skipSpace() {
-            while let c = peek, c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { position += 1 }
-        }
-
-        mutating func expect(_ literal: String, _ value: JSON) throws -> JSON {
-            let l = Array(literal.utf8)
-            guard position + l.count <= bytes.count, Array(bytes[position..<position + l.count]) == l else { throw fail("invalid literal") }
-            position += l.count
-            return value
-        }
-
-        mutating func value(depth: Int) throws -> JSON {
-            guard depth <= maximumDepth else { throw fail("nested deeper than \(maximumDepth) levels") }
-            guard let c = peek else { throw fail("unexpected end of document") }
-            switch c {
-            case UInt8(ascii: "{"): return try object(depth: depth)
-            case UInt8(ascii: "["): return try array(depth: depth)
-            case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): return try expect("true", .bool(true))
-            case UInt8(ascii: "f"): return try expect("false", .bool(false))
-            case UInt8(ascii: "n"): return try expect("null", .null)
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-            default: throw fail("unexpected character")
-            }
-        }
-
-        mutating func object(depth: Int) throws -> JSON {
-            position += 1
-            var fields: [(String, JSON)] = []
-            skipSpace()
-            if peek == UInt8(ascii: "}") { position += 1; return .object(fields) }
-            while true {
-                skipSpace()
-                guard peek == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let key = try string()
-                skipSpace()
-                guard peek == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                position += 1
-                skipSpace()
-                let v = try value(depth: depth + 1)
-                if let i = fields.firstIndex(where: { $0.0 == key }) { fields[i].1 = v } else { fields.append((key, v)) }
-                skipSpace()
-                guard let c = peek else { throw fail("unterminated object") }
-                position += 1
-                if c == UInt8(ascii: "}") { return .object(fields) }
-                guard c == UInt8(ascii: ",") else { position -= 1; throw fail("expected ',' or '}'") }
-            }
-        }
-
-        mutating func array(depth: Int) throws -> JSON {
-            position += 1
-            var items: [JSON] = []
-            skipSpace()
-            if peek == UInt8(ascii: "]") { position += 1; return .array(items) }
-            while true {
-                skipSpace()
-                items.append(try value(depth: depth + 1))
-                skipSpace()
-                guard let c = peek else { throw fail("unterminated array") }
-                position += 1
-                if c == UInt8(ascii: "]") { return .array(items) }
-                guard c == UInt8(ascii: ",") else { position -= 1; throw fail("expected ',' or ']'") }
-            }
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            guard position + 4 <= bytes.count else { throw fail("truncated \\u escape") }
-            var v: UInt32 = 0
-            for _ in 0..<4 {
-                let c = bytes[position]
-                let d: UInt32
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - 48)
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - 87)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - 55)
-                default: throw fail("invalid \\u escape")
-                }
-                v = v << 4 | d
-                position += 1
-            }
-            return v
-        }
-
-        mutating func string() throws -> String {
-            position += 1
-            var out: [UInt8] = []
-            while true {
-                guard let c = peek else { throw fail("unterminated string") }
-                position += 1
-                switch c {
-                case UInt8(ascii: "\""):
-                    // Validate UTF-8 strictly: a server's invalid bytes are an error, not U+FFFD.
-                    guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
-                    return s
-                case UInt8(ascii: "\\"):
-                    guard let e = peek else { throw fail("unterminated escape") }
-                    position += 1
-                    switch e {
-                    case UInt8(ascii: "\""): out.append(0x22)
-                    case UInt8(ascii: "\\"): out.append(0x5C)
-                    case UInt8(ascii: "/"): out.append(0x2F)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        var scalar = try hex4()
-                        if scalar >= 0xD800 && scalar < 0xDC00 {
-                            guard position + 2 <= bytes.count, bytes[position] == 0x5C, bytes[position + 1] == UInt8(ascii: "u") else {
-                                throw fail("unpaired surrogate")
-                            }
-                            position += 2
-                            let low = try hex4()
-                            guard low >= 0xDC00 && low < 0xE000 else { throw fail("unpaired surrogate") }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                            throw fail("unpaired surrogate")
-                        }
-                        guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
-                        out += Array(String(Character(u)).utf8)
-                    default: throw fail("invalid escape")
-                    }
-                default:
-                    guard c >= 0x20 else { position -= 1; throw fail("control character in a string") }
-                    out.append(c)
-                }
-            }
-        }
-
-        mutating func number() throws -> JSON {
-            let start = position
-            if peek == UInt8(ascii: "-") { position += 1 }
-            func digits(_ r: inout Reader) -> Int {
-                var n = 0
-                while let c = r.peek, c >= 48 && c <= 57 { r.position += 1; n += 1 }
-                return n
-            }
-            guard let first = peek, first >= 48 && first <= 57 else { throw fail("invalid number") }
-            if first == 48 { position += 1 } else { _ = digits(&self) }
-            var integral = true
-            if peek == UInt8(ascii: ".") {
-                integral = false
-                position += 1
-                guard digits(&self) > 0 else { throw fail("invalid number") }
-            }
-            if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
-                integral = false
-                position += 1
-                if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { position += 1 }
-                guard digits(&self) > 0 else { throw fail("invalid number") }
-            }
-            let text = String(decoding: bytes[start..<position], as: UTF8.self)
-            if integral, let v = Int64(text) { return .int(v) }
-            return .string(text)
-        }
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 }.prefix(300))
     }
 }
 
 public struct JSONParseError: CertsFailure, Equatable {
-    public let offset: Int
     public let reason: String
+    /// False when the document is JSON but not the object expected (a key missing, a wrong type).
+    public let syntax: Bool
     public var kind: FailureKind { .remote }
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    public var description: String { (syntax ? "invalid JSON: " : "unexpected JSON: ") + reason }
+
+    public init(reason: String, syntax: Bool = true) {
+        self.reason = reason
+        self.syntax = syntax
+    }
+
+    /// One line from a `DecodingError`: the parser's own reason ("Unexpected character 'x' around
+    /// line 1, column 5.") or what was missing or of the wrong type, and where.
+    init(_ error: DecodingError) {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return keys.isEmpty ? "" : " at \(keys.hasPrefix(".") ? String(keys.dropFirst()) : keys)"
+        }
+        let text: String
+        var syntax = false
+        switch error {
+        case .dataCorrupted(let c):
+            syntax = true
+            let underlying = c.underlyingError.map { "\($0)" }
+            text = (underlying.flatMap { Self.parserReason($0) } ?? c.debugDescription) + path(c)
+        case .keyNotFound(let key, let c): text = "\"\(key.stringValue)\" is missing" + path(c)
+        case .typeMismatch(let type, let c): text = "expected \(Self.name(type))" + path(c)
+        case .valueNotFound(let type, let c): text = "expected \(Self.name(type)), found null" + path(c)
+        @unknown default: text = "\(error)"
+        }
+        reason = JSONParser.oneLine(text)
+        self.syntax = syntax
+    }
+
+    /// The human part of the parser's error ("Unexpected character …"), without the enum dump.
+    static func parserReason(_ text: String) -> String? {
+        for marker in ["description: \"", "debugDescription: \""] {
+            if let r = text.firstRange(of: marker), let end = text[r.upperBound...].firstIndex(of: "\"") {
+                return String(text[r.upperBound..<end])
+            }
+        }
+        return text.isEmpty ? nil : text
+    }
+
+    static func name(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        case is Int.Type, is Int64.Type, is UInt16.Type, is Double.Type: return "a number"
+        default:
+            let n = "\(type)"
+            if n.hasPrefix("Array") { return "an array" }
+            if n.hasPrefix("Dictionary") { return "an object" }
+            return n
+        }
+    }
+}
+
+extension JSON: Decodable {
+    static let maximumDepthKey = CodingUserInfoKey(rawValue: "certs.json.maximumDepth")!
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Any document: objects keep every key (sorted, for a stable rendering), numbers that are not
+    /// 64-bit integers (ACME sends none) become their decimal text.
+    public init(from decoder: Decoder) throws {
+        if let limit = decoder.userInfo[JSON.maximumDepthKey] as? Int, decoder.codingPath.count > limit {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "nested deeper than \(limit) levels"))
+        }
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            var fields: [(String, JSON)] = []
+            for key in object.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                fields.append((key.stringValue, try object.decode(JSON.self, forKey: key)))
+            }
+            self = .object(fields)
+            return
+        }
+        if var array = try? decoder.unkeyedContainer() {
+            var items: [JSON] = []
+            while !array.isAtEnd { items.append(try array.decode(JSON.self)) }
+            self = .array(items)
+            return
+        }
+        let value = try decoder.singleValueContainer()
+        if value.decodeNil() { self = .null }
+        else if let b = try? value.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? value.decode(Int64.self) { self = .int(i) }
+        else if let d = try? value.decode(Double.self) { self = .string("\(d)") }
+        else { self = .string(try value.decode(String.self)) }
+    }
 }
 
 extension JSON {

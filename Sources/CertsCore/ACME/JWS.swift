@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// JSON Web Signatures as ACME uses them (RFC 7515, RFC 8555 §6.2): flattened JSON
 /// serialization, ES256 (P-256) or RS256 account keys, `jwk` or `kid` in the protected header.

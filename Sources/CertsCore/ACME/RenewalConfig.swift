@@ -87,24 +87,50 @@ public struct RenewalConfig: Equatable {
         ])
     }
 
+    /// The record as `json` writes it (version 1). Fields are optional here so that a missing one
+    /// gets its own message ("no names") rather than the decoder's.
+    struct Stored: Decodable {
+        struct Challenge: Decodable { let method: String?; let webroot: String?; let port: Int64?; let address: String?; let hook: String? }
+        let name: String?
+        let acme: String?
+        let names: [String]?
+        let challenge: Challenge?
+        let keyType: String?
+        let reuseKey: Bool?
+        let email: String?
+        let account: String?
+        let preferredChain: String?
+        let caBundle: String?
+        let profile: String?
+        let acmeList: [String]?
+    }
+
     public init(json: JSON, source: String) throws {
+        let stored: Stored
+        do { stored = try JSONParser.decode(Stored.self, from: Array(json.rendered(pretty: false).utf8)) } catch let e as JSONParseError {
+            throw InputError.malformed(path: source, what: "renewal configuration", detail: e.description)
+        }
+        try self.init(stored, source: source)
+    }
+
+    init(_ stored: Stored, source: String) throws {
         func bad(_ what: String) -> InputError { .malformed(path: source, what: "renewal configuration", detail: what) }
-        guard let name = json["name"]?.stringValue else { throw bad("no name") }
-        guard let acme = json["acme"]?.stringValue else { throw bad("no acme URL") }
-        let names = json["names"]?.stringArray ?? []
+        guard let name = stored.name else { throw bad("no name") }
+        guard let acme = stored.acme else { throw bad("no acme URL") }
+        let names = stored.names ?? []
         guard !names.isEmpty else { throw bad("no names") }
-        let c = json["challenge"]
+        let c = stored.challenge
         let method: ChallengeMethod
-        switch c?["method"]?.stringValue {
+        switch c?.method {
         case "webroot":
-            guard let d = c?["webroot"]?.stringValue else { throw bad("webroot without a directory") }
+            guard let d = c?.webroot else { throw bad("webroot without a directory") }
             method = .webroot(d)
         case "standalone":
-            let port = c?["port"]?.intValue ?? 80
+            let port = c?.port ?? 80
             guard port > 0 && port < 65536 else { throw bad("bad port") }
-            method = .standalone(address: c?["address"]?.stringValue ?? "::", port: UInt16(port))
+            method = .standalone(address: c?.address ?? "::", port: UInt16(port))
         case "dns-hook":
-            guard let h = c?["hook"]?.stringValue else { throw bad("dns-hook without a command") }
+            guard let h = c?.hook else { throw bad("dns-hook without a command") }
             method = .dnsHook(h)
         case "tls-alpn":
             let port = c?["port"]?.intValue ?? 443
@@ -112,11 +138,11 @@ public struct RenewalConfig: Equatable {
             method = .tlsALPN(address: c?["address"]?.stringValue ?? "::", port: UInt16(port))
         default: throw bad("unknown challenge method")
         }
-        guard let kt = json["keyType"]?.stringValue, let keyType = KeyType(rawValue: kt) else { throw bad("bad key_type") }
-        self.init(name: name, directoryURL: acme, names: names, method: method, keyType: keyType, reuseKey: json["reuseKey"]?.boolValue ?? false,
-                  email: json["email"]?.stringValue, account: json["account"]?.stringValue, preferredChain: json["preferredChain"]?.stringValue,
-                  caBundle: json["caBundle"]?.stringValue, profile: json["profile"]?.stringValue)
-        acmeList = json["acmeList"]?.stringArray ?? []
+        guard let kt = stored.keyType, let keyType = KeyType(rawValue: kt) else { throw bad("bad key_type") }
+        self.init(name: name, directoryURL: acme, names: names, method: method, keyType: keyType, reuseKey: stored.reuseKey ?? false,
+                  email: stored.email, account: stored.account, preferredChain: stored.preferredChain,
+                  caBundle: stored.caBundle, profile: stored.profile)
+        acmeList = stored.acmeList ?? []
         if acmeList == [acme] { acmeList = [] }
     }
 
@@ -124,11 +150,11 @@ public struct RenewalConfig: Equatable {
         let p = path(store: store, name: name)
         guard FileSystem.exists(p) else { throw InputError.notFound(path: p) }
         let bytes = try FileSystem.read(p, limit: 1 << 20)
-        let json: JSON
-        do { json = try JSONParser.parse(bytes) } catch let e as JSONParseError {
+        let stored: Stored
+        do { stored = try JSONParser.decode(Stored.self, from: bytes) } catch let e as JSONParseError {
             throw InputError.malformed(path: p, what: "renewal configuration", detail: e.description)
         }
-        return try RenewalConfig(json: json, source: p)
+        return try RenewalConfig(stored, source: p)
     }
 
     public func save(store: CertificateStore) throws {

@@ -28,19 +28,27 @@ public struct RenewalHeartbeat: Sendable, Equatable {
         ])
     }
 
+    /// The file as `json` writes it (version 1); `lastError` came later and may be absent.
+    struct Stored: Decodable {
+        let lastRun: String
+        let lastOutcome: String
+        let lastSuccess: String?
+        let lastError: String?
+    }
+
     /// nil when no renewal run has been recorded yet.
     public static func load(store: CertificateStore) throws -> RenewalHeartbeat? {
         let p = path(store: store)
         guard FileSystem.exists(p) else { return nil }
-        let json: JSON
-        do { json = try JSONParser.parse(try FileSystem.read(p, limit: 1 << 16)) } catch let e as JSONParseError {
+        let stored: Stored
+        do { stored = try JSONParser.decode(Stored.self, from: try FileSystem.read(p, limit: 1 << 16)) } catch let e as JSONParseError {
             throw InputError.malformed(path: p, what: "renewal heartbeat", detail: e.description)
         }
-        guard let run = json["lastRun"]?.stringValue.flatMap(RFC3339.parse), let outcome = json["lastOutcome"]?.stringValue else {
-            throw InputError.malformed(path: p, what: "renewal heartbeat", detail: "no lastRun/lastOutcome")
+        guard let run = RFC3339.parse(stored.lastRun) else {
+            throw InputError.malformed(path: p, what: "renewal heartbeat", detail: "lastRun is not an RFC 3339 time")
         }
-        return RenewalHeartbeat(lastRun: run, lastOutcome: outcome, lastSuccess: json["lastSuccess"]?.stringValue.flatMap(RFC3339.parse),
-                                lastError: json["lastError"]?.stringValue ?? "")
+        return RenewalHeartbeat(lastRun: run, lastOutcome: stored.lastOutcome, lastSuccess: stored.lastSuccess.flatMap(RFC3339.parse),
+                                lastError: stored.lastError ?? "")
     }
 
     /// Records a run that ended at `now`; keeps the last success of earlier runs on failure.

@@ -132,24 +132,42 @@ public struct RenewalInfoRecord: Equatable, Sendable {
         ])
     }
 
-    public init?(json: JSON) {
-        guard json["version"]?.intValue == 1, let id = json["certificateID"]?.stringValue, let acme = json["acme"]?.stringValue,
-              let fetched = json["fetchedAt"]?.stringValue.flatMap(RFC3339.parse),
-              let until = json["validUntil"]?.stringValue.flatMap(RFC3339.parse) else { return nil }
-        func time(_ key: String) -> Int64? { json[key]?.stringValue.flatMap(RFC3339.parse) }
-        self.init(certificateID: id, directoryURL: acme, windowStart: time("windowStart"), windowEnd: time("windowEnd"),
-                  chosen: time("chosen"), fetchedAt: fetched, validUntil: until,
-                  retryAfter: json["retryAfter"]?.intValue,
-                  explanationURL: Self.explanationURL(json["explanationURL"]?.stringValue), problem: json["problem"]?.stringValue)
+    /// The file as `json` writes it: version 1, times in RFC 3339, absent values null.
+    struct Stored: Decodable {
+        let version: Int
+        let certificateID: String
+        let acme: String
+        let windowStart: String?
+        let windowEnd: String?
+        let chosen: String?
+        let fetchedAt: String
+        let validUntil: String
+        let retryAfter: Int64?
+        let explanationURL: String?
+        let problem: String?
+    }
+
+    /// The record a stored file holds; nil when it is not a consistent version-1 record.
+    init?(_ s: Stored) {
+        guard s.version == 1, let fetched = RFC3339.parse(s.fetchedAt), let until = RFC3339.parse(s.validUntil) else { return nil }
+        func time(_ t: String?) -> Int64? { t.flatMap(RFC3339.parse) }
+        self.init(certificateID: s.certificateID, directoryURL: s.acme, windowStart: time(s.windowStart), windowEnd: time(s.windowEnd),
+                  chosen: time(s.chosen), fetchedAt: fetched, validUntil: until, retryAfter: s.retryAfter,
+                  explanationURL: Self.explanationURL(s.explanationURL), problem: s.problem)
         if (windowStart == nil) != (chosen == nil) || (windowStart == nil) != (windowEnd == nil) { return nil }
         if let s = windowStart, let e = windowEnd, let c = chosen, !(e > s && c >= s && c <= e) { return nil }
+    }
+
+    public init?(json: JSON) {
+        guard let stored = try? JSONParser.decode(Stored.self, from: Array(json.rendered(pretty: false).utf8)) else { return nil }
+        self.init(stored)
     }
 
     /// The stored record; nil when there is none or it cannot be read (then the CA is asked).
     public static func load(store: CertificateStore, name: String) -> RenewalInfoRecord? {
         guard let bytes = try? FileSystem.read(path(store: store, name: name), limit: 1 << 16),
-              let json = try? JSONParser.parse(bytes) else { return nil }
-        return RenewalInfoRecord(json: json)
+              let stored = try? JSONParser.decode(Stored.self, from: bytes) else { return nil }
+        return RenewalInfoRecord(stored)
     }
 
     /// Saved atomically without a flush: a cache lost in a power cut only costs one request.

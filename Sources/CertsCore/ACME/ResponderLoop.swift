@@ -41,9 +41,9 @@ final class ResponderLoop: @unchecked Sendable {
     /// Binds a responder's listening socket on `address` (an IPv4/IPv6 literal; "::" listens on
     /// both families where the system allows, else falls back to 0.0.0.0) and `port` (0 picks a
     /// free one). The hints finish the message when the port is privileged or taken.
-    static func listen(address: String, port: UInt16, privilegedHint: String, inUseHint: String) throws -> ([Int32], UInt16) {
+    static func listen(address: String, port: UInt16, challenge: String) throws -> ([Int32], UInt16) {
         let candidates = address == "::" ? ["::", "0.0.0.0"] : [address]
-        var lastError = ""
+        var lastError: ACMEError = .challengeServer("no address to listen on")
         for candidate in candidates {
             do {
                 let (fd, bound) = try ListeningSocket.open(address: candidate, port: port, backlog: 64)
@@ -51,17 +51,15 @@ final class ResponderLoop: @unchecked Sendable {
             } catch {
                 let reason = FileSystem.errorString(error.errno)
                 switch error.stage {
-                case .socket: lastError = "socket: \(reason)"
+                case .socket: lastError = .challengeServer("socket: \(reason)")
                 case .notAnAddress: throw ACMEError.challengeServer("\(candidate) is not an IP address")
-                case .listen: lastError = "listen: \(reason)"
+                case .listen: lastError = .challengeServer("listen: \(reason)")
                 case .bind:
-                    let e = error.errno
-                    let hint = e == EACCES ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE; \(privilegedHint))" : (e == EADDRINUSE ? " (\(inUseHint))" : "")
-                    lastError = "cannot listen on \(Endpoint.format(host: candidate, port: port)): \(reason)\(hint)"
+                    lastError = .challengePort(challenge: challenge, endpoint: Endpoint.format(host: candidate, port: port), reason: reason, errno: error.errno)
                 }
             }
         }
-        throw ACMEError.challengeServer(lastError)
+        throw lastError
     }
 
     var isRunning: Bool { thread != nil }

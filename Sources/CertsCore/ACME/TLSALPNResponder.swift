@@ -31,9 +31,7 @@ public final class TLSALPNResponder: @unchecked Sendable {
     public init(address: String = "::", port: UInt16 = 443) throws {
         let context = try ACMETLSServerContext()
         let key = try PrivateKey.generate(.ecP256)
-        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port,
-                                                          privilegedHint: "or use --tls-port behind a port forward",
-                                                          inUseHint: "is a TLS server running there? TLS-ALPN-01 needs the port to itself; use --webroot or --dns-hook instead")
+        let (listeners, bound) = try ResponderLoop.listen(address: address, port: port, challenge: "TLS-ALPN-01")
         self.port = bound
         self.key = key
         let certificates = self.certificates, log = self.log

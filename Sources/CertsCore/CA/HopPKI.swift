@@ -108,20 +108,30 @@ public enum HopPKI {
             ])
         }
 
+        /// The record as `json` writes it; optional fields, so a missing one gets its own message.
+        struct Stored: Decodable {
+            let issuer: String?
+            let name: String?
+            let names: [String]?
+            let usage: String?
+            let days: Int64?
+            let keyType: String?
+        }
+
         /// The record for `name`, nil when `name`'s renewal configuration is not a hop one.
         public static func loadIfHop(store: CertificateStore, name: String) throws -> Record? {
             let p = RenewalConfig.path(store: store, name: name)
             guard FileSystem.exists(p) else { return nil }
-            // Unreadable or not JSON: not decided here; RenewalConfig.load reports it.
-            guard let bytes = try? FileSystem.read(p, limit: 1 << 20), let json = try? JSONParser.parse(bytes),
-                  json["issuer"]?.stringValue == issuer else { return nil }
+            // Unreadable, not JSON or not this shape: not decided here; RenewalConfig.load reports it.
+            guard let bytes = try? FileSystem.read(p, limit: 1 << 20), let stored = try? JSONParser.decode(Stored.self, from: bytes),
+                  stored.issuer == issuer else { return nil }
             func bad(_ what: String) -> InputError { .malformed(path: p, what: "hop renewal record", detail: what) }
-            guard let n = json["name"]?.stringValue, n == name else { throw bad("name does not match the file") }
-            let names = json["names"]?.stringArray ?? []
+            guard let n = stored.name, n == name else { throw bad("name does not match the file") }
+            let names = stored.names ?? []
             guard !names.isEmpty else { throw bad("no names") }
-            guard let days = json["days"]?.intValue, (1...825).contains(days) else { throw bad("days must be 1…825") }
-            guard let kt = json["keyType"]?.stringValue, let keyType = KeyType(rawValue: kt) else { throw bad("bad keyType") }
-            return Record(name: n, names: names, clientAuth: json["usage"]?.stringValue == "client", days: Int(days), keyType: keyType)
+            guard let days = stored.days, (1...825).contains(days) else { throw bad("days must be 1…825") }
+            guard let kt = stored.keyType, let keyType = KeyType(rawValue: kt) else { throw bad("bad keyType") }
+            return Record(name: n, names: names, clientAuth: stored.usage == "client", days: Int(days), keyType: keyType)
         }
 
         static func load(store: CertificateStore, name: String) throws -> Record? { try loadIfHop(store: store, name: name) }

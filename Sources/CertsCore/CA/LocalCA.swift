@@ -103,7 +103,7 @@ public enum CAError: CertsFailure, Equatable {
 
     public var description: String {
         switch self {
-        case .alreadyExists(let d): return "a CA already exists in \(d); use --force to replace it (certificates it issued will no longer verify)"
+        case .alreadyExists(let d): return "a CA already exists in \(d) (replacing it means certificates it issued will no longer verify)"
         case .notInitialized(let d): return "no CA in \(d): run `certs ca init` first"
         case .keyMismatch(let p): return "\(p) does not belong to the CA's intermediate certificate"
         case .noNames: return "name at least one DNS name or IP address to issue for"

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COpenSSL
+internal import COpenSSL
 
 /// Revocation for the local CA: `certs ca revoke` records a certificate the intermediate issued in
 /// `<ca>/revoked.txt` (one `SERIALHEX UNIXTIME REASON` line each), and `certs ca crl` signs a v2 CRL

@@ -1,5 +1,3 @@
-import COpenSSL
-
 /// Builds the chain a server should send from a pile of certificates in any order — what a CA's
 /// email attachments, a `.p7b`, a `.pfx` and an old `ca-bundle.crt` add up to — with duplicates,
 /// extras and the root mixed in.
@@ -242,22 +240,9 @@ public enum ChainError: CertsFailure, Equatable {
     public var description: String {
         switch self {
         case .noCertificates: return "no certificates in the input"
-        case .noLeaf: return "cannot tell which certificate is the leaf (every one issued another); give the key with --key"
+        case .noLeaf: return "cannot tell which certificate is the leaf (every one issued another); the private key would tell"
         case .ambiguousLeaf(let s):
-            return "\(s.count) end-entity certificates (\(s.map { "\"\($0)\"" }.joined(separator: ", "))): give the matching private key with --key to choose"
+            return "\(s.count) end-entity certificates (\(s.map { "\"\($0)\"" }.joined(separator: ", "))): the matching private key would choose"
         }
-    }
-}
-
-extension Certificate {
-    /// True when `issuer` issued this certificate: names and key identifiers chain and keyUsage
-    /// allows signing (`X509_check_issued`), and the signature verifies with `issuer`'s key —
-    /// `X509_check_issued` alone does not check the signature, so a look-alike would pass it.
-    func isSignedBy(_ issuer: Certificate) -> Bool {
-        guard isIssued(by: issuer) else { return false }
-        OpenSSLError.clear()
-        defer { OpenSSLError.clear() }
-        guard let key = X509_get0_pubkey(issuer.pointer) else { return false }
-        return X509_verify(pointer, key) == 1
     }
 }

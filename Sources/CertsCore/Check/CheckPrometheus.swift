@@ -1,5 +1,3 @@
-import COpenSSL
-
 /// The Prometheus text exposition format (node_exporter's textfile collector, and `--listen`):
 /// metric names as x509-certificate-exporter (`x509_cert_*`, one series per certificate of a
 /// bundle or served chain) and blackbox_exporter (`probe_*`, per endpoint) use them, plus
@@ -127,7 +125,7 @@ extension TrustStore {
     public static func system(adding extra: [Certificate], origin: String) throws -> TrustStore {
         let trust = try TrustStore.system()
         for cert in extra {
-            try osslCheck("adding \(cert.subject) to the trust store") { X509_STORE_add_cert(trust.pointer, cert.pointer) }
+            try trust.add(cert)
         }
         return trust
     }

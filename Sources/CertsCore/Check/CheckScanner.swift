@@ -163,7 +163,7 @@ public struct CheckScanner: Sendable {
                     switch error as? InputError {
                     case .unreadable(_, let reason)?: results.append(Self.unreadable(input, reason: reason))
                     case .notFound?: results.append(Self.unreadable(input, reason: "it vanished during the scan"))
-                    case .passphraseRequired?, .wrongPassphrase?:
+                    case nil where error is PassphraseError:
                         // An encrypted key alone is no certificate; an archive or bundle hides some.
                         if let bytes = try? FileSystem.read(input.path), CertificateParser.hidesCertificates(bytes) {
                             let why = passphrase == nil ? "its certificates are behind a passphrase (a PKCS#12 archive or an encrypted bundle): give it with --passphrase-file or --passphrase-env"

@@ -25,27 +25,37 @@ public struct CheckState: Sendable {
 
     public init() {}
 
+    /// The file as `json` writes it (version 1). Every field is optional, as the reader of the
+    /// hand-written parser allowed: an entry without a key is skipped.
+    struct Stored: Decodable {
+        struct Run: Decodable { let at: String?; let status: String?; let outcome: String? }
+        struct Item: Decodable { let key: String?; let alerted: String?; let failures: Int?; let fingerprint: String? }
+        let version: Int?
+        let lastRun: Run?
+        let lastSuccess: String?
+        let entries: [Item]?
+    }
+
     /// Reads the state file; a missing file is a first run (empty state).
     public static func load(path: String) throws -> CheckState {
         guard FileSystem.exists(path) else { return CheckState() }
         let bytes = try FileSystem.read(path)
-        let json: JSON
-        do { json = try JSONParser.parse(bytes) } catch {
+        let stored: Stored
+        do { stored = try JSONParser.decode(Stored.self, from: bytes) } catch {
             throw InputError.malformed(path: path, what: "state file", detail: "\(error)")
         }
-        guard json["version"]?.intValue == 1 else {
+        guard stored.version == 1 else {
             throw InputError.malformed(path: path, what: "state file", detail: "not a certs check state file (version 1)")
         }
         var state = CheckState()
-        state.lastRun = json["lastRun"]?["at"]?.stringValue.flatMap(RFC3339.parse)
-        state.lastStatus = json["lastRun"]?["status"]?.stringValue.flatMap(CheckStatus.init(name:))
-        state.lastOutcome = json["lastRun"]?["outcome"]?.stringValue
-        state.lastSuccess = json["lastSuccess"]?.stringValue.flatMap(RFC3339.parse)
-        for item in json["entries"]?.arrayValue ?? [] {
-            guard let key = item["key"]?.stringValue else { continue }
-            state.entries[key] = Entry(alerted: item["alerted"]?.stringValue.flatMap(CheckStatus.init(name:)) ?? .ok,
-                                       failures: Int(item["failures"]?.intValue ?? 0),
-                                       fingerprint: item["fingerprint"]?.stringValue ?? "")
+        state.lastRun = stored.lastRun?.at.flatMap(RFC3339.parse)
+        state.lastStatus = stored.lastRun?.status.flatMap(CheckStatus.init(name:))
+        state.lastOutcome = stored.lastRun?.outcome
+        state.lastSuccess = stored.lastSuccess.flatMap(RFC3339.parse)
+        for item in stored.entries ?? [] {
+            guard let key = item.key else { continue }
+            state.entries[key] = Entry(alerted: item.alerted.flatMap(CheckStatus.init(name:)) ?? .ok, failures: item.failures ?? 0,
+                                       fingerprint: item.fingerprint ?? "")
         }
         return state
     }

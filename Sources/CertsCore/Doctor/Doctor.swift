@@ -436,6 +436,7 @@ public struct Doctor: Sendable {
                 }
             }
             out += environmentIPs(Self.value(svc, "environment"), file: file, service: name)
+            out += envFileIPs(Self.value(svc, "env_file"), composeFile: file, service: name)
         }
         // Every service must share a network with nginx (or, without nginx, with the first service).
         let anchor = networksOf.first { $0.0 == "nginx" } ?? networksOf.first
@@ -476,11 +477,43 @@ public struct Doctor: Sendable {
         default: break
         }
         return values.compactMap { text, n in
-            containerIP(in: text).map {
-                .init("upstream-by-ip", .error, "\(file):\(n.mark.line) services.\(service).environment", "\(text) names the container address \($0), which changes on every deploy",
-                      fix: "use the service name on the shared network (e.g. db instead of \($0)); a service on another VM gets host: in the stack file")
+            containerIP(in: text).map { Self.upstreamByIP(text, ip: $0, at: "\(file):\(n.mark.line) services.\(service).environment") }
+        }
+    }
+
+    static func upstreamByIP(_ what: String, ip: String, at location: String) -> DoctorFinding {
+        .init("upstream-by-ip", .error, location, "\(what) names the container address \(ip), which changes on every deploy",
+              fix: "use the service name on the shared network (e.g. db instead of \(ip)); a service on another VM gets host: in the stack file")
+    }
+
+    /// The files of a service's `env_file:` (a path, a list of paths, or of {path:, required:}),
+    /// relative to the compose file, checked like `environment:`. Only the variable's name is
+    /// shown: env files hold passwords (DATABASE_URL=postgres://user:secret@…).
+    func envFileIPs(_ node: YAMLNode?, composeFile: String, service: String) -> [DoctorFinding] {
+        var paths: [String] = []
+        switch node {
+        case .scalar(let s, _, _)?: paths = [s]
+        case .sequence(let items, _)?:
+            for item in items {
+                if case .scalar(let s, _, _) = item { paths.append(s) } else if let p = Self.strings(Self.value(item, "path")).first { paths.append(p) }
+            }
+        default: break
+        }
+        let directory = composeFile.lastIndex(of: "/").map { String(composeFile[..<$0]) } ?? "."
+        var out: [DoctorFinding] = []
+        for p in paths {
+            let path = p.hasPrefix("/") ? p : "\(directory)/\(p.hasPrefix("./") ? String(p.dropFirst(2)) : p)"
+            guard let bytes = try? FileSystem.read(path, limit: 1 << 20) else { continue }
+            for (i, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+                guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
+                var name = line[..<eq]
+                if name.hasPrefix("export ") { name = name.dropFirst(7) }
+                guard let ip = containerIP(in: String(line[line.index(after: eq)...])) else { continue }
+                out.append(Self.upstreamByIP("\(name.trimmingSpaces)", ip: ip, at: "\(path):\(i + 1) (env_file of services.\(service))"))
             }
         }
+        return out
     }
 
     // MARK: nginx
@@ -491,13 +524,16 @@ public struct Doctor: Sendable {
             let path = "\(dir)/\(name)"
             guard let bytes = try? FileSystem.read(path) else { continue }
             for (i, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let t = line.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
-                guard !t.hasPrefix("#"), t.hasPrefix("proxy_pass ") || t.hasPrefix("server ") || (t.hasPrefix("set ") && t.contains("://")) else { continue }
-                if t.hasPrefix("server ") && !t.contains(":") && !t.contains(".") { continue }
-                if t.hasPrefix("server ") && t.contains("{") { continue }
-                if let ip = containerIP(in: String(t)) {
-                    out.append(.init("upstream-by-ip", .error, "\(path):\(i + 1)", "nginx proxies to \(ip): a container address that changes on every deploy",
-                                     fix: "proxy to the service name on the shared network (certs emit nginx does), or declare host: \(ip) for a service on another VM"))
+                // One statement at a time: `server { listen 443 ssl; …; proxy_pass http://…; }` may be one line.
+                let code = line.prefix { $0 != "#" }
+                for statement in code.split(whereSeparator: { $0 == ";" || $0 == "{" || $0 == "}" }) {
+                    let t = statement.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+                    guard t.hasPrefix("proxy_pass ") || t.hasPrefix("server ") || (t.hasPrefix("set ") && t.contains("://")) else { continue }
+                    if t.hasPrefix("server ") && !t.contains(":") && !t.contains(".") { continue }
+                    if let ip = containerIP(in: String(t)) {
+                        out.append(.init("upstream-by-ip", .error, "\(path):\(i + 1)", "nginx proxies to \(ip): a container address that changes on every deploy",
+                                         fix: "proxy to the service name on the shared network (certs emit nginx does), or declare host: \(ip) for a service on another VM"))
+                    }
                 }
             }
         }

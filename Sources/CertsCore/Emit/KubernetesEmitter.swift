@@ -77,8 +77,8 @@ public struct KubernetesEmitter: Sendable {
                 .init("metadata", metadata(Self.secretName(domain))),
                 .init("type", .string("kubernetes.io/tls")),
                 .init("data", .map([
-                    .init("tls.crt", .string(Self.base64(c.fullchain))),
-                    .init("tls.key", .string(Self.base64(c.key))),
+                    .init("tls.crt", .string(Base64.encode(c.fullchain))),
+                    .init("tls.key", .string(Base64.encode(c.key))),
                 ])),
             ]))
         }
@@ -240,27 +240,5 @@ public struct KubernetesEmitter: Sendable {
             ]))
         }
         return Self.documents(docs)
-    }
-
-    /// Standard base64 (RFC 4648 §4) with padding, as Kubernetes Secret `data` expects.
-    public static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = (UInt32(bytes[i]) << 16) | (UInt32(bytes[i + 1]) << 8) | UInt32(bytes[i + 2])
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], 61, 61]
-        } else if rest == 2 {
-            let n = (UInt32(bytes[i]) << 16) | (UInt32(bytes[i + 1]) << 8)
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], 61]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

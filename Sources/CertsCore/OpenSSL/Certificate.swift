@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// An owning wrapper over an OpenSSL `X509` certificate. Immutable once made.
 public final class Certificate: @unchecked Sendable, Equatable, CustomStringConvertible {
@@ -11,6 +11,29 @@ public final class Certificate: @unchecked Sendable, Equatable, CustomStringConv
     init(borrowing pointer: OpaquePointer) {
         X509_up_ref(pointer)
         self.pointer = pointer
+    }
+
+    /// The certificates of a `STACK_OF(X509)`, in order, each with its own reference: the one
+    /// stack-to-array loop. The stack stays the caller's (a `get1` stack is freed by the caller).
+    static func all(in stack: OpaquePointer) -> [Certificate] {
+        (0..<certs_sk_X509_num(stack)).compactMap { certs_sk_X509_value(stack, $0).map { Certificate(borrowing: $0) } }
+    }
+
+    /// Self-issued with matching key identifiers (OpenSSL's EXFLAG_SS): "is a root" without the
+    /// cost of checking its own signature, which nothing relies on for a trust anchor anyway.
+    var looksSelfSigned: Bool {
+        X509_get_extension_flags(pointer) & UInt32(EXFLAG_SS) != 0
+    }
+
+    /// True when `issuer` issued this certificate: names and key identifiers chain and keyUsage
+    /// allows signing (`X509_check_issued`), and the signature verifies with `issuer`'s key —
+    /// `X509_check_issued` alone does not check the signature, so a look-alike would pass it.
+    func isSignedBy(_ issuer: Certificate) -> Bool {
+        guard isIssued(by: issuer) else { return false }
+        OpenSSLError.clear()
+        defer { OpenSSLError.clear() }
+        guard let key = X509_get0_pubkey(issuer.pointer) else { return false }
+        return X509_verify(pointer, key) == 1
     }
 
     /// Every certificate in PEM, DER or PKCS#7 input, in file order.

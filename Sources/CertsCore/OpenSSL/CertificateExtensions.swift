@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Raw views of certificate fields the Web PKI rules need and OpenSSL's typed accessors hide:
 /// whether an extension is critical, its DER value, the serial's encoding, the key's type.
@@ -8,6 +8,21 @@ import COpenSSL
 /// rejects a malformed value outright (then we could not say what is wrong) or accepts shapes
 /// RFC 5280 forbids (an empty SEQUENCE where SIZE (1..MAX) is required).
 extension Certificate {
+    /// The extensions the policies read by name, so they need no OpenSSL NIDs.
+    enum Known {
+        case subjectAltName, extendedKeyUsage, basicConstraints, nameConstraints
+        var nid: Int32 {
+            switch self {
+            case .subjectAltName: return NID_subject_alt_name
+            case .extendedKeyUsage: return NID_ext_key_usage
+            case .basicConstraints: return NID_basic_constraints
+            case .nameConstraints: return NID_name_constraints
+            }
+        }
+    }
+
+    func rawExtension(_ known: Known) -> (critical: Bool, value: [UInt8])? { rawExtension(known.nid) }
+
     /// The extension with `nid`: its critical flag and its DER value (the OCTET STRING's content).
     func rawExtension(_ nid: Int32) -> (critical: Bool, value: [UInt8])? {
         let index = X509_get_ext_by_NID(pointer, nid, -1)
@@ -37,6 +52,22 @@ extension Certificate {
         defer { OpenSSLError.clear() }
         guard let key = X509_get0_pubkey(pointer) else { return 0 }
         return EVP_PKEY_get_base_id(key)
+    }
+
+    /// A DSA key (the Baseline Requirements no longer allow one).
+    var hasDSAKey: Bool { keyBaseID == EVP_PKEY_DSA }
+
+    /// The key's family without the curve-name lookup `publicKey.algorithm` does (hot path).
+    var keyFamily: KeyAlgorithm {
+        guard let key = X509_get0_pubkey(pointer) else { return .other(name: "unknown", bits: 0) }
+        let bits = Int(EVP_PKEY_get_bits(key))
+        switch EVP_PKEY_get_base_id(key) {
+        case EVP_PKEY_RSA, EVP_PKEY_RSA_PSS: return .rsa(bits: bits)
+        case EVP_PKEY_EC: return .ec(curve: "", bits: bits)
+        case EVP_PKEY_ED25519: return .ed25519
+        case EVP_PKEY_ED448: return .ed448
+        default: return .other(name: "", bits: bits)
+        }
     }
 
     /// The authorityKeyIdentifier extension: present, and whether it carries a keyIdentifier.

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// An owning wrapper over an OpenSSL PKCS#10 request (`X509_REQ`).
 public final class CertificateSigningRequest: @unchecked Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Everything found in one input: PEM with any number of blocks, or a single DER object
 /// (certificate, CSR, private key, public key, PKCS#7 bundle, PKCS#12 archive), detected
@@ -66,9 +66,9 @@ public struct CryptoDocument {
         if let certs = Self.pkcs7Certificates(der: bytes) { certificates = certs; wasPKCS7 = true; return }
         if let pub = PublicKey.parse(der: bytes) { publicKeys = [pub]; return }
         if PrivateKey.isEncryptedDER(bytes) {
-            guard let passphrase else { throw InputError.passphraseRequired(path: source) }
+            guard let passphrase else { throw PassphraseError.required(path: source) }
             guard let key = PrivateKey.parseDER(bytes, passphrase: passphrase, source: source) else {
-                throw InputError.wrongPassphrase(path: source)
+                throw PassphraseError.wrong(path: source)
             }
             privateKeys = [key]; return
         }
@@ -120,9 +120,7 @@ public struct CryptoDocument {
 
     static func certificates(in p7: UnsafeMutablePointer<PKCS7>) -> [Certificate] {
         guard let stack = certs_PKCS7_certificates(p7) else { return [] }
-        return (0..<certs_sk_X509_num(stack)).compactMap { i in
-            certs_sk_X509_value(stack, i).map { Certificate(borrowing: $0) }
-        }
+        return Certificate.all(in: stack)
     }
 }
 
@@ -149,7 +147,7 @@ public struct PKCS12Archive {
             ok = passphrase.withCString { PKCS12_parse(p12, $0.assumingMemoryBound(to: CChar.self), &pkey, &cert, &ca) }
         } else {
             guard PKCS12_verify_mac(p12, nil, 0) == 1 || PKCS12_verify_mac(p12, "", 0) == 1 else {
-                throw InputError.passphraseRequired(path: source)
+                throw PassphraseError.required(path: source)
             }
             ok = PKCS12_parse(p12, "", &pkey, &cert, &ca)
         }
@@ -161,13 +159,13 @@ public struct PKCS12Archive {
             e = ok == 1 ? nil : OpenSSLError.drain("opening the PKCS#12 archive")
         }
         if let e {
-            if e.mentions("mac verify failure", "bad decrypt", "invalid password") { throw InputError.wrongPassphrase(path: source) }
+            if e.mentions("mac verify failure", "bad decrypt", "invalid password") { throw PassphraseError.wrong(path: source) }
             throw InputError.malformed(path: source, what: "PKCS#12 archive", detail: e.entries.last?.reason ?? "unreadable")
         }
         var certs: [Certificate] = []
         if let cert { certs.append(Certificate(owning: cert)) }
         if let ca {
-            for i in 0..<certs_sk_X509_num(ca) { if let x = certs_sk_X509_value(ca, i) { certs.append(Certificate(borrowing: x)) } }
+            certs += Certificate.all(in: ca)
             certs_sk_X509_pop_free(ca)
         }
         return PKCS12Archive(key: pkey.map { PrivateKey(owning: $0) }, certificates: certs)

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// An owning wrapper over an OpenSSL memory `BIO`, the pipe every PEM/DER reader and writer uses.
 final class MemoryBIO {

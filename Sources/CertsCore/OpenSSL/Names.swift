@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// An X.509 distinguished name as an ordered list of attributes (most general first, as encoded).
 public struct DistinguishedName: Sendable, Equatable, CustomStringConvertible {

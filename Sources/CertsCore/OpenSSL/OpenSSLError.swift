@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// A failure inside OpenSSL, carrying the library's own error queue as readable entries.
 ///

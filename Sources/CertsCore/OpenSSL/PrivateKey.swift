@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Shared read-only views of an `EVP_PKEY`, for private and public keys alike.
 enum EVPKey {
@@ -131,11 +131,11 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     static func keyReadError(source: String, encrypted: Bool, passphrase: Passphrase?) -> Error {
         let error = OpenSSLError.drain("reading the private key")
         if encrypted {
-            if passphrase == nil { return InputError.passphraseRequired(path: source) }
-            return InputError.wrongPassphrase(path: source)
+            if passphrase == nil { return PassphraseError.required(path: source) }
+            return PassphraseError.wrong(path: source)
         }
         if passphrase != nil, error.mentions("bad decrypt", "wrong password", "maybe wrong password") {
-            return InputError.wrongPassphrase(path: source)
+            return PassphraseError.wrong(path: source)
         }
         return InputError.malformed(path: source, what: "private key", detail: error.entries.last?.reason ?? "unreadable")
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COpenSSL
+internal import COpenSSL
 
 /// One OCSP exchange (RFC 6960) for a leaf and its issuer: the request (with a nonce), and the
 /// verdict read from the responder's answer. Owning wrapper: the request and the certificate ID

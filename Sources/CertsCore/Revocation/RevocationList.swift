@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// An owning wrapper over an `X509_CRL` (RFC 5280 §5): who issued it, when it is next due, whom it
 /// revokes, and whether a given issuer signed it.

@@ -19,7 +19,7 @@ extension OpenSSLError: CertsFailure {
     public var kind: FailureKind { .internal }
 }
 
-/// Problems with input files and values.
+/// Problems with input files and option values.
 public enum InputError: CertsFailure, Equatable {
     case notFound(path: String)
     case isDirectory(path: String)
@@ -31,9 +31,6 @@ public enum InputError: CertsFailure, Equatable {
     /// Parsed, but not the kind of object this command needs ("a private key", found "a certificate").
     case wrongContent(path: String, expected: String, found: String)
     case malformed(path: String, what: String, detail: String)
-    case passphraseRequired(path: String)
-    case wrongPassphrase(path: String)
-    case passphraseSource(String)
     case invalidValue(option: String, value: String, reason: String)
 
     public var kind: FailureKind { .input }
@@ -48,10 +45,27 @@ public enum InputError: CertsFailure, Equatable {
         case .unrecognized(let p, let d): return "\(p) is not a PEM or DER certificate, key or CSR (\(d))"
         case .wrongContent(let p, let e, let f): return "\(p) is not \(e) (it holds \(f))"
         case .malformed(let p, let w, let d): return "\(p): malformed \(w): \(d)"
-        case .passphraseRequired(let p): return "\(p) is an encrypted private key: give its passphrase with --passphrase-file or --passphrase-env"
-        case .wrongPassphrase(let p): return "\(p): wrong passphrase for the encrypted private key"
-        case .passphraseSource(let m): return m
         case .invalidValue(let o, let v, let r): return "invalid \(o) \"\(v)\": \(r)"
+        }
+    }
+}
+
+/// Passphrases and other secrets: missing, wrong, or given in a way that cannot be used.
+/// (The CLI says which options give one; core messages name no flags.)
+public enum PassphraseError: CertsFailure, Equatable {
+    /// The file is encrypted and no passphrase was given.
+    case required(path: String)
+    case wrong(path: String)
+    /// The passphrase (or EAB key) source is unusable: empty, unset, or given twice.
+    case source(String)
+
+    public var kind: FailureKind { .input }
+
+    public var description: String {
+        switch self {
+        case .required(let p): return "\(p) is encrypted and needs a passphrase"
+        case .wrong(let p): return "\(p): wrong passphrase for the encrypted private key"
+        case .source(let m): return m
         }
     }
 }
@@ -59,7 +73,7 @@ public enum InputError: CertsFailure, Equatable {
 /// Problems writing output.
 public enum OutputError: CertsFailure, Equatable {
     case exists(path: String)
-    /// The output would replace a file the command reads (the stack file): refused even with --force.
+    /// The output would replace a file the command reads (the stack file): refused even when forced.
     case isInput(path: String, input: String)
     case directoryMissing(path: String)
     case cannotWrite(path: String, reason: String)
@@ -68,8 +82,8 @@ public enum OutputError: CertsFailure, Equatable {
 
     public var description: String {
         switch self {
-        case .exists(let p): return "\(p) already exists; use --force to replace it"
-        case .isInput(let p, let i): return "\(p) is \(i), which this command reads; refusing to replace it, even with --force (write somewhere else)"
+        case .exists(let p): return "\(p) already exists"
+        case .isInput(let p, let i): return "\(p) is \(i), which this command reads; refusing to replace it (write somewhere else)"
         case .directoryMissing(let p): return "\(p): the directory does not exist"
         case .cannotWrite(let p, let r): return "\(p): cannot write: \(r)"
         }

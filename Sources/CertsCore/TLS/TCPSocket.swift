@@ -31,7 +31,7 @@ public enum TLSError: CertsFailure, Equatable {
         switch self {
         case .resolve(let h, let r): return "cannot resolve \(h): \(r)"
         case .connect(let e, let r): return "cannot connect to \(e): \(r)"
-        case .timeout(let e, let p, let s): return "\(e): no answer within \(Self.seconds(s)) during \(p) (--timeout)"
+        case .timeout(let e, let p, let s): return "\(e): no answer within \(Self.seconds(s)) during \(p)"
         case .closed(let e, let p): return "\(e) closed the connection during \(p) (not a TLS server?)"
         case .handshake(let e, let d): return "TLS handshake with \(e) failed: \(d)"
         case .noCertificate(let e): return "\(e) completed the handshake without sending a certificate"

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -208,11 +208,7 @@ final class TLSConnection {
     /// The certificates the server sent, leaf first (client side: the stack includes the leaf).
     var peerChain: [Certificate] {
         guard let stack = SSL_get_peer_cert_chain(pointer) else { return [] }
-        var out: [Certificate] = []
-        for i in 0..<certs_sk_X509_num(stack) {
-            if let x = certs_sk_X509_value(stack, i) { out.append(Certificate(borrowing: x)) }
-        }
-        return out
+        return Certificate.all(in: stack)
     }
 
     var protocolVersion: String { SSL_get_version(pointer).map { String(cString: $0) } ?? "unknown" }

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The server side of TLS, as far as certs needs one: the TLS-ALPN-01 responder (RFC 8737).
 /// The context speaks TLS 1.2 and 1.3, negotiates only the `acme-tls/1` protocol and refuses

@@ -1,5 +1,3 @@
-import COpenSSL
-
 // The certificate-profile rules of RFC 5280 and the CA/Browser Forum Baseline Requirements (BR,
 // version 2.x numbering) that OpenSSL's `X509_verify_cert` does not apply. One rule per policy,
 // each citing its source; docs/verification.md lists them with their codes and says which apply
@@ -99,7 +97,7 @@ struct WildcardOverPublicSuffixPolicy: ServerCertificatePolicy {
 /// empty, SHOULD NOT otherwise; BR 7.1.2.7.12 makes the second a MUST NOT).
 struct SubjectAlternativeNameCriticalityPolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
-        guard let san = c.leaf.rawExtension(NID_subject_alt_name) else { return .meets }
+        guard let san = c.leaf.rawExtension(.subjectAltName) else { return .meets }
         let emptySubject = c.leaf.hasEmptySubject
         if emptySubject && !san.critical {
             return .fails(Finding("san-not-critical", "the leaf's subject is empty but its subjectAltName is not critical (RFC 5280 4.2.1.6 requires it to be)", about: c.leaf))
@@ -118,7 +116,7 @@ struct SubjectAlternativeNameCriticalityPolicy: ServerCertificatePolicy {
 struct LeafExtendedKeyUsagePolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
         guard c.webPKI else { return .meets }
-        guard let raw = c.leaf.rawExtension(NID_ext_key_usage) else {
+        guard let raw = c.leaf.rawExtension(.extendedKeyUsage) else {
             return .fails(Finding("missing-eku", "the leaf has no extendedKeyUsage; a Web PKI server certificate must list serverAuth (CA/B Forum BR 7.1.2.7.10)", about: c.leaf))
         }
         var findings: [Finding] = []
@@ -149,7 +147,7 @@ struct KeyAlgorithmPolicy: ServerCertificatePolicy {
         var findings: [Finding] = []
         for (index, cert) in c.chain.enumerated() {
             let what = c.role(index)
-            if cert.keyBaseID == EVP_PKEY_DSA {
+            if cert.hasDSAKey {
                 findings.append(Finding("dsa-key", "\(what) \(Describe.quoted(cert)) has a DSA key; the Web PKI allows only RSA and ECDSA keys (CA/B Forum BR 6.1.5)", about: cert))
                 continue
             }
@@ -227,7 +225,7 @@ struct RootProfilePolicy: ServerCertificatePolicy {
             CertsCore.Finding(code, message + (c.systemTrust ? "; only a warning because the system trust store ships this root and browsers accept it" : ""), severity: severity, about: cert)
         }
         var findings: [Finding] = []
-        if let bc = root.rawExtension(NID_basic_constraints) {
+        if let bc = root.rawExtension(.basicConstraints) {
             if !bc.critical {
                 findings.append(Finding("root-basic-constraints", "\(what)'s basicConstraints is not critical (CA/B Forum BR 7.1.2.1.2 requires it critical)", about: root))
             }
@@ -262,7 +260,7 @@ struct RootProfilePolicy: ServerCertificatePolicy {
 struct NameConstraintsPolicy: ServerCertificatePolicy {
     func evaluate(_ c: PolicyContext) -> PolicyVerdict {
         var findings: [Finding] = []
-        if !c.leaf.isCA, c.leaf.rawExtension(NID_name_constraints) != nil {
+        if !c.leaf.isCA, c.leaf.rawExtension(.nameConstraints) != nil {
             findings.append(Finding("name-constraints-in-leaf", "the leaf carries nameConstraints, which only a CA certificate may (RFC 5280 4.2.1.10)", about: c.leaf))
         }
         // Under RFC 5280 the trust anchor's extensions are not part of the path (6.1.1 (d)).

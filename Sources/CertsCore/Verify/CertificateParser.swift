@@ -1,4 +1,3 @@
-import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,13 +76,5 @@ public final class CertificateParser {
             count = filled
         }
         return filled == size ? bytes : nil
-    }
-}
-
-extension Certificate {
-    /// Self-issued with matching key identifiers (OpenSSL's EXFLAG_SS): "is a root" without the
-    /// cost of checking its own signature, which nothing relies on for a trust anchor anyway.
-    var looksSelfSigned: Bool {
-        X509_get_extension_flags(pointer) & UInt32(EXFLAG_SS) != 0
     }
 }

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -261,9 +261,7 @@ public struct ChainVerifier {
 
         var chain: [Certificate] = []
         if let built = X509_STORE_CTX_get1_chain(ctx) {
-            for i in 0..<certs_sk_X509_num(built) {
-                if let x = certs_sk_X509_value(built, i) { chain.append(Certificate(borrowing: x)) }
-            }
+            chain = Certificate.all(in: built)
             certs_sk_X509_pop_free(built)
         }
         if result == 0 && collector.issues.isEmpty {

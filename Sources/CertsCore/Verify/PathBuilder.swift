@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Enumerates the candidate certification paths from a leaf to a trust anchor, for when the one
 /// path OpenSSL builds fails although another exists (a cross-signed intermediate that expired or
@@ -195,9 +195,7 @@ final class TrustLookup {
         var found: [Certificate] = []
         OpenSSLError.clear()
         if let stack = X509_STORE_CTX_get1_certs(context, name) {
-            for i in 0..<certs_sk_X509_num(stack) {
-                if let x = certs_sk_X509_value(stack, i) { found.append(Certificate(borrowing: x)) }
-            }
+            found = Certificate.all(in: stack)
             certs_sk_X509_pop_free(stack)
         }
         OpenSSLError.clear()  // "no certificate found" is an answer, not an error

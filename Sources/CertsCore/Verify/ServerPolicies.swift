@@ -1,5 +1,3 @@
-import COpenSSL
-
 /// What the Web PKI requires of a TLS server certificate beyond what OpenSSL's path validation
 /// checks. Each policy answers one question about the verified chain: it meets the policy, or it
 /// fails with reasons (errors make the chain invalid; warnings are reported only).
@@ -275,19 +273,6 @@ enum Describe {
 }
 
 extension Certificate {
-    /// The key's family without the curve-name lookup `publicKey.algorithm` does (hot path).
-    var keyFamily: KeyAlgorithm {
-        guard let key = X509_get0_pubkey(pointer) else { return .other(name: "unknown", bits: 0) }
-        let bits = Int(EVP_PKEY_get_bits(key))
-        switch EVP_PKEY_get_base_id(key) {
-        case EVP_PKEY_RSA, EVP_PKEY_RSA_PSS: return .rsa(bits: bits)
-        case EVP_PKEY_EC: return .ec(curve: "", bits: bits)
-        case EVP_PKEY_ED25519: return .ed25519
-        case EVP_PKEY_ED448: return .ed448
-        default: return .other(name: "", bits: bits)
-        }
-    }
-
     /// RSA (and other non-EC, non-EdDSA keys) below 2048 bits, EC below 256 bits.
     var hasWeakKey: Bool {
         switch keyFamily {

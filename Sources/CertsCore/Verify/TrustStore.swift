@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,6 +76,11 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
             try osslCheck("adding \(cert.subject) to the trust store") { X509_STORE_add_cert(store, cert.pointer) }
         }
         return trust
+    }
+
+    /// Trusts `certificate` too (the store's explicit anchors do not change).
+    func add(_ certificate: Certificate) throws {
+        try osslCheck("adding \(certificate.subject) to the trust store") { X509_STORE_add_cert(pointer, certificate.pointer) }
     }
 
     /// True when `certificate` is one of the explicit trust anchors.

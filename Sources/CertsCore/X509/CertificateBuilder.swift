@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Builds and signs X.509 v3 certificates. Used by the local CA and by tests that need
 /// unusual certificates (expired, CA-flagged leaves) made the same way a CA would make them.
