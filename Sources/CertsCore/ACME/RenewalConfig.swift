@@ -133,9 +133,9 @@ public struct RenewalConfig: Equatable {
             guard let h = c?.hook else { throw bad("dns-hook without a command") }
             method = .dnsHook(h)
         case "tls-alpn":
-            let port = c?["port"]?.intValue ?? 443
+            let port = c?.port ?? 443
             guard port > 0 && port < 65536 else { throw bad("bad port") }
-            method = .tlsALPN(address: c?["address"]?.stringValue ?? "::", port: UInt16(port))
+            method = .tlsALPN(address: c?.address ?? "::", port: UInt16(port))
         default: throw bad("unknown challenge method")
         }
         guard let kt = stored.keyType, let keyType = KeyType(rawValue: kt) else { throw bad("bad key_type") }
