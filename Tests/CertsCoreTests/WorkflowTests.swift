@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import CertsCore
 
-/// The core workflows with a pinned clock: the due decision of a renewal run is decided at the
-/// clock's time, not the machine's (real OpenSSL, real files).
+/// The core workflows with a pinned clock: the due decision of a renewal run and install's
+/// expiry refusal are decided at the clock's time, not the machine's (real OpenSSL, real files).
 @Suite struct WorkflowTests {
     /// A store with the hop CA's two certificates, 30 days long, issued at `issued`.
     final class HopStore {
@@ -79,5 +79,35 @@ import Testing
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
         #expect(throws: RenewalRun.Locked(path: lockPath)) { try h.run(at: h.issued + 25 * 86400) }
         #expect(h.store.currentVersion("hop-ai") == 1)
+    }
+
+    @Test func installRefusesACertificateExpiredAtThePinnedClockAndInstallsItBefore() throws {
+        let root = FileManager.default.temporaryDirectory.path + "/certs-workflow-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let start: Int64 = 1_790_000_000
+        let ca = try LocalCA.create(store: root, now: start - 86400)
+        let key = try PrivateKey.generate(.ecP256)
+        let cert = try ca.issue(names: [.dns("shop.example")], key: key, notBefore: start, notAfter: start + 30 * 86400)
+        var installation = CertificateInstallation(name: "shop", certificates: [cert, ca.intermediate], certificateSource: "cert.pem")
+        installation.key = (key, "key.pem")
+        installation.anchors = [ca.root]
+        installation.trustSource = "root.pem"
+        let store = CertificateStore(root: "\(root)/store")
+
+        installation.clock = .fixed(start + 31 * 86400)
+        #expect(throws: CertificateInstallation.Refusal.expired(subject: cert.subject.description, notAfter: start + 30 * 86400)) {
+            try installation.run(store: store)
+        }
+        #expect(store.currentVersion("shop") == nil)
+
+        installation.clock = .fixed(start + 86400)
+        let report = try installation.run(store: store)
+        #expect(report.installedVersion == 1 && report.previousVersion == nil && !report.expired)
+        #expect(report.keySource == .file("key.pem"))
+        // Without --key the installed key is found and reused.
+        installation.key = nil
+        let again = try installation.run(store: store)
+        #expect(again.keySource == .installed && again.previousVersion == 1 && again.installedVersion == 2)
     }
 }
