@@ -1,6 +1,9 @@
 /// `certs install`'s policy: which key, the assembled chain, the checks that refuse before
 /// anything is written (key match, completeness, --trust, expiry, `certs verify`'s verdict), then
 /// the new version into `live/NAME`. Reading the files is the command's; time comes from `clock`.
+///
+/// SIGINT/SIGTERM while the new version goes live points `live/NAME` back at the previous one
+/// and throws `Interrupted`.
 public struct CertificateInstallation {
     /// Where the key comes from, in order: --key, a key inside the inputs, the installed one.
     public enum KeySource: Equatable, Sendable {
@@ -92,8 +95,15 @@ public struct CertificateInstallation {
         }
 
         let previous = store.currentVersion(name)
+        // Open before the swap: from here until the report, a signal puts the previous version back.
+        let rollback = LiveRollback(store: store, subject: "\(store.liveDirectory(name))")
+        rollback.begin()
         let paths = try store.install(name: name, key: privateKey, certificate: assembled.leaf, chain: assembled.intermediates)
+        rollback.replaced(name, previous: previous)
         let version = store.currentVersion(name)
+        log?("certs: \(store.liveDirectory(name)) now points at version \(version.map { String($0) } ?? "?")")
+        try rollback.checkpoint()
+        rollback.commit()
         return InstallReport(assembled: assembled, keySource: keySource, previousVersion: previous, installedVersion: version, paths: paths,
                              expired: assembled.leaf.notAfter < now)
     }

@@ -6,6 +6,9 @@ import Glibc
 /// the first renewal, the renewals, the deploy hook, the served-certificate probe, the heartbeat
 /// and the failure alert. Returns a `RenewalReport` for the command to format; time comes from
 /// `clock`, so tests pin the due decision.
+///
+/// SIGINT/SIGTERM after a certificate was renewed and before the hook and probe are done puts
+/// the previous `live/` versions back and throws `Interrupted`.
 public struct RenewalRun {
     public struct Options {
         /// Store names, in order (the command resolves --all through `RenewalRun.allNames`).
@@ -67,12 +70,14 @@ public struct RenewalRun {
         defer { close(lock) }
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { throw Locked(path: lockPath) }
 
+        let rollback = LiveRollback(store: certStore, subject: "the renewed certificates in \(certStore.root)/live")
         var delay = RandomDelay(limit: options.randomDelay)
         let now = clock.now()
         var outcomes: [RenewalOutcome] = []
         for name in options.names {
-            outcomes.append(renewOne(name, now: now, delay: &delay))
+            outcomes.append(renewOne(name, now: now, delay: &delay, rollback: rollback))
             onOutcome(outcomes.last!)
+            try rollback.checkpoint()
         }
 
         let renewed = outcomes.filter { $0.status == .renewed }.map(\.name)
@@ -80,6 +85,7 @@ public struct RenewalRun {
         if let deployHook = options.deployHook, !renewed.isEmpty {
             let r = try Subprocess.shell(deployHook, environment: ["CERTS_RENEWED_NAMES": renewed.joined(separator: " "), "CERTS_STORE": certStore.root,
                                                                   "CERTS_LIVE_DIR": "\(certStore.root)/live"], timeout: 300)
+            try rollback.checkpoint()
             if !r.succeeded { hookError = "the deploy hook failed: \(r.failureDetail)" }
         }
         // Served = file: the renewal only counts once the server hands out the new certificate.
@@ -92,9 +98,11 @@ public struct RenewalRun {
                     let problem = ServedCertificateProbe(address: options.probeAddress ?? host, port: options.probePort).problem(name: host, expected: leaf)
                     probes.append(RenewalProbe(name: name, host: host, problem: problem))
                     onProbe(probes.last!)
+                    try rollback.checkpoint()
                 }
             }
         }
+        rollback.commit()
         var report = RenewalReport(dryRun: options.dryRun, outcomes: outcomes, hookRan: options.deployHook != nil && !renewed.isEmpty,
                                    hookError: hookError, probes: probes)
         let firstFailure = report.firstFailureMessage
@@ -130,11 +138,11 @@ public struct RenewalRun {
         }
     }
 
-    func renewOne(_ name: String, now: Int64, delay: inout RandomDelay) -> RenewalOutcome {
+    func renewOne(_ name: String, now: Int64, delay: inout RandomDelay, rollback: LiveRollback) -> RenewalOutcome {
         let certStore = store
         var outcome = RenewalOutcome(name: name)
         do {
-            if let hop = try HopPKI.Record.loadIfHop(store: certStore, name: name) { return renewHop(hop, now: now) }
+            if let hop = try HopPKI.Record.loadIfHop(store: certStore, name: name) { return renewHop(hop, now: now, rollback: rollback) }
             let config = try RenewalConfig.load(store: certStore, name: name)
             // Made only when the CA is contacted: a not-due certificate decided from the cached
             // renewal information reads no CA bundle and opens no connection.
@@ -157,17 +165,21 @@ public struct RenewalRun {
             var issuer = ACMEIssuer(store: certStore, http: try http.get())
             if let log { issuer.log = { log("certs: \(name): \($0)") } }
             let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
+            let previous = certStore.currentVersion(name)
             let result = try issuer.issue(IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
                                                           keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
                                                           profile: config.profile, replaces: replaces),
                                            directories: config.directories, replacesAt: config.directoryURL)
+            var restoreRecord: (() throws -> Void)? = nil
             if result.directoryURL != config.directoryURL {
                 // Fallback: the record follows the CA that issued (ARI, revoke ask that one).
                 var moved = config
                 moved.directoryURL = result.directoryURL
                 moved.acmeList = config.directories
                 try moved.save(store: certStore)
+                restoreRecord = { try config.save(store: certStore) }
             }
+            rollback.replaced(name, previous: previous, also: restoreRecord)
             outcome.issuedBy = result.directoryURL
             outcome.passedOver = result.passedOver.map { "\($0.directoryURL): \($0.reason)" }
             outcome.status = .renewed
@@ -186,7 +198,7 @@ public struct RenewalRun {
 
     /// A certificate of the internal hop CA: due in the last third of its lifetime (or --days),
     /// issued again from `<store>/hop-ca`; no CA to contact, so no random delay.
-    func renewHop(_ record: HopPKI.Record, now: Int64) -> RenewalOutcome {
+    func renewHop(_ record: HopPKI.Record, now: Int64, rollback: LiveRollback) -> RenewalOutcome {
         let certStore = store
         var outcome = RenewalOutcome(name: record.name)
         do {
@@ -202,7 +214,9 @@ public struct RenewalRun {
             outcome.reason = decision.reason + " (internal hop CA)"
             guard decision.due else { outcome.status = .notDue; return outcome }
             if options.dryRun { outcome.status = .due; return outcome }
+            let previous = certStore.currentVersion(record.name)
             let cert = try HopPKI.renew(record, store: certStore, now: now)
+            rollback.replaced(record.name, previous: previous)
             outcome.status = .renewed
             outcome.notAfter = cert.notAfter
         } catch let failure as CertsFailure {
