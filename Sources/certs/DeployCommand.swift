@@ -21,7 +21,8 @@ struct DeployCommand: ParsableCommand {
         it: an HTTP-only config that answers ACME challenges goes live first, the certificate is \
         obtained (tls.source acme: over HTTP-01 through --webroot, recorded for `certs renew`; \
         tls.source local: from the local CA), then the HTTPS config replaces it. --no-bootstrap \
-        turns this off.
+        turns this off. With tls.source local, a successful deploy ends with the local CA root's path \
+        and the commands that make a machine or a browser trust it.
         Exit codes: 0 deployed; 1 refused or failed, previous config in place; 2 bad input; \
         3 output not writable; 5 the rollback itself failed (check the nginx config now).
         """
@@ -114,6 +115,9 @@ struct DeployCommand: ParsableCommand {
                 Terminal.out("\(step.ok ? "ok  " : "FAIL") \(step.name): \(step.detail)")
             }
             if dryRun && !report.diff.isEmpty { Terminal.writeBytes(Array(report.diff.utf8)) }
+            if report.success, !dryRun, stack.tls.source == .local, FileSystem.exists(LocalCATrust.rootPath(store: store.path)) {
+                Self.printTrustHint(root: LocalCATrust.rootPath(store: store.path))
+            }
         }
         if let signal = report.interrupted {
             throw Interrupted(signal: signal, subject: "the nginx config in \(out)/conf.d", restored: !report.rollbackFailed)
@@ -134,6 +138,17 @@ struct DeployCommand: ParsableCommand {
             Terminal.error("deploy \(report.rolledBack ? "failed and was rolled back" : "refused"): \(failed.name): \(failed.detail)")
             throw ExitCode(Exit.negative)
         }
+    }
+
+    /// tls.source local: browsers do not know the local CA; say where its root is and how to trust it.
+    static func printTrustHint(root: String) {
+        Terminal.out("")
+        Terminal.out("The certificates come from the local CA, which browsers and other machines do not trust yet.")
+        Terminal.out("Its root certificate: \(root)")
+        Terminal.out("Trust it (once per machine that connects):")
+        let steps = LocalCATrust.steps(root: root)
+        let width = steps.map(\.target.count).max() ?? 0
+        for step in steps { Terminal.out("  \(step.target + ":" + String(repeating: " ", count: width - step.target.count))  \(step.command)") }
     }
 
     /// The first-run bootstrap: certificates for domains that have none, by the stack's tls.source.
