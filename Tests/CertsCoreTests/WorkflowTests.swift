@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import CertsCore
 
-/// The core workflows with a pinned clock: the due decision of a renewal run and install's
-/// expiry refusal are decided at the clock's time, not the machine's (real OpenSSL, real files).
+/// The core workflows with a pinned clock: a renewal run's due decision, install's expiry
+/// refusal and a check run's thresholds are decided at the clock's time, not the machine's
+/// (real OpenSSL, real files).
 @Suite struct WorkflowTests {
     /// A store with the hop CA's two certificates, 30 days long, issued at `issued`.
     final class HopStore {
@@ -109,5 +110,23 @@ import Testing
         installation.key = nil
         let again = try installation.run(store: store)
         #expect(again.keySource == .installed && again.previousVersion == 1 && again.installedVersion == 2)
+    }
+
+    @Test func aCheckRunJudgesTheStoreAtThePinnedClock() throws {
+        let store = try CheckCoreStore()
+        _ = try store.issue("shop.example", days: 30)
+        let plan = CheckRun.Plan(thresholds: CheckThresholds(warning: .days(10), critical: .days(3)), timeout: 5, width: 4, failureLimit: 2,
+                                 maxAge: 48 * 3600, targets: [], endpoints: [], certStore: CertificateStore(root: store.root), checkStore: true)
+        func status(afterDays days: Int64) throws -> CheckStatus {
+            let run = CheckRun(plan: plan, clock: .fixed(store.now + days * 86400)) { _, _ in
+                throw HTTPError.connect(host: "nowhere", detail: "no CA in this test")
+            }
+            let result = try run.run()
+            #expect(result.report.at == store.now + days * 86400)
+            return result.report.status
+        }
+        #expect(try status(afterDays: 5) == .ok)
+        #expect(try status(afterDays: 22) == .warning)
+        #expect(try status(afterDays: 28) == .critical)
     }
 }
