@@ -105,7 +105,7 @@ struct DeployCommand: ParsableCommand {
         options.openSSLVersion = try targetOptions.explicitOpenSSL
         options.versionCommand = versionCommand
         var deployer = Deployer(stack: stack, store: certStore, trust: trustStore, options: options)
-        if !noBootstrap { deployer.obtainCertificates = { try obtain($0, stack: stack, store: certStore) } }
+        if !noBootstrap { deployer.obtainCertificates = bootstrap(stack: stack, store: certStore).obtain }
         let report = try deployer.run(now: currentUnixTime(), dryRun: dryRun)
 
         if json {
@@ -151,40 +151,17 @@ struct DeployCommand: ParsableCommand {
         for step in steps { Terminal.out("  \(step.target + ":" + String(repeating: " ", count: width - step.target.count))  \(step.command)") }
     }
 
-    /// The first-run bootstrap: certificates for domains that have none, by the stack's tls.source.
-    func obtain(_ domains: [Stack.Domain], stack: Stack, store certStore: CertificateStore) throws -> [String] {
-        let now = currentUnixTime()
-        switch stack.tls.source {
-        case .local:
-            let ca = try LocalCA.open(store: store.path)
-            return try domains.map { domain in
-                let key = try PrivateKey.generate(stack.tls.keyType)
-                let names = try domain.allNames.map { try GeneralName(parsing: $0) }
-                let cert = try ca.issue(names: names, key: key, notBefore: now - 60, notAfter: now + 90 * 86400)
-                _ = try certStore.install(name: domain.certificate, key: key, certificate: cert, chain: [ca.intermediate])
-                return "issued by the local CA until \(RFC3339.format(cert.notAfter))"
-            }
-        case .acme:
-            guard let acmeValue = acme ?? stack.tls.acme else {
+    /// The first-run bootstrap (DeployBootstrap), with this command's ACME options.
+    func bootstrap(stack: Stack, store certStore: CertificateStore) -> DeployBootstrap {
+        let acmeValue = acme ?? stack.tls.acme
+        var bootstrap = DeployBootstrap(stack: stack, store: certStore, directoryURL: {
+            guard let acmeValue else {
                 throw InputError.invalidValue(option: "--acme", value: "", reason: "no certificate yet and no ACME directory: set tls.acme in the stack or give --acme")
             }
-            let directoryURL = try ACMEShortcut.resolve(acmeValue)
-            let challengeDirectory = absolutePath(webroot ?? stack.nginx.webroot)
-            try FileSystem.makeDirectories(challengeDirectory)
-            let issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: caBundle))
-            return try domains.map { domain in
-                let ids = try domain.allNames.map { try ACMEIdentifier(parsing: $0) }
-                let request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: .webroot(challengeDirectory), email: stack.tls.email,
-                                              agreeToTerms: agreeTOS, keyType: stack.tls.keyType, name: domain.certificate)
-                let result = try issuer.issue(request)
-                try RenewalConfig(name: domain.certificate, directoryURL: directoryURL, names: ids.map(\.value), method: .webroot(challengeDirectory),
-                                  keyType: stack.tls.keyType, reuseKey: false, email: stack.tls.email, account: result.accountURL,
-                                  preferredChain: nil, caBundle: caBundle.map(absolutePath)).save(store: certStore)
-                return "issued over ACME until \(RFC3339.format(result.certificate.notAfter)); `certs renew` keeps it current"
-            }
-        case .bought:
-            throw InputError.invalidValue(option: "tls.source", value: "bought",
-                                          reason: "no certificate for \(domains.map(\.certificate).joined(separator: ", ")) yet: install the one your CA issued with certs install")
-        }
+            return try ACMEShortcut.resolve(acmeValue)
+        }, challengeDirectory: absolutePath(webroot ?? stack.nginx.webroot)) { try acmeHTTPClient(caBundle: $0) }
+        bootstrap.agreeToTerms = agreeTOS
+        bootstrap.caBundle = caBundle.map(absolutePath)
+        return bootstrap
     }
 }
