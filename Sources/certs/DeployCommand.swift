@@ -87,15 +87,8 @@ struct DeployCommand: ParsableCommand {
         let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
         let stack = try stackOptions.load()
         let certStore = CertificateStore(root: store.path)
-        let trustStore: TrustStore
-        if let trust {
-            trustStore = try TrustStore.certificates(try readDocument(trust).certificates, origin: trust)
-        } else if stack.tls.source == .local, FileSystem.exists("\(LocalCA.directory(inStore: store.path))/root.pem") {
-            let path = "\(LocalCA.directory(inStore: store.path))/root.pem"
-            trustStore = try TrustStore.certificates(try readDocument(path).certificates, origin: path)
-        } else {
-            trustStore = try TrustStore.system()
-        }
+        let trustStore = try trust.map { try TrustStore.certificates(try readDocument($0).certificates, origin: $0) }
+            ?? Deployer.defaultTrust(stack: stack, store: certStore)
         var options = Deployer.Options(outputDirectory: out)
         options.testCommand = testCommand
         options.reloadCommand = reloadCommand
@@ -122,12 +115,8 @@ struct DeployCommand: ParsableCommand {
         if let signal = report.interrupted {
             throw Interrupted(signal: signal, subject: "the nginx config in \(out)/conf.d", restored: !report.rollbackFailed)
         }
-        if !report.success || report.rollbackFailed, !alertTargets.isEmpty, !dryRun {
-            let failed = report.steps.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }
-            let state = report.rollbackFailed ? "the rollback failed too: check nginx now" : report.rolledBack ? "rolled back, the previous config serves" : "nothing changed"
-            let event = AlertEvent.failure(of: .deploy, source: stackOptions.stack, names: stack.domains.map(\.name),
-                                           message: (failed + [state]).joined(separator: "; "), at: currentUnixTime())
-            for problem in (try Alerter(targets: alertTargets)).deliver(event) { Terminal.note("warning: alert not delivered: \(problem)") }
+        for problem in try Deployer.alertFailure(report, stack: stack, source: stackOptions.stack, targets: alertTargets, at: currentUnixTime()) {
+            Terminal.note("warning: alert not delivered: \(problem)")
         }
         if report.rollbackFailed {
             Terminal.error("deploy failed and the rollback failed too: check \(out)/conf.d and nginx now")
