@@ -83,44 +83,20 @@ struct CSRNew: ParsableCommand {
         let subject = DistinguishedName(commonName: cn ?? names.first?.value, organization: organization, organizationalUnit: organizationalUnit,
                                         country: country?.uppercased(), state: state, locality: locality)
 
-        let privateKey: PrivateKey
-        var keyPath: String? = nil
+        let keySource: CSRWriting.Key
         if let key {
-            privateKey = try readPrivateKey(key, passphrase: secret)
+            keySource = .existing(try readPrivateKey(key, passphrase: secret))
         } else {
-            let path = try keyOut ?? derivedKeyPath()
-            try Output.ensureWritable(path, force: force)
-            keyPath = path
-            privateKey = try PrivateKey.generate(newKey!)
+            keySource = .new(newKey!, target: OutputTarget(try keyOut ?? derivedKeyPath(), force: force))
         }
-        try Output.ensureWritable(out, force: force)
-        let csr = try CertificateSigningRequest.create(key: privateKey, subject: subject, subjectAlternativeNames: names)
-        let csrPEM = format == .der ? try csr.der() : try csr.pem()
-        if let keyPath {
-            // The CSR goes first: if the key cannot be written, the CSR is taken back (or its
-            // previous contents restored), and a key the user already had is never touched.
-            let previousCSR = out != "-" && FileSystem.exists(out) ? try? FileSystem.read(out) : nil
-            try Output.write(csrPEM, to: out, mode: 0o644, force: force)
-            do {
-                let keyBytes = format == .der ? try privateKey.der(passphrase: secret) : try privateKey.pem(passphrase: secret)
-                try Output.write(keyBytes, to: keyPath, mode: 0o600, force: force)
-            } catch {
-                if out != "-" {
-                    if let previousCSR {
-                        try? FileSystem.writeAtomically(previousCSR, to: out, mode: 0o644, existing: .replace)
-                    } else {
-                        _ = unlinkFile(out)
-                    }
-                }
-                throw error
-            }
-            if !json { Terminal.note("wrote \(privateKey.algorithm) private key to \(keyPath) (mode 0600)") }
-        } else {
-            try Output.write(csrPEM, to: out, mode: 0o644, force: force)
-        }
+        var writing = CSRWriting(subject: subject, names: names, key: keySource)
+        (writing.der, writing.passphrase) = (format == .der, secret)
+        let written = try writing.write(to: OutputTarget(out, force: force), stdout: Terminal.writeBytes)
+        let keyPath = written.keyPath
+        if let keyPath, !json { Terminal.note("wrote \(written.algorithm) private key to \(keyPath) (mode 0600)") }
         if json {
             Terminal.out(JSON.object([("version", .int(1)), ("csr", .string(out)), ("key", .optional(keyPath)),
-                                      ("keyType", .string(privateKey.algorithm.description)), ("subject", .string(subject.description)),
+                                      ("keyType", .string(written.algorithm.description)), ("subject", .string(subject.description)),
                                       ("names", .strings(names.map(\.description)))]).rendered())
         } else if out != "-" {
             Terminal.note("wrote CSR for \(names.map(\.description).joined(separator: ", ")) to \(out)")
@@ -133,8 +109,3 @@ struct CSRNew: ParsableCommand {
         return base + ".key"
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
-func unlinkFile(_ path: String) -> Bool { unlink(path) == 0 }

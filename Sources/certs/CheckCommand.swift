@@ -134,24 +134,10 @@ struct CheckCommand: ParsableCommand {
 
     var effectiveFormat: String { json ? "json" : format }
 
-    /// What one run checks, validated once (also for every run of --listen).
-    struct Plan {
-        var thresholds: CheckThresholds
-        var timeout: Double
-        var width: Int
-        var failureLimit: Int
-        var maxAge: Int64
-        var targets: [AlertTarget]
-        var fixedNow: Int64?
-        var endpoints: [CheckEndpoint]
-        var certStore: CertificateStore
-        var checkStore: Bool
-    }
-
     func check() throws {
         let plan = try makePlan()
         if let listen { return try serve(plan, listen: listen) }
-        let (status, text) = try runOnce(plan, now: plan.fixedNow ?? currentUnixTime(), format: effectiveFormat)
+        let (status, text) = try runOnce(plan, format: effectiveFormat)
         if let output {
             try FileSystem.writeAtomically(Array(text.utf8), to: output, mode: 0o644, existing: .replace)
         } else {
@@ -160,7 +146,8 @@ struct CheckCommand: ParsableCommand {
         throw ExitCode(Int32(status.rawValue))
     }
 
-    func makePlan() throws -> Plan {
+    /// The validated options and, with --at, the pinned time.
+    func makePlan() throws -> (plan: CheckRun.Plan, fixedNow: Int64?) {
         // Usage first: bad usage is UNKNOWN (3), the monitoring convention.
         if let unknown = inputs.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
             throw ValidationError("unknown option '\(unknown)'" + (ErrorHints.didYouMean(unknown).map { "; \($0)" } ?? ""))
@@ -203,76 +190,31 @@ struct CheckCommand: ParsableCommand {
             }
         }
         let checkStore = store.store != nil || (inputs.isEmpty && endpoints.isEmpty)
-        return Plan(thresholds: thresholds, timeout: timeoutSeconds, width: width, failureLimit: failureLimit, maxAge: maxAgeHours * 3600,
-                    targets: targets, fixedNow: fixedNow, endpoints: endpoints, certStore: certStore, checkStore: checkStore)
+        var plan = CheckRun.Plan(thresholds: thresholds, timeout: timeoutSeconds, width: width, failureLimit: failureLimit, maxAge: maxAgeHours * 3600,
+                                 targets: targets, endpoints: endpoints, certStore: certStore, checkStore: checkStore)
+        (plan.inputs, plan.statePath, plan.revocation, plan.trust, plan.renewalWindows) = (inputs, state, revocation, trust, ari)
+        return (plan, fixedNow)
     }
 
-    /// One check run: reads every input, alerts, saves the state; returns the verdict and the output.
-    func runOnce(_ plan: Plan, now: Int64, format: String) throws -> (CheckStatus, String) {
-        let certStore = plan.certStore, checkStore = plan.checkStore
-        if checkStore, !FileSystem.isDirectory("\(certStore.root)/live") {
-            throw InputError.notFound(path: "\(certStore.root)/live")
-        }
-        let previous = try state.map { try CheckState.load(path: $0) } ?? CheckState()
+    /// One check run (CheckRun), formatted; returns the verdict and the output.
+    func runOnce(_ planned: (plan: CheckRun.Plan, fixedNow: Int64?), format: String) throws -> (CheckStatus, String) {
+        var plan = planned.plan
+        plan.passphrase = try passphraseOptions.load()
+        var run = CheckRun(plan: plan, clock: planned.fixedNow.map { .fixed($0) } ?? .system) { try acmeHTTPClient(caBundle: $0, timeout: $1) }
+        run.alertNotDelivered = { Terminal.error("alert not delivered: \($0)") }
         if let output { try Output.ensureWritable(output, force: true) }
-
-        var scanner = CheckScanner(thresholds: plan.thresholds, now: now, trust: try loadTrust(certStore), store: certStore)
-        scanner.passphrase = try passphraseOptions.load()
-        if revocation != .off {
-            let cache = state.map { FileSystem.directoryName(of: $0) + "/crl-cache" }
-                ?? (FileSystem.isDirectory(certStore.root) ? "\(certStore.root)/crl-cache" : nil)
-            scanner.revocation = RevocationChecker(mode: revocation, now: now, timeout: plan.timeout, cacheDirectory: cache)
-        }
-        scanner.timeout = plan.timeout
-        scanner.concurrency = plan.width
-        scanner.failureLimit = plan.failureLimit
-
-        var files = try CheckScanner.expand(inputs)
-        if checkStore { files += CheckScanner.storeInputs(certStore) }
-        let (fileResults, skipped) = try scanner.checkFiles(files)
-        let endpointResults = scanner.checkEndpoints(plan.endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
-        var report = CheckReport(at: now, thresholds: plan.thresholds, results: fileResults + endpointResults, skipped: skipped)
-        if ari { addRenewalWindows(&report.results, store: certStore, now: now, timeout: plan.timeout) }
-        if checkStore {
-            // The heartbeat of certs renew: the cron job that quietly stopped is caught here.
-            let beat = try RenewalHeartbeat.load(store: certStore)
-            let hasRenewals = FileSystem.list("\(certStore.root)/renewal").contains { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-            if let r = CheckedCertificate.renewalHeartbeat(beat, source: RenewalHeartbeat.path(store: certStore), hasRenewals: hasRenewals,
-                                                            now: now, maxAge: plan.maxAge) {
-                report.results.append(r)
-            }
-            report.renewal = beat
-        }
-
-        // Alerts: one per level change (per run without --state), delivered to every target.
-        let events = previous.alerts(for: report)
-        var delivered = Set<String>()
-        var alertJSON: [JSON] = []
-        var failed = false
-        let alerter = plan.targets.isEmpty ? nil : try Alerter(targets: plan.targets)
-        for event in events {
-            let problems = alerter?.deliver(event) ?? []
-            if problems.isEmpty { delivered.insert(event.result.stateKey) } else { failed = true }
-            for p in problems { Terminal.error("alert not delivered: \(p)") }
-            alertJSON.append(.object([("event", .string(event.kind.rawValue)), ("status", .string(event.status.name)),
-                                      ("previousStatus", .string(event.previous.name)), ("source", .string(event.result.source)),
-                                      ("delivered", .bool(alerter != nil && problems.isEmpty)), ("text", .string(event.text))]))
-        }
-        let outcome = failed ? "alert-failed" : "success"
-        let next = previous.updated(with: report, events: events, delivered: delivered, outcome: outcome)
-        if let state { try next.save(path: state) }
-
+        let result = try run.run()
         let text: String
         switch format {
-        case "json": text = report.json(alerts: alertJSON).rendered() + "\n"
-        case "prometheus": text = CheckPrometheus.render(report, lastSuccess: next.lastSuccess)
-        default: text = CheckText.render(report, colour: output == nil && Terminal.stdoutColour)
+        case "json": text = result.report.json(alerts: result.alerts).rendered() + "\n"
+        case "prometheus": text = CheckPrometheus.render(result.report, lastSuccess: result.lastSuccess)
+        default: text = CheckText.render(result.report, colour: output == nil && Terminal.stdoutColour)
         }
-        return (report.status, text)
+        return (result.report.status, text)
     }
 
     /// --listen: a check run at most every --interval seconds, served to every scrape in between.
-    func serve(_ plan: Plan, listen: String) throws {
+    func serve(_ plan: (plan: CheckRun.Plan, fixedNow: Int64?), listen: String) throws {
         guard let seconds = Double(interval), seconds >= 1, seconds <= 86_400 else {
             throw InputError.invalidValue(option: "--interval", value: interval, reason: "seconds from 1 to 86400")
         }
@@ -280,7 +222,7 @@ struct CheckCommand: ParsableCommand {
         nonisolated(unsafe) let command = self
         let cache = CachedCheckRun(interval: seconds) {
             do {
-                let (_, text) = try command.runOnce(plan, now: plan.fixedNow ?? currentUnixTime(), format: "prometheus")
+                let (_, text) = try command.runOnce(plan, format: "prometheus")
                 return ScrapeOutput(ok: true, text: text)
             } catch {
                 let message = (error as? CertsFailure).map(ErrorHints.message(for:)) ?? "\(error)"
@@ -311,36 +253,6 @@ struct CheckCommand: ParsableCommand {
         }
         guard let p = UInt16(port), !host.isEmpty, host.contains(":") ? IPAddress.parse(host) != nil && text.hasPrefix("[") : IPAddress.parse(host) != nil else { throw bad }
         return (host, p)
-    }
-
-    /// --ari: the CA's renewal window for every store certificate with a renewal configuration
-    /// (the cached answer while its Retry-After lasts). A CA that cannot be asked is a note, not a verdict.
-    func addRenewalWindows(_ results: inout [CheckedCertificate], store certStore: CertificateStore, now: Int64, timeout: Double) {
-        for i in results.indices where results[i].kind == .store {
-            guard let name = results[i].storeName, let config = try? RenewalConfig.load(store: certStore, name: name),
-                  let cert = try? Certificate.parseAll(try FileSystem.read(certStore.paths(name).certificate), source: name).first,
-                  let id = RenewalPolicy.ariCertificateID(cert) else { continue }
-            let (record, error) = RenewalInfoRecord.current(store: certStore, name: name, certificateID: id, directoryURL: config.directoryURL,
-                                                             now: now, fraction: Double.random(in: 0...1)) {
-                try renewalInfoClient(store: certStore, directoryURL: config.directoryURL, http: try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout))
-            }
-            if let record { RenewalWindowCheck.apply(record, to: &results[i], now: now) }
-            if let error { results[i].problems.append(CheckProblem("ari-unavailable", "could not read the CA's renewal information: \(error)", status: .ok)) }
-        }
-    }
-
-    func loadTrust(_ certStore: CertificateStore) throws -> TrustStore {
-        if !trust.isEmpty {
-            let parser = CertificateParser()
-            let roots = try trust.flatMap { try parser.certificates(atPath: $0) }
-            return try TrustStore.certificates(roots, origin: "--trust " + trust.joined(separator: ", "))
-        }
-        let localRoot = "\(LocalCA.directory(inStore: certStore.root))/root.pem"
-        var extra = FileSystem.exists(localRoot) ? ((try? CertificateParser().certificates(atPath: localRoot)) ?? []) : []
-        // The hop CA's root, so the store's hop certificates verify as what they are.
-        let hopRoot = "\(HopPKI.caDirectory(store: certStore.root))/root.pem"
-        if FileSystem.exists(hopRoot) { extra += (try? CertificateParser().certificates(atPath: hopRoot)) ?? [] }
-        return try TrustStore.system(adding: extra, origin: "the system trust store and \(localRoot)" + (FileSystem.exists(hopRoot) ? " and \(hopRoot)" : ""))
     }
 }
 

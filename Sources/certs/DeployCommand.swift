@@ -21,7 +21,8 @@ struct DeployCommand: ParsableCommand {
         it: an HTTP-only config that answers ACME challenges goes live first, the certificate is \
         obtained (tls.source acme: over HTTP-01 through --webroot, recorded for `certs renew`; \
         tls.source local: from the local CA), then the HTTPS config replaces it. --no-bootstrap \
-        turns this off.
+        turns this off. With tls.source local, a successful deploy ends with the local CA root's path \
+        and the commands that make a machine or a browser trust it.
         Exit codes: 0 deployed; 1 refused or failed, previous config in place; 2 bad input; \
         3 output not writable; 5 the rollback itself failed (check the nginx config now).
         """
@@ -86,15 +87,8 @@ struct DeployCommand: ParsableCommand {
         let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
         let stack = try stackOptions.load()
         let certStore = CertificateStore(root: store.path)
-        let trustStore: TrustStore
-        if let trust {
-            trustStore = try TrustStore.certificates(try readDocument(trust).certificates, origin: trust)
-        } else if stack.tls.source == .local, FileSystem.exists("\(LocalCA.directory(inStore: store.path))/root.pem") {
-            let path = "\(LocalCA.directory(inStore: store.path))/root.pem"
-            trustStore = try TrustStore.certificates(try readDocument(path).certificates, origin: path)
-        } else {
-            trustStore = try TrustStore.system()
-        }
+        let trustStore = try trust.map { try TrustStore.certificates(try readDocument($0).certificates, origin: $0) }
+            ?? Deployer.defaultTrust(stack: stack, store: certStore)
         var options = Deployer.Options(outputDirectory: out)
         options.testCommand = testCommand
         options.reloadCommand = reloadCommand
@@ -104,7 +98,7 @@ struct DeployCommand: ParsableCommand {
         options.openSSLVersion = try targetOptions.explicitOpenSSL
         options.versionCommand = versionCommand
         var deployer = Deployer(stack: stack, store: certStore, trust: trustStore, options: options)
-        if !noBootstrap { deployer.obtainCertificates = { try obtain($0, stack: stack, store: certStore) } }
+        if !noBootstrap { deployer.obtainCertificates = try bootstrap(stack: stack, store: certStore).obtain }
         let report = try deployer.run(now: currentUnixTime(), dryRun: dryRun)
 
         if json {
@@ -114,16 +108,15 @@ struct DeployCommand: ParsableCommand {
                 Terminal.out("\(step.ok ? "ok  " : "FAIL") \(step.name): \(step.detail)")
             }
             if dryRun && !report.diff.isEmpty { Terminal.writeBytes(Array(report.diff.utf8)) }
+            if report.success, !dryRun, stack.tls.source == .local, FileSystem.exists(LocalCATrust.rootPath(store: store.path)) {
+                Self.printTrustHint(root: LocalCATrust.rootPath(store: store.path))
+            }
         }
         if let signal = report.interrupted {
             throw Interrupted(signal: signal, subject: "the nginx config in \(out)/conf.d", restored: !report.rollbackFailed)
         }
-        if !report.success || report.rollbackFailed, !alertTargets.isEmpty, !dryRun {
-            let failed = report.steps.filter { !$0.ok }.map { "\($0.name): \($0.detail)" }
-            let state = report.rollbackFailed ? "the rollback failed too: check nginx now" : report.rolledBack ? "rolled back, the previous config serves" : "nothing changed"
-            let event = AlertEvent.failure(of: .deploy, source: stackOptions.stack, names: stack.domains.map(\.name),
-                                           message: (failed + [state]).joined(separator: "; "), at: currentUnixTime())
-            for problem in (try Alerter(targets: alertTargets)).deliver(event) { Terminal.note("warning: alert not delivered: \(problem)") }
+        for problem in try Deployer.alertFailure(report, stack: stack, source: stackOptions.stack, targets: alertTargets, at: currentUnixTime()) {
+            Terminal.note("warning: alert not delivered: \(problem)")
         }
         if report.rollbackFailed {
             Terminal.error("deploy failed and the rollback failed too: check \(out)/conf.d and nginx now")
@@ -136,41 +129,29 @@ struct DeployCommand: ParsableCommand {
         }
     }
 
-    /// The first-run bootstrap: certificates for domains that have none, by the stack's tls.source.
-    func obtain(_ domains: [Stack.Domain], stack: Stack, store certStore: CertificateStore) throws -> [String] {
-        let now = currentUnixTime()
-        switch stack.tls.source {
-        case .local:
-            let ca = try LocalCA.open(store: store.path)
-            return try domains.map { domain in
-                let key = try PrivateKey.generate(stack.tls.keyType)
-                let names = try domain.allNames.map { try GeneralName(parsing: $0) }
-                let cert = try ca.issue(names: names, key: key, notBefore: now - 60, notAfter: now + 90 * 86400)
-                _ = try certStore.install(name: domain.certificate, key: key, certificate: cert, chain: [ca.intermediate])
-                return "issued by the local CA until \(RFC3339.format(cert.notAfter))"
-            }
-        case .acme:
-            guard let acmeValue = acme ?? stack.tls.acme else {
+    /// tls.source local: browsers do not know the local CA; say where its root is and how to trust it.
+    static func printTrustHint(root: String) {
+        Terminal.out("")
+        Terminal.out("The certificates come from the local CA, which browsers and other machines do not trust yet.")
+        Terminal.out("Its root certificate: \(root)")
+        Terminal.out("Trust it (once per machine that connects):")
+        let steps = LocalCATrust.steps(root: root)
+        let width = steps.map(\.target.count).max() ?? 0
+        for step in steps { Terminal.out("  \(step.target + ":" + String(repeating: " ", count: width - step.target.count))  \(step.command)") }
+    }
+
+    /// The first-run bootstrap (DeployBootstrap), with this command's ACME options.
+    func bootstrap(stack: Stack, store certStore: CertificateStore) throws -> DeployBootstrap {
+        let acmeValue = acme ?? stack.tls.acme
+        var bootstrap = DeployBootstrap(stack: stack, store: certStore, directoryURL: {
+            guard let acmeValue else {
                 throw InputError.invalidValue(option: "--acme", value: "", reason: "no certificate yet and no ACME directory: set tls.acme in the stack or give --acme")
             }
-            let directoryURL = try ACMEShortcut.resolve(acmeValue)
-            let challengeDirectory = absolutePath(webroot ?? stack.nginx.webroot)
-            try FileSystem.makeDirectories(challengeDirectory)
-            let issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: caBundle))
-            return try domains.map { domain in
-                let ids = try domain.allNames.map { try ACMEIdentifier(parsing: $0) }
-                var request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: .webroot(challengeDirectory), email: stack.tls.email,
-                                              agreeToTerms: agreeTOS, keyType: stack.tls.keyType, name: domain.certificate)
-                request.dnsResolvers = try DNSOptions.environmentResolvers()
-                let result = try issuer.issue(request)
-                try RenewalConfig(name: domain.certificate, directoryURL: directoryURL, names: ids.map(\.value), method: .webroot(challengeDirectory),
-                                  keyType: stack.tls.keyType, reuseKey: false, email: stack.tls.email, account: result.accountURL,
-                                  preferredChain: nil, caBundle: caBundle.map(absolutePath)).save(store: certStore)
-                return "issued over ACME until \(RFC3339.format(result.certificate.notAfter)); `certs renew` keeps it current"
-            }
-        case .bought:
-            throw InputError.invalidValue(option: "tls.source", value: "bought",
-                                          reason: "no certificate for \(domains.map(\.certificate).joined(separator: ", ")) yet: install the one your CA issued with certs install")
-        }
+            return try ACMEShortcut.resolve(acmeValue)
+        }, challengeDirectory: absolutePath(webroot ?? stack.nginx.webroot)) { try acmeHTTPClient(caBundle: $0) }
+        bootstrap.agreeToTerms = agreeTOS
+        bootstrap.dnsResolvers = try DNSOptions.environmentResolvers()
+        bootstrap.caBundle = caBundle.map(absolutePath)
+        return bootstrap
     }
 }

@@ -51,60 +51,23 @@ struct InstallCommand: ParsableCommand {
         let secret = try passphrase.load()
         let certStore = CertificateStore(root: store.path)
         let pile = try CertificatePile.read([cert] + chain, passphrase: secret)
-        let anchors = try trust.map { try Certificate.parseAll(try FileSystem.read($0), source: $0) } ?? []
-        let now = currentUnixTime()
+        var installation = CertificateInstallation(name: name, certificates: pile.certificates, certificateSource: cert)
+        installation.keysInInput = pile.keys
+        if let key { installation.key = (try readPrivateKey(key, passphrase: secret), key) }
+        installation.anchors = try trust.map { try Certificate.parseAll(try FileSystem.read($0), source: $0) } ?? []
+        (installation.trustSource, installation.allowIncomplete, installation.force) = (trust, allowIncomplete, force)
+        if Verbosity.verbose { installation.log = { Terminal.note($0) } }
+        let report: InstallReport
+        do { report = try installation.run(store: certStore) }
+        catch let refused as CertificateInstallation.Refusal { throw refusal(InstallRefusal(refused)) }
+        catch let missing as CertificateInstallation.NoKey { throw InstallRefusal.noKey(name: missing.name) }
+        show(report)
+    }
 
-        let privateKey: PrivateKey
-        var keySource: String
-        if let key {
-            privateKey = try readPrivateKey(key, passphrase: secret)
-            keySource = key
-        } else if let inside = pile.keys.first {
-            privateKey = inside
-            keySource = cert
-        } else if let current = currentKey(certStore) {
-            privateKey = current
-            keySource = "the key installed under \(name)"
-        } else {
-            throw InstallRefusal.noKey(name: name)
-        }
-
-        let assembled = try ChainAssembler.assemble(pile.certificates, key: privateKey.publicKey, anchors: anchors, now: now)
-        guard privateKey.matches(assembled.leaf.publicKey) else { throw StoreError.keyMismatch(name: name) }
-        if let missing = assembled.missingIssuer, !allowIncomplete {
-            throw refusal(.incomplete(missing))
-        }
-        if let trust, !anchors.isEmpty {
-            let trusted = assembled.isAnchored(in: anchors) || (assembled.root.map { r in anchors.contains { $0 == r } } ?? false)
-            if !trusted {
-                throw refusal(.untrusted(top: assembled.top.subject.description, issuer: assembled.top.issuer.description, trust: trust))
-            }
-        }
-        if assembled.leaf.notAfter < now && !force {
-            throw refusal(.expired(subject: assembled.leaf.subject.description, notAfter: assembled.leaf.notAfter))
-        }
-        if !force {
-            // The verdict `certs verify` gives (one engine for every command). Without --trust the
-            // roots are not install's to judge: a private CA's certificate installs as before.
-            let trustStore = try anchors.isEmpty ? TrustStore.system() : TrustStore.certificates(anchors, origin: "--trust \(trust ?? "")")
-            let presented = [assembled.leaf] + assembled.intermediates + (assembled.root.map { [$0] } ?? [])
-            let report = try ChainVerifier(trust: trustStore, time: now, key: privateKey).verify(fileCertificates: presented, source: cert)
-            let excused = ChainVerifier.trustAnchorCodes
-            let blocking = report.errors.filter { e in
-                !((anchors.isEmpty || allowIncomplete) && excused.contains(e.code))
-            }
-            if let first = blocking.first {
-                let more = blocking.count > 1 ? " (and \(blocking.count - 1) more: \(blocking.dropFirst().map(\.code).joined(separator: ", ")))" : ""
-                throw refusal(.invalid("\(first.code): \(first.message)\(more)"))
-            }
-        }
-
-        let previous = certStore.currentVersion(name)
-        let paths = try certStore.install(name: name, key: privateKey, certificate: assembled.leaf, chain: assembled.intermediates)
-        let version = certStore.currentVersion(name)
+    func show(_ report: InstallReport) {
+        let (assembled, paths, previous, version) = (report.assembled, report.paths, report.previousVersion, report.installedVersion)
         let leaf = assembled.leaf
         let names = leaf.subjectAlternativeNames.map(\.description)
-
         if json {
             var fields = AssemblyReport.json(assembled, rootIncluded: false).filter { $0.0 != "rootIncluded" }
             fields.insert(contentsOf: [
@@ -123,6 +86,11 @@ struct InstallCommand: ParsableCommand {
             Terminal.out(JSON.object(fields).rendered())
         } else {
             let what = names.isEmpty ? leaf.subject.description : names.joined(separator: ", ")
+            let keySource: String
+            switch report.keySource {
+            case .file(let path), .insideInput(let path): keySource = path
+            case .installed: keySource = "the key installed under \(name)"
+            }
             Terminal.out("installed \(name) (version \(version.map { String($0) } ?? "?")) for \(what), valid until \(RFC3339.format(leaf.notAfter))")
             for line in AssemblyReport.lines(assembled, rootIncluded: false, rootHint: false) { Terminal.out("  " + line) }
             Terminal.out("  key from \(keySource)")
@@ -132,16 +100,22 @@ struct InstallCommand: ParsableCommand {
         if let missing = assembled.missingIssuer {
             Terminal.note("warning: \(missing.description)")
         }
-        if leaf.notAfter < now {
+        if report.expired {
             Terminal.note("warning: the certificate expired at \(RFC3339.format(leaf.notAfter))")
         }
     }
+}
 
-    /// The key currently installed under NAME, when there is one and it reads.
-    func currentKey(_ certStore: CertificateStore) -> PrivateKey? {
-        let path = certStore.paths(name).key
-        guard FileSystem.exists(path), let bytes = try? FileSystem.read(path) else { return nil }
-        return try? PrivateKey(bytes: bytes, source: path)
+extension InstallRefusal {
+    /// The core's refusal, with the flag that overrides it.
+    init(_ refusal: CertificateInstallation.Refusal) {
+        switch refusal {
+        case .incomplete(let missing): self = .incomplete(missing)
+        case .untrusted(let top, let issuer, let trust): self = .untrusted(top: top, issuer: issuer, trust: trust)
+        case .expired(let subject, let notAfter): self = .expired(subject: subject, notAfter: notAfter)
+        case .invalid(let first, let more):
+            self = .invalid(first + (more.isEmpty ? "" : " (and \(more.count) more: \(more.joined(separator: ", ")))"))
+        }
     }
 }
 

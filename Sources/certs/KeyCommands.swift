@@ -44,10 +44,9 @@ struct KeyNew: ParsableCommand {
 
     func run() throws {
         let secret = try passphrase.load()
-        try Output.ensureWritable(out, force: force)
-        let key = try PrivateKey.generate(type)
-        let encoded = format == .der ? try key.der(passphrase: secret) : try key.pem(passphrase: secret)
-        try Output.write(encoded, to: out, mode: 0o600, force: force)
+        var writing = KeyWriting(type: type)
+        (writing.der, writing.passphrase) = (format == .der, secret)
+        try writing.write(to: OutputTarget(out, force: force), stdout: Terminal.writeBytes)
         if json {
             Terminal.out(JSON.object([("version", .int(1)), ("key", .string(out)), ("type", .string(type.rawValue)),
                                       ("format", .string(format == .der ? "der" : "pem")), ("encrypted", .bool(secret != nil)),

@@ -64,16 +64,12 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// Writes output to a path (atomically, exact mode, refusing to overwrite without --force) or stdout for "-".
 enum Output {
     static func write(_ bytes: [UInt8], to path: String, mode: UInt32, force: Bool) throws {
-        if path == "-" { Terminal.writeBytes(bytes); return }
-        try FileSystem.writeAtomically(bytes, to: path, mode: mode, existing: force ? .replace : .refuse)
+        try OutputTarget(path, force: force).write(bytes, mode: mode, stdout: Terminal.writeBytes)
     }
 
     /// Fails before any work when `path` exists and --force was not given.
     static func ensureWritable(_ path: String, force: Bool) throws {
-        guard path != "-" else { return }
-        if !force && FileSystem.exists(path) { throw OutputError.exists(path: path) }
-        let dir = FileSystem.directoryName(of: path)
-        if !FileSystem.isDirectory(dir) { throw OutputError.directoryMissing(path: dir) }
+        try OutputTarget(path, force: force).ensureWritable()
     }
 }
 

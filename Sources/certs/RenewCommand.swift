@@ -75,39 +75,6 @@ struct RenewCommand: ParsableCommand {
     @Option(name: .customLong("random-delay"), help: ArgumentHelp("Longest random wait before the first renewal when not run from a terminal (default 480; 0: none).", valueName: "seconds"))
     var randomDelay: Double?
 
-    /// Set once the random delay has been waited (or skipped) in this run.
-    nonisolated(unsafe) static var delayDecided = false
-
-    /// Before the first real renewal of a non-interactive run: a random wait (cron jitter).
-    func waitRandomDelayOnce() {
-        guard !Self.delayDecided else { return }
-        Self.delayDecided = true
-        guard isatty(STDIN_FILENO) == 0 else { return }
-        let limit = randomDelay ?? Terminal.environment("CERTS_RANDOM_DELAY").flatMap(Double.init) ?? 480
-        guard limit > 0 else { return }
-        let seconds = Double.random(in: 0..<limit)
-        if verbose { Terminal.note("certs: waiting \(Int(seconds)) s before renewing (random delay up to \(Int(limit)) s; --random-delay 0 turns it off)") }
-        pause(seconds)
-    }
-
-    struct Outcome {
-        let name: String
-        var status: String  // renewed, not-due, due (dry run), failed
-        var reason: String
-        var notAfter: Int64?
-        var error: CertsFailure?
-        /// The CA's page about its renewal window (RFC 9773 explanationURL), shown and alerted.
-        var explanationURL: String? = nil
-        /// The CA that issued the renewal (with several --acme, which one) and those passed over.
-        var issuedBy: String? = nil
-        var passedOver: [String] = []
-
-        /// The failure, with the CA's explanation page when it gave one.
-        var failureMessage: String {
-            "\(name): \(error.map(ErrorHints.message(for:)) ?? reason)" + (explanationURL.map { " (the CA explains its renewal window at \($0))" } ?? "")
-        }
-    }
-
     func run() throws {
         let certStore = CertificateStore(root: store.path)
         guard all != !names.isEmpty else {
@@ -118,225 +85,73 @@ struct RenewCommand: ParsableCommand {
         guard timeout > 0, timeout <= 600 else {
             throw InputError.invalidValue(option: "--timeout", value: String(timeout), reason: "give seconds between 0 and 600")
         }
-        let alertTargets = try alert.map { try AlertTarget(parsing: $0) }
-        let targets = all ? FileSystem.list("\(certStore.root)/renewal").filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted() : names
-        for n in targets { try CertificateStore.validate(name: n) }
-
-        try FileSystem.makeDirectories("\(certStore.root)/renewal", mode: 0o755)
-        let lockPath = "\(certStore.root)/renewal/.lock"
-        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lock >= 0 else { throw OutputError.cannotWrite(path: lockPath, reason: FileSystem.errorString(errno)) }
-        defer { close(lock) }
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            Terminal.error("another certs renew is running (\(lockPath) is locked); nothing done")
+        var options = RenewalRun.Options(names: all ? RenewalRun.allNames(store: certStore) : names)
+        (options.days, options.force, options.dryRun, options.deployHook) = (days, force, dryRun, deployHook)
+        (options.probeAddress, options.probePort, options.probe) = (probeAddress, probePort, !noProbe)
+        options.alerts = try alert.map { try AlertTarget(parsing: $0) }
+        (options.dnsResolvers, options.dnsTimeout, options.checkCAA) = (try dns.resolvers(), dns.timeout, !dns.noCAACheck)
+        // The random delay is for cron and systemd, not for a person at a terminal.
+        options.randomDelay = isatty(STDIN_FILENO) != 0 ? 0 : randomDelay ?? Terminal.environment("CERTS_RANDOM_DELAY").flatMap(Double.init) ?? 480
+        var renewal = RenewalRun(store: certStore, options: options) { [timeout] in try acmeHTTPClient(caBundle: $0, timeout: timeout) }
+        if verbose { renewal.log = { Terminal.note($0) } }
+        renewal.warn = { Terminal.note($0) }
+        if !json {
+            renewal.onOutcome = printLine
+            renewal.onProbe = { p in Terminal.out("\(p.name): \(p.host) \(p.problem == nil ? "serves the renewed certificate" : "does NOT serve the renewed certificate")") }
+        }
+        let report: RenewalReport
+        do { report = try renewal.run() } catch let locked as RenewalRun.Locked {
+            Terminal.error("another certs renew is running (\(locked.path) is locked); nothing done")
             Terminal.exit(Exit.negative)
         }
+        for problem in report.alertProblems { Terminal.note("warning: alert not delivered: \(problem)") }
+        if json { Terminal.out(Self.json(report).rendered()) } else { Terminal.out(Self.summary(report)) }
+        try finish(report)
+    }
 
-        let now = currentUnixTime()
-        var outcomes: [Outcome] = []
-        for name in targets {
-            outcomes.append(renewOne(name, store: certStore, now: now))
-            if !json { printLine(outcomes.last!) }
-        }
-
-        let renewed = outcomes.filter { $0.status == "renewed" }.map(\.name)
-        var hookError: String? = nil
-        if let deployHook, !renewed.isEmpty {
-            let r = try Subprocess.shell(deployHook, environment: ["CERTS_RENEWED_NAMES": renewed.joined(separator: " "), "CERTS_STORE": certStore.root,
-                                                                  "CERTS_LIVE_DIR": "\(certStore.root)/live"], timeout: 300)
-            if !r.succeeded { hookError = "the deploy hook failed: \(r.failureDetail)" }
-        }
-        // Served = file: the renewal only counts once the server hands out the new certificate.
-        var probes: [(name: String, host: String, problem: String?)] = []
-        if !noProbe, !renewed.isEmpty, hookError == nil, deployHook != nil || probeAddress != nil {
-            for name in renewed {
-                guard let config = try? RenewalConfig.load(store: certStore, name: name),
-                      let leaf = try? Certificate.parseAll(try FileSystem.read(certStore.paths(name).certificate), source: name).first else { continue }
-                for host in config.names where !host.hasPrefix("*.") {
-                    let problem = ServedCertificateProbe(address: probeAddress ?? host, port: probePort).problem(name: host, expected: leaf)
-                    probes.append((name, host, problem))
-                    if !json { Terminal.out("\(name): \(host) \(problem == nil ? "serves the renewed certificate" : "does NOT serve the renewed certificate")") }
-                }
-            }
-        }
-        let probeFailure = probes.first { $0.problem != nil }
-        let firstFailure = outcomes.first { $0.status == "failed" }.map(\.failureMessage)
-            ?? hookError ?? probeFailure.map { "\($0.host): \($0.problem ?? "")" }
-        if !dryRun {
-            // The heartbeat `certs check --renewal-max-age` reads: a cron job that stopped is caught.
-            do { try RenewalHeartbeat.record(store: certStore, now: currentUnixTime(), success: firstFailure == nil, error: firstFailure ?? "") }
-            catch { Terminal.note("warning: could not record the renewal heartbeat: \(error)") }
-        }
-        if firstFailure != nil, !alertTargets.isEmpty {
-            // Failures alert too, not only expiry: everything that went wrong, in one message.
-            let messages = outcomes.filter { $0.status == "failed" }.map(\.failureMessage)
-                + [hookError].compactMap { $0 } + probes.compactMap { p in p.problem.map { "\(p.host): \($0)" } }
-            let event = AlertEvent.failure(of: .renewal, source: RenewalHeartbeat.path(store: certStore),
-                                           names: outcomes.filter { $0.status == "failed" }.map(\.name) + probes.filter { $0.problem != nil }.map(\.name),
-                                           message: messages.joined(separator: "; "), at: currentUnixTime())
-            for problem in (try Alerter(targets: alertTargets)).deliver(event) { Terminal.note("warning: alert not delivered: \(problem)") }
-        }
-        let failed = outcomes.filter { $0.status == "failed" }
-        if json {
-            Terminal.out(JSON.object([
-                ("version", .int(1)),
-                ("dryRun", .bool(dryRun)),
-                ("certificates", .array(outcomes.map { o in
-                    .object([("name", .string(o.name)), ("status", .string(o.status)), ("reason", .string(o.reason)),
-                             ("notAfter", o.notAfter.map { .string(RFC3339.format($0)) } ?? .null),
-                             ("explanationURL", .optional(o.explanationURL)), ("issuedBy", .optional(o.issuedBy)),
-                             ("passedOver", .strings(o.passedOver))])
-                })),
-                ("renewed", .strings(renewed)),
-                ("deployHook", deployHook == nil || renewed.isEmpty ? .null : .string(hookError == nil ? "ok" : "failed")),
-                ("probes", .array(probes.map { p in
-                    .object([("name", .string(p.name)), ("host", .string(p.host)), ("ok", .bool(p.problem == nil)), ("detail", .optional(p.problem))])
-                })),
-            ]).rendered())
-        } else {
-            let due = outcomes.filter { $0.status == "due" }.count
-            Terminal.out("renewed \(renewed.count), \(dryRun ? "due \(due), " : "")not due \(outcomes.filter { $0.status == "not-due" }.count), failed \(failed.count)")
-        }
-        if let first = failed.first?.error {
+    /// The exit code, decided here: the first failed renewal's, then the hook's, then the probe's.
+    func finish(_ report: RenewalReport) throws {
+        if let first = report.failed.first?.error {
             if !json { Terminal.error(ErrorHints.message(for: first)) } else { Terminal.note("error: \(ErrorHints.message(for: first))") }
             Terminal.exit(Certs.code(for: first.kind))
         }
-        if let hookError {
+        if let hookError = report.hookError {
             Terminal.error(hookError)
             Terminal.exit(Exit.negative)
         }
-        if let probeFailure, let problem = probeFailure.problem {
+        if let probeFailure = report.probeFailure, let problem = probeFailure.problem {
             Terminal.error("renewed \(probeFailure.name), but the server does not serve it yet (was it reloaded?): \(problem)")
             Terminal.exit(Exit.negative)
         }
     }
 
-    func printLine(_ o: Outcome) {
-        Terminal.out("\(o.name): \(o.status)\(o.reason.isEmpty ? "" : " (\(o.reason))")")
+    static func summary(_ report: RenewalReport) -> String {
+        let due = report.outcomes.filter { $0.status == .due }.count
+        return "renewed \(report.renewed.count), \(report.dryRun ? "due \(due), " : "")not due \(report.outcomes.filter { $0.status == .notDue }.count), failed \(report.failed.count)"
+    }
+
+    static func json(_ report: RenewalReport) -> JSON {
+        JSON.object([
+            ("version", .int(1)),
+            ("dryRun", .bool(report.dryRun)),
+            ("certificates", .array(report.outcomes.map { o in
+                .object([("name", .string(o.name)), ("status", .string(o.status.rawValue)), ("reason", .string(o.reason)),
+                         ("notAfter", o.notAfter.map { .string(RFC3339.format($0)) } ?? .null),
+                         ("explanationURL", .optional(o.explanationURL)), ("issuedBy", .optional(o.issuedBy)),
+                         ("passedOver", .strings(o.passedOver))])
+            })),
+            ("renewed", .strings(report.renewed)),
+            ("deployHook", !report.hookRan ? .null : .string(report.hookError == nil ? "ok" : "failed")),
+            ("probes", .array(report.probes.map { p in
+                .object([("name", .string(p.name)), ("host", .string(p.host)), ("ok", .bool(p.problem == nil)), ("detail", .optional(p.problem))])
+            })),
+        ])
+    }
+
+    func printLine(_ o: RenewalOutcome) {
+        Terminal.out("\(o.name): \(o.status.rawValue)\(o.reason.isEmpty ? "" : " (\(o.reason))")")
         if let url = o.explanationURL { Terminal.out("\(o.name): the CA explains its renewal window at \(url)") }
         for p in o.passedOver { Terminal.out("\(o.name): passed over \(Terminal.escapingControls(p))") }
         if let by = o.issuedBy { Terminal.out("\(o.name): issued by the CA at \(by)") }
-    }
-
-    func renewOne(_ name: String, store certStore: CertificateStore, now: Int64) -> Outcome {
-        var outcome = Outcome(name: name, status: "failed", reason: "", notAfter: nil, error: nil)
-        do {
-            if let hop = try HopPKI.Record.loadIfHop(store: certStore, name: name) { return renewHop(hop, store: certStore, now: now) }
-            let config = try RenewalConfig.load(store: certStore, name: name)
-            // Made only when the CA is contacted: a not-due certificate decided from the cached
-            // renewal information reads no CA bundle and opens no connection.
-            let http = LazyHTTPClient { try acmeHTTPClient(caBundle: config.caBundle, timeout: timeout) }
-            let certPath = certStore.paths(name).certificate
-            var decision = RenewalDecision(due: true, reason: "no live certificate", explanationURL: nil)
-            var replaces: String? = nil
-            if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
-                outcome.notAfter = cert.notAfter
-                replaces = RenewalPolicy.ariCertificateID(cert)
-                decision = try self.decide(cert, config: config, store: certStore, name: name, http: http, now: now)
-            }
-            if force { decision = RenewalDecision(due: true, reason: "--force", explanationURL: decision.explanationURL) }
-            outcome.reason = decision.reason
-            outcome.explanationURL = decision.explanationURL
-            guard decision.due else { outcome.status = "not-due"; return outcome }
-            if dryRun { outcome.status = "due"; return outcome }
-            waitRandomDelayOnce()
-            var issuer = ACMEIssuer(store: certStore, http: try http.get())
-            if verbose { issuer.log = { Terminal.note("certs: \(name): \($0)") } }
-            let ids = try config.names.map { try ACMEIdentifier(parsing: $0) }
-            var request = IssuanceRequest(directoryURL: config.directoryURL, identifiers: ids, method: config.method, email: config.email,
-                                          keyType: config.keyType, reuseKey: config.reuseKey, name: name, preferredChain: config.preferredChain,
-                                          profile: config.profile, replaces: replaces)
-            try dns.apply(to: &request)
-            let result = try issuer.issue(request, directories: config.directories, replacesAt: config.directoryURL)
-            if result.directoryURL != config.directoryURL {
-                // Fallback: the record follows the CA that issued (ARI, revoke ask that one).
-                var moved = config
-                moved.directoryURL = result.directoryURL
-                moved.acmeList = config.directories
-                try moved.save(store: certStore)
-            }
-            outcome.issuedBy = result.directoryURL
-            outcome.passedOver = result.passedOver.map { "\($0.directoryURL): \($0.reason)" }
-            outcome.status = "renewed"
-            outcome.notAfter = result.certificate.notAfter
-            return outcome
-        } catch let failure as CertsFailure {
-            outcome.error = failure
-            outcome.reason = failure.description
-            return outcome
-        } catch {
-            outcome.error = ACMEError.invalidRequest("\(error)")
-            outcome.reason = "\(error)"
-            return outcome
-        }
-    }
-
-    /// A certificate of the internal hop CA: due in the last third of its lifetime (or --days),
-    /// issued again from `<store>/hop-ca`; no CA to contact, so no random delay.
-    func renewHop(_ record: HopPKI.Record, store certStore: CertificateStore, now: Int64) -> Outcome {
-        var outcome = Outcome(name: record.name, status: "failed", reason: "", notAfter: nil, error: nil)
-        do {
-            let certPath = certStore.paths(record.name).certificate
-            var decision: (due: Bool, reason: String) = (true, "no live certificate")
-            if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
-                outcome.notAfter = cert.notAfter
-                let left = daysBetween(now, cert.notAfter)
-                decision = (RenewalPolicy.isDue(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days),
-                            days.map { "\(left) days left, --days \($0)" } ?? "\(left) days left of \(cert.lifetime / 86400)")
-            }
-            if force { decision = (true, "--force") }
-            outcome.reason = decision.reason + " (internal hop CA)"
-            guard decision.due else { outcome.status = "not-due"; return outcome }
-            if dryRun { outcome.status = "due"; return outcome }
-            let cert = try HopPKI.renew(record, store: certStore, now: now)
-            outcome.status = "renewed"
-            outcome.notAfter = cert.notAfter
-        } catch let failure as CertsFailure {
-            outcome.error = failure
-            outcome.reason = failure.description
-        } catch {
-            let failure = InputError.malformed(path: RenewalConfig.path(store: certStore, name: record.name), what: "hop certificate", detail: "\(error)")
-            outcome.error = failure
-            outcome.reason = failure.description
-        }
-        return outcome
-    }
-
-    /// --days, else ARI when the CA has it (from the cached answer while it is fresh, RFC 9773
-    /// §4.3), else the last third of the lifetime; below 1/20 of the lifetime, due whatever ARI says.
-    func decide(_ cert: Certificate, config: RenewalConfig, store: CertificateStore, name: String, http: LazyHTTPClient, now: Int64) throws -> RenewalDecision {
-        func decision(_ ari: RenewalInfoRecord?) -> RenewalDecision {
-            RenewalPolicy.decide(notBefore: cert.notBefore, notAfter: cert.notAfter, now: now, days: days, ari: ari)
-        }
-        guard days == nil, let id = RenewalPolicy.ariCertificateID(cert) else { return decision(nil) }
-        // ARI is advice: when the CA cannot be asked, the local rule decides (a CA outage must not
-        // turn a not-yet-due certificate into a failed cron run).
-        let (record, error) = RenewalInfoRecord.current(store: store, name: name, certificateID: id, directoryURL: config.directoryURL, now: now,
-                                                         fraction: Double.random(in: 0...1)) {
-            try renewalInfoClient(store: store, directoryURL: config.directoryURL, http: try http.get())
-        }
-        if let error { Terminal.note("warning: \(name): could not read the renewal information: \(error)") }
-        if let problem = record?.problem, record?.fetchedAt == now { Terminal.note("warning: \(name): the CA's renewal information was not used: \(problem)") }
-        return decision(record)
-    }
-}
-
-/// A client for reading renewal information: the stored account key when there is one (no
-/// request is signed), else a throwaway key.
-func renewalInfoClient(store: CertificateStore, directoryURL: String, http: HTTPClient) throws -> ACMEClient {
-    let key = try (try? ACMEAccountStore(store: store).key(for: directoryURL, create: false).key) ?? PrivateKey.generate(.ecP256)
-    return try ACMEClient(directoryURL: directoryURL, accountKey: key, http: http)
-}
-
-/// An HTTP client made on first use.
-final class LazyHTTPClient {
-    private let make: () throws -> HTTPClient
-    private var client: HTTPClient?
-    init(_ make: @escaping () throws -> HTTPClient) { self.make = make }
-    func get() throws -> HTTPClient {
-        if let client { return client }
-        let c = try make()
-        client = c
-        return c
     }
 }

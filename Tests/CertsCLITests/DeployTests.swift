@@ -117,6 +117,37 @@ import Testing
         #expect(site.d.scratch.read("nginx/conf.d/example.com.conf").contains("ssl_protocols TLSv1.3;"))
     }
 
+    /// The example stack with the local CA (what scripts/demo deploys): deploy ends by saying where
+    /// the local CA's root is and how to trust it; with a CA from the system store it says nothing.
+    @Test func deployingTheExampleStackWithTheLocalCASaysHowToTrustTheRoot() throws {
+        let d = try EmitNginxTests.Deployment()
+        let examples = DemoScriptTests.repository + "/examples"
+        let example = try String(contentsOfFile: examples + "/stack.yaml", encoding: .utf8)
+        #expect(example.contains("source: acme"))
+        try FileManager.default.copyItem(atPath: examples + "/db", toPath: d.scratch.file("db"))
+        _ = d.scratch.write("stack.yaml", example.replacingOccurrences(of: "source: acme", with: "source: local") + """
+        nginx: { certificates: \(d.store), webroot: \(d.scratch.file("www")), http_port: \(d.httpPort), https_port: \(d.httpsPort) }
+
+        """)
+        #expect(try certs("ca", "hop", "--stack", d.stack, "--store", d.store).status == 0)
+        let r = try certs("deploy", "--stack", d.stack, "--out", d.out, "--store", d.store, "--nginx-version", installedNginxVersion,
+                          "--test-command", "true", "--reload-command", "true", "--no-probe")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let root = "\(d.store)/ca/root.pem"
+        #expect(r.stdout.contains("Its root certificate: \(root)"), "\(r.stdout)")
+        #expect(r.stdout.contains("sudo cp \(root) /usr/local/share/ca-certificates/certs-local-ca.crt && sudo update-ca-certificates"), "\(r.stdout)")
+        #expect(r.stdout.contains("certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n certs-local-ca -i \(root)"), "\(r.stdout)")
+        // The file named is the CA root itself.
+        #expect(try openssl("x509", "-noout", "-ext", "basicConstraints", "-in", root).stdout.contains("CA:TRUE"))
+
+        // The same stack with tls.source acme (certificates from a CA everyone trusts): no hint.
+        _ = d.scratch.write("stack.yaml", d.scratch.read("stack.yaml").replacingOccurrences(of: "source: local", with: "source: acme"))
+        let acme = try certs("deploy", "--stack", d.stack, "--out", d.out, "--store", d.store, "--nginx-version", installedNginxVersion, "--trust", root,
+                             "--test-command", "true", "--reload-command", "true", "--no-probe")
+        #expect(acme.status == 0, "\(acme.stdout)\n\(acme.stderr)")
+        #expect(!acme.stdout.contains("Its root certificate"), "\(acme.stdout)")
+    }
+
     @Test func dryRunPrintsTheDiffAndChangesNothing() throws {
         let d = try EmitNginxTests.Deployment()
         let r = try certs("deploy", "--dry-run", "--stack", d.stack, "--out", d.out, "--store", d.store, "--trust", "\(d.store)/ca/root.pem")

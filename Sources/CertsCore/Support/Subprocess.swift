@@ -70,6 +70,9 @@ public enum Subprocess {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
+        // A signal that arrived before this child (a rollback's reload) does not stop it; decided
+        // before the spawn, so that one the child itself causes (a hook signalling certs) counts.
+        let signalledBefore = Interruption.signal != nil
         var pid: pid_t = 0
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
@@ -83,8 +86,8 @@ public enum Subprocess {
 
         Interruption.running(child: pid)
         defer { Interruption.running(child: 0) }
-        // A signal that arrived before this child (a rollback's reload) does not stop it.
-        let signalledBefore = Interruption.signal != nil
+        // One that arrived between the spawn and the line above was not forwarded by the handler.
+        if !signalledBefore, let signal = Interruption.signal { kill(-pid, signal) }
 
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)

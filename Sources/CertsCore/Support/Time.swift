@@ -89,3 +89,22 @@ public func daysBetween(_ now: Int64, _ instant: Int64) -> Int {
     let delta = instant - now
     return Int(delta >= 0 ? delta / 86400 : -((-delta + 86399) / 86400))
 }
+
+/// The time a workflow runs at, and how it waits: `.system` in the product, `.fixed(t)` in tests
+/// that pin the due decision or a threshold instead of waiting or back-dating files.
+public struct Clock: Sendable {
+    /// Unix seconds now.
+    public var now: @Sendable () -> Int64
+    /// Waits `seconds` (the renewal's random delay).
+    public var sleep: @Sendable (Double) -> Void
+
+    public init(now: @escaping @Sendable () -> Int64, sleep: @escaping @Sendable (Double) -> Void) {
+        self.now = now
+        self.sleep = sleep
+    }
+
+    public static let system = Clock(now: { currentUnixTime() }, sleep: { pause($0) })
+
+    /// Always `instant`; sleeping returns at once.
+    public static func fixed(_ instant: Int64) -> Clock { Clock(now: { instant }, sleep: { _ in }) }
+}
