@@ -96,6 +96,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Same as --format json.")
     var json = false
 
+    @Flag(name: .customLong("no-cache"), help: "Verify every file afresh: do not use or update the verdict cache ($XDG_CACHE_HOME/certs/check-verdicts, else ~/.cache/certs).")
+    var noCache = false
+
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
     var output: String?
 
@@ -229,6 +232,9 @@ struct CheckCommand: ParsableCommand {
 
         var files = try CheckScanner.expand(inputs)
         if checkStore { files += CheckScanner.storeInputs(certStore) }
+        if !noCache, !files.isEmpty, let path = CheckVerdictCache.defaultPath() {
+            scanner.verdicts = CheckVerdictCache(path: path, trust: scanner.trust)
+        }
         let (fileResults, skipped) = try scanner.checkFiles(files)
         let endpointResults = scanner.checkEndpoints(plan.endpoints, previousFailures: state == nil ? [:] : previous.previousFailures)
         var report = CheckReport(at: now, thresholds: plan.thresholds, results: fileResults + endpointResults, skipped: skipped)
