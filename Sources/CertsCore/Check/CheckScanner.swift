@@ -249,7 +249,11 @@ public struct CheckScanner: Sendable {
     static func timeIndependent(_ r: CheckedCertificate, thresholdProblems: Int) -> CachedVerdict? {
         let timed: Set<String> = ["expired", "not-yet-valid"]
         guard r.kind == .file || r.kind == .store, r.notAfter != nil, !r.chainErrors.contains(where: timed.contains),
-              !r.chainWarnings.contains(where: timed.contains), r.problems.count >= thresholdProblems else { return nil }
+              !r.chainWarnings.contains(where: timed.contains), r.problems.count >= thresholdProblems,
+              let first = r.chain.first, first == ChainMember(subject: r.subject, commonName: r.commonName, issuer: r.issuer,
+                                                               issuerCommonName: r.issuerCommonName, serial: r.serial, fingerprint: r.fingerprint,
+                                                               notBefore: r.notBefore, notAfter: first.notAfter, isCA: first.isCA),
+              first.notAfter == r.notAfter else { return nil }
         return CachedVerdict(r, problems: Array(r.problems.dropFirst(thresholdProblems)))
     }
 

@@ -7,7 +7,7 @@ import Glibc
 /// re-does only what depends on the time (days left and the thresholds) instead of parsing and
 /// verifying every chain again (OpenSSL 3.0 spends ~2.5M instructions per file on that).
 ///
-/// What makes a kept verdict valid, and why each part is there (docs/check.md, "The verdict cache"):
+/// What makes a kept verdict valid, and why each part is there (README, "The verdict cache"):
 /// - The key is the SHA-256 of the file's bytes with its path and kind (messages name the path).
 /// - The file is only read when its context matches: the `certs` executable itself (its inode,
 ///   size and modification time: a rebuilt or upgraded binary judges afresh), the trust store's
@@ -55,11 +55,12 @@ public final class CheckVerdictCache: @unchecked Sendable {
         let payload: Range<Int>
     }
 
-    /// A verdict of this run, with the instants its time-independence depends on.
+    /// A verdict of this run, with the instants its time-independence depends on. Encoded only
+    /// when saved: until then its strings are the result's own (no copy).
     struct Pending {
         let judgedAt: Int64
         let times: [Int64]
-        let payload: [UInt8]
+        let verdict: CachedVerdict
     }
 
     /// Opens the cache at `path` for runs with `trust`; an absent, unreadable or foreign file is empty.
@@ -113,9 +114,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
 
     /// Keeps a verdict judged at `time`; `times` are the notBefore/notAfter of the file's certificates.
     func record(_ key: Key, _ verdict: CachedVerdict, judgedAt time: Int64, times: [Int64]) {
-        var payload: [UInt8] = []
-        verdict.write(to: &payload)
-        fresh.withValue { $0[key] = Pending(judgedAt: time, times: times, payload: payload) }
+        fresh.withValue { $0[key] = Pending(judgedAt: time, times: times, verdict: verdict) }
     }
 
     /// Writes the verdicts used and recorded this run, then older ones, when this run recorded any.
@@ -123,15 +122,18 @@ public final class CheckVerdictCache: @unchecked Sendable {
     public func save(trustTimes: [Int64]) {
         let new = fresh.current
         guard !new.isEmpty else { return }
-        var out = Self.magic + context
-        var body: [UInt8] = []
+        var out = Self.magic + context + [0, 0, 0, 0]  // the count, filled in below
+        out.reserveCapacity(bytes.count + new.count * 1024)
         var count: UInt32 = 0
-        func add(_ key: Key, after: Int64, before: Int64, recordedAt: Int64, payload: ArraySlice<UInt8>) {
+        func add(_ key: Key, after: Int64, before: Int64, recordedAt: Int64, payload: (inout [UInt8]) -> Void) {
             guard Int(count) < Self.maximumEntries else { return }
-            body += key.bytes
-            ByteWriter.append(after, to: &body); ByteWriter.append(before, to: &body); ByteWriter.append(recordedAt, to: &body)
-            ByteWriter.append(UInt32(payload.count), to: &body)
-            body += payload
+            out += key.bytes
+            ByteWriter.append(after, to: &out); ByteWriter.append(before, to: &out); ByteWriter.append(recordedAt, to: &out)
+            let lengthAt = out.count
+            ByteWriter.append(UInt32(0), to: &out)
+            payload(&out)
+            let length = UInt32(out.count - lengthAt - 4)
+            for i in 0..<4 { out[lengthAt + i] = UInt8(truncatingIfNeeded: length >> (i * 8)) }
             count += 1
         }
         let trust = Set(trustTimes)
@@ -141,20 +143,20 @@ public final class CheckVerdictCache: @unchecked Sendable {
             guard !instants.contains(p.judgedAt) else { continue }  // on an instant: the next second differs
             let after = instants.filter { $0 < p.judgedAt }.max() ?? Int64.min
             let before = instants.filter { $0 > p.judgedAt }.min() ?? Int64.max
-            add(key, after: after, before: before, recordedAt: wallClock, payload: p.payload[...])
+            add(key, after: after, before: before, recordedAt: wallClock) { p.verdict.write(to: &$0) }
             written.insert(key)
         }
         let used = recorded.current
         for (key, e) in used where !written.contains(key) {
-            add(key, after: e.after, before: e.before, recordedAt: e.recordedAt, payload: bytes[e.payload])
+            add(key, after: e.after, before: e.before, recordedAt: e.recordedAt) { $0 += bytes[e.payload] }
             written.insert(key)
         }
         for (key, e) in index.sorted(by: { $0.value.recordedAt > $1.value.recordedAt })
         where !written.contains(key) && wallClock - e.recordedAt < Self.maximumAge {
-            add(key, after: e.after, before: e.before, recordedAt: e.recordedAt, payload: bytes[e.payload])
+            add(key, after: e.after, before: e.before, recordedAt: e.recordedAt) { $0 += bytes[e.payload] }
         }
-        ByteWriter.append(count, to: &out)
-        out += body
+        let countAt = Self.magic.count + context.count
+        for i in 0..<4 { out[countAt + i] = UInt8(truncatingIfNeeded: count >> (i * 8)) }
         // Advisory: a directory that cannot be made or a file that cannot be written leaves no cache.
         try? FileSystem.makeDirectories(FileSystem.directoryName(of: path), mode: 0o700)
         try? FileSystem.writeAtomically(out, to: path, mode: 0o600, existing: .replace, sync: false)
@@ -201,8 +203,10 @@ struct CachedVerdict {
         w.append(notBefore, to: &out); w.append(notAfter, to: &out)
         out.append(chainValid.map { $0 ? 2 : 1 } ?? 0)
         w.append(chainErrors, to: &out); w.append(chainWarnings, to: &out)
-        w.append(UInt32(chain.count), to: &out)
-        for m in chain {
+        // The leaf's member repeats the facts above (CheckScanner builds it from them): only its isCA.
+        out.append(chain.first?.isCA == true ? 1 : 0)
+        w.append(UInt32(max(0, chain.count - 1)), to: &out)
+        for m in chain.dropFirst() {
             for s in [m.subject, m.issuer, m.serial, m.fingerprint] { w.append(s, to: &out) }
             w.append(m.commonName, to: &out); w.append(m.issuerCommonName, to: &out)
             w.append(m.notBefore, to: &out); w.append(m.notAfter, to: &out)
@@ -219,8 +223,10 @@ struct CachedVerdict {
         guard let subject = r.string(), let issuer = r.string(), let serial = r.string(), let fingerprint = r.string(),
               let commonName = r.optionalString(), let issuerCommonName = r.optionalString(), let names = r.strings(),
               let notBefore = r.int64(), let notAfter = r.int64(), let valid = r.take(1),
-              let chainErrors = r.strings(), let chainWarnings = r.strings(), let members = r.uint32(), members < 1000 else { return nil }
-        var chain: [ChainMember] = []
+              let chainErrors = r.strings(), let chainWarnings = r.strings(), let leafIsCA = r.take(1),
+              let members = r.uint32(), members < 1000 else { return nil }
+        var chain = [ChainMember(subject: subject, commonName: commonName, issuer: issuer, issuerCommonName: issuerCommonName,
+                                 serial: serial, fingerprint: fingerprint, notBefore: notBefore, notAfter: notAfter, isCA: leafIsCA[0] == 1)]
         for _ in 0..<members {
             guard let s = r.string(), let i = r.string(), let serial = r.string(), let fp = r.string(),
                   let cn = r.optionalString(), let icn = r.optionalString(), let nb = r.int64(), let na = r.int64(),
