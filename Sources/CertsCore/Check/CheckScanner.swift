@@ -393,14 +393,19 @@ public struct CheckScanner: Sendable {
         let expected = Dictionary(targets.compactMap { t in t.storeName.map { ($0, storeFingerprint($0)) } }, uniquingKeysWith: { a, _ in a })
         let slots = Slots<CheckedCertificate>(count: targets.count)
         let scanner = self
+        let verdicts = Locked<[String: VerificationReport]>([:])
         runConcurrently(count: targets.count, width: concurrency) { i in
             slots.set(i, scanner.checkEndpoint(targets[i], expected: targets[i].storeName.flatMap { expected[$0] ?? nil },
-                                               previousFailures: previousFailures))
+                                               previousFailures: previousFailures, verdicts: verdicts))
         }
         return slots.values
     }
 
-    func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int]) -> CheckedCertificate {
+    /// `verdicts`: the reports of this run by what they depend on (the name checked, the protocol,
+    /// the store's hints and the served certificates): many endpoints serving the same chain (one
+    /// server's names and ports, a load balancer's nodes) have it verified once.
+    func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int],
+                       verdicts: Locked<[String: VerificationReport]> = Locked([:])) -> CheckedCertificate {
         var r = CheckedCertificate(source: target.label, kind: .endpoint)
         r.storeName = target.storeName
         do {
@@ -410,7 +415,15 @@ public struct CheckScanner: Sendable {
             let hints = target.storeName.flatMap { name in
                 store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) }
             } ?? []
-            let report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
+            let key = ([target.sni ?? target.endpoint.host, served.protocolVersion, target.storeName ?? ""]
+                       + served.certificates.map { $0.fingerprint().hexString }).joined(separator: "\n")
+            let report: VerificationReport
+            if let known = verdicts.withValue({ $0[key] }) {
+                report = known
+            } else {
+                report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
+                verdicts.withValue { $0[key] = report }
+            }
             fill(&r, leaf: served.leaf, report: report)
             r.chain = served.certificates.map(ChainMember.init)
             r.tls = NegotiatedTLS(protocolVersion: served.protocolVersion, cipher: served.cipher, group: served.group)
