@@ -394,9 +394,10 @@ public struct CheckScanner: Sendable {
         let slots = Slots<CheckedCertificate>(count: targets.count)
         let scanner = self
         let verdicts = Locked<[String: VerificationReport]>([:])
+        let client = try? TLSClient()  // one SSL_CTX for the run; nil: each endpoint reports the failure itself
         runConcurrently(count: targets.count, width: concurrency) { i in
             slots.set(i, scanner.checkEndpoint(targets[i], expected: targets[i].storeName.flatMap { expected[$0] ?? nil },
-                                               previousFailures: previousFailures, verdicts: verdicts))
+                                               previousFailures: previousFailures, verdicts: verdicts, client: client))
         }
         return slots.values
     }
@@ -405,11 +406,11 @@ public struct CheckScanner: Sendable {
     /// the store's hints and the served certificates): many endpoints serving the same chain (one
     /// server's names and ports, a load balancer's nodes) have it verified once.
     func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int],
-                       verdicts: Locked<[String: VerificationReport]> = Locked([:])) -> CheckedCertificate {
+                       verdicts: Locked<[String: VerificationReport]> = Locked([:]), client: TLSClient? = nil) -> CheckedCertificate {
         var r = CheckedCertificate(source: target.label, kind: .endpoint)
         r.storeName = target.storeName
         do {
-            let served = try TLSClient().fetch(target.endpoint, sni: target.sni, timeout: timeout)
+            let served = try (client ?? TLSClient()).fetch(target.endpoint, sni: target.sni, timeout: timeout)
             let verifier = ChainVerifier(trust: trust, host: target.sni ?? target.endpoint.host, time: now)
             // The store's chain explains an intermediate the server leaves out ("missing-intermediate").
             let hints = target.storeName.flatMap { name in
