@@ -10,7 +10,8 @@ import Glibc
 /// What makes a kept verdict valid, and why each part is there (README, "The verdict cache"):
 /// - The key is the SHA-256 of the file's bytes with its path and kind (messages name the path).
 /// - The file is only read when its context matches: the `certs` executable itself (its inode,
-///   size and modification time: a rebuilt or upgraded binary judges afresh), the trust store's
+///   size and modification time: a rebuilt or upgraded binary judges afresh), the Public Suffix
+///   List file (the wildcard policy reads it), the trust store's
 ///   fingerprint (every anchor's DER, and the hashed directory's listing when one is consulted),
 ///   and this format's version.
 /// - A chain verdict depends on the time only through comparisons with the notBefore/notAfter of
@@ -70,6 +71,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
         var digest = Self.magic
         ByteWriter.append(Self.formatVersion, to: &digest)
         digest += Self.executableIdentity()
+        digest += Self.fileIdentity(PublicSuffixList.defaultPath)  // wildcard verdicts read it
         digest += trust.fingerprint()
         context = Digest.sha256(digest)
         let data = (try? FileSystem.read(path, limit: 1 << 30)) ?? []
@@ -166,6 +168,16 @@ public final class CheckVerdictCache: @unchecked Sendable {
     static func executableIdentity() -> [UInt8] {
         var st = stat()
         guard stat("/proc/self/exe", &st) == 0 else { return Array("no executable identity \(getpid()) \(time(nil))".utf8) }
+        return identity(st)
+    }
+
+    /// A data file the verdicts depend on (its absence is an identity too).
+    static func fileIdentity(_ path: String) -> [UInt8] {
+        var st = stat()
+        return stat(path, &st) == 0 ? identity(st) : Array("no \(path)".utf8)
+    }
+
+    static func identity(_ st: stat) -> [UInt8] {
         var out: [UInt8] = []
         for v in [Int64(st.st_dev), Int64(st.st_ino), Int64(st.st_size), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)] {
             ByteWriter.append(v, to: &out)
