@@ -96,6 +96,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Same as --format json.")
     var json = false
 
+    @Flag(name: .customLong("no-cache"), help: "Verify every file afresh: do not use or update the verdict cache ($XDG_CACHE_HOME/certs/check-verdicts, else ~/.cache/certs).")
+    var noCache = false
+
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
     var output: String?
 
@@ -193,6 +196,7 @@ struct CheckCommand: ParsableCommand {
         var plan = CheckRun.Plan(thresholds: thresholds, timeout: timeoutSeconds, width: width, failureLimit: failureLimit, maxAge: maxAgeHours * 3600,
                                  targets: targets, endpoints: endpoints, certStore: certStore, checkStore: checkStore)
         (plan.inputs, plan.statePath, plan.revocation, plan.trust, plan.renewalWindows) = (inputs, state, revocation, trust, ari)
+        plan.noCache = noCache
         return (plan, fixedNow)
     }
 

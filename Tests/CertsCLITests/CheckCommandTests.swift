@@ -113,6 +113,31 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         #expect(!table.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
     }
 
+    /// The verdict cache: written 0600 under $XDG_CACHE_HOME, used by the next run with the same
+    /// output, and neither read nor written with --no-cache.
+    @Test func theVerdictCacheGivesTheSameReportAndNoCacheWritesNone() throws {
+        let f = try CheckFixture()
+        let cacheHome = f.scratch.file("xdg")
+        let env = ["XDG_CACHE_HOME": cacheHome]
+        let none = try certs("check", "--no-cache", "--json", "--store", f.store, environment: env)
+        #expect(!FileManager.default.fileExists(atPath: cacheHome))
+        let first = try certs("check", "--json", "--store", f.store, environment: env)
+        let path = "\(cacheHome)/certs/check-verdicts"
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let second = try certs("check", "--json", "--store", f.store, environment: env)
+        #expect(none.status == 2 && first.status == 2 && second.status == 2)
+        // The reports differ only in the time they were made at.
+        func body(_ r: RunResult) throws -> [[String: Any]] { results(try parseJSONObject(r.stdout)) }
+        let a = try body(none), b = try body(first), c = try body(second)
+        #expect(!a.isEmpty && a.count == b.count && a.count == c.count)
+        func canonical(_ list: [[String: Any]]) throws -> [String] {
+            try list.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
+        }
+        #expect(try canonical(a) == canonical(b))
+        #expect(try canonical(a) == canonical(c))
+    }
+
     /// A chain no client accepts is CRITICAL however many days it has left, in a file as on a
     /// server: here a leaf for client authentication only, under the store's own CA.
     @Test func aFileWhoseChainDoesNotVerifyIsCriticalWhateverTheDaysLeft() throws {

@@ -25,6 +25,15 @@ final class CheckCoreStore {
         return cert
     }
 
+    /// `count` copies of NAME's fullchain.pem in `<root>/many` (a big tree of files with one chain); returns the directory.
+    func copies(of name: String, count: Int) throws -> String {
+        let dir = "\(root)/many"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let pem = try Data(contentsOf: URL(fileURLWithPath: "\(root)/live/\(name)/fullchain.pem"))
+        for i in 0..<count { try pem.write(to: URL(fileURLWithPath: "\(dir)/c\(i).pem")) }
+        return dir
+    }
+
     func scanner(at time: Int64? = nil, thresholds: CheckThresholds = CheckThresholds(warning: .days(30), critical: .days(7))) throws -> CheckScanner {
         let trust = try TrustStore.certificates([ca.root], origin: "test root")
         return CheckScanner(thresholds: thresholds, now: time ?? now, trust: trust, store: CertificateStore(root: root))
@@ -123,10 +132,7 @@ final class CheckCoreStore {
     @Test func manyFilesAreVerifiedInParallelWithoutSharingAVerifier() throws {
         let s = try CheckCoreStore()
         try s.issue("many.test", days: 90)
-        let dir = "\(s.root)/many"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let pem = try Data(contentsOf: URL(fileURLWithPath: "\(s.root)/live/many.test/fullchain.pem"))
-        for i in 0..<1500 { try pem.write(to: URL(fileURLWithPath: "\(dir)/c\(i).pem")) }
+        let dir = try s.copies(of: "many.test", count: 1500)
         let scan = try s.scanner().checkFiles(try CheckScanner.expand([dir]))
         #expect(scan.results.count == 1500)
         #expect(scan.results.allSatisfy { $0.chainValid == true && $0.status == .ok })

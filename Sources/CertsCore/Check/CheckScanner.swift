@@ -56,8 +56,11 @@ public struct CheckScanner: Sendable {
     public var concurrency: Int = 32
     /// Checks each certificate's CRLs (`--revocation`); nil: not asked.
     public var revocation: RevocationChecker?
-    /// Files parsed and verified per batch: memory stays flat however many files there are.
-    public var batchSize: Int = 512
+    /// Verdicts kept from earlier runs (`certs check`'s cache; `--no-cache` leaves it nil).
+    public var verdicts: CheckVerdictCache?
+    /// Files read, parsed, verified and reported per batch (one thread, one parser cache each):
+    /// memory stays flat however many files there are.
+    public var batchSize: Int = 64
 
     public init(thresholds: CheckThresholds, now: Int64, trust: TrustStore, store: CertificateStore? = nil) {
         self.thresholds = thresholds
@@ -137,65 +140,159 @@ public struct CheckScanner: Sendable {
         store.names().map { FileInput(path: store.paths($0).fullchain, explicit: true, storeName: $0, kind: .store) }
     }
 
-    /// Checks files in batches: each file's first certificate is checked, the rest are its chain.
-    /// Returns the results and the files skipped for holding no certificate.
+    /// Checks files on all cores: each file's first certificate is checked, the rest are its chain.
+    /// Returns the results (in input order) and the files skipped for holding no certificate.
+    ///
+    /// Files go to the worker threads in batches of `batchSize`; each batch is read, parsed,
+    /// verified and reported by one thread with a parser and a verifier of its own (their caches
+    /// are not shared between threads), so nothing but the trust store is shared and memory stays
+    /// flat however many files there are. Reading and reporting are on the workers too: a serial
+    /// parse in front of parallel verification left one core idle half the time.
     public func checkFiles(_ inputs: [FileInput]) throws -> (results: [CheckedCertificate], skipped: [String]) {
+        let size = max(1, batchSize)
+        let batches = (inputs.count + size - 1) / size
+        let outcomes = Slots<FileOutcome>(count: inputs.count)
+        let workers = inputs.count < 64 ? 1 : ChainVerifier.defaultWorkers
+        let scanner = self
+        runConcurrently(count: batches, width: workers) { b in
+            scanner.checkBatch(inputs, range: b * size..<min((b + 1) * size, inputs.count), into: outcomes)
+        }
         var results: [CheckedCertificate] = []
         var skipped: [String] = []
         results.reserveCapacity(inputs.count)
-        var start = 0
-        while start < inputs.count {
-            let batch = inputs[start..<min(start + batchSize, inputs.count)]
-            start += batchSize
-            let parser = CertificateParser(passphrase: passphrase)  // per batch: its cache would otherwise hold every leaf
-            var parsed: [(FileInput, [Certificate])] = []
-            for input in batch {
-                if let reason = input.readError {
-                    results.append(Self.unreadable(input, reason: reason))
-                    continue
-                }
-                do {
-                    parsed.append((input, try parser.certificates(atPath: input.path)))
-                } catch {
-                    if input.explicit { throw error }
-                    // What could not be read (permissions, I/O, a file that vanished, an archive
-                    // that needs a passphrase) is UNKNOWN; only what holds no certificate is skipped.
-                    switch error as? InputError {
-                    case .unreadable(_, let reason)?: results.append(Self.unreadable(input, reason: reason))
-                    case .notFound?: results.append(Self.unreadable(input, reason: "it vanished during the scan"))
-                    case nil where error is PassphraseError:
-                        // An encrypted key alone is no certificate; an archive or bundle hides some.
-                        if let bytes = try? FileSystem.read(input.path), CertificateParser.hidesCertificates(bytes) {
-                            let why = passphrase == nil ? "its certificates are behind a passphrase (a PKCS#12 archive or an encrypted bundle): give it with --passphrase-file or --passphrase-env"
-                                                        : "the passphrase does not open it"
-                            results.append(Self.unreadable(input, reason: why))
-                        } else {
-                            skipped.append(input.path)
-                        }
-                    default: skipped.append(input.path)
-                    }
-                }
-            }
-            // A file whose first certificate is a CA (root.pem, chain.pem, a trust bundle) is checked
-            // for expiry only: the TLS-server chain checks are for leaves.
-            let leaves = parsed.filter { !$0.1[0].isCA }
-            let reports = try verifyInParallel(leaves.map { ChainVerifier.FileInput(source: $0.0.path, certificates: $0.1) })
-            var next = 0
-            for (input, certs) in parsed {
-                var r = CheckedCertificate(source: input.path, kind: input.kind)
-                r.storeName = input.storeName
-                var report: VerificationReport?
-                if !certs[0].isCA { report = reports[next]; next += 1 }
-                fill(&r, leaf: certs[0], report: report)
-                r.chain = certs.map(ChainMember.init)
-                if !certs[0].isCA {
-                    let chain = input.storeName.flatMap { name in store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) } } ?? []
-                    applyRevocation(&r, leaf: certs[0], candidates: certs + chain)
-                }
-                results.append(r)
+        for outcome in outcomes.values {
+            switch outcome {
+            case .checked(let r): results.append(r)
+            case .skipped(let path): skipped.append(path)
+            case .failed(let error): throw error  // the first explicitly named input that cannot be read
             }
         }
+        verdicts?.save(trustTimes: trust.validityTimes())
         return (results, skipped)
+    }
+
+    /// What became of one file of `checkFiles`.
+    enum FileOutcome {
+        case checked(CheckedCertificate)
+        case skipped(String)
+        case failed(Error)
+    }
+
+    /// One batch of `checkFiles`, on one thread.
+    func checkBatch(_ inputs: [FileInput], range: Range<Int>, into outcomes: Slots<FileOutcome>) {
+        let parser = CertificateParser(passphrase: passphrase)  // per batch: its cache would otherwise hold every leaf
+        let verifier = ChainVerifier(trust: trust, time: now)
+        // What a passphrase opens or a CRL says is not in the file's bytes: such runs judge afresh.
+        let cache = passphrase == nil && revocation == nil ? verdicts : nil
+        var members = ChainMemberCache()  // the CA certificates every file of the batch repeats
+        for index in range {
+            let input = inputs[index]
+            if let reason = input.readError {
+                outcomes.set(index, .checked(Self.unreadable(input, reason: reason)))
+                continue
+            }
+            let bytes: [UInt8], certs: [Certificate]
+            do {
+                bytes = try CertificateParser.quickRead(input.path) ?? FileSystem.read(input.path)
+            } catch {
+                outcomes.set(index, readFailure(input, error))
+                continue
+            }
+            let key = cache?.key(path: input.path, kind: input.kind, bytes: bytes)
+            if let key, let kept = cache?.verdict(key, at: now) {
+                outcomes.set(index, .checked(result(input, kept)))
+                continue
+            }
+            do {
+                certs = try parser.certificates(in: bytes, source: input.path)
+            } catch {
+                outcomes.set(index, readFailure(input, error))
+                continue
+            }
+            do {
+                let r = try check(input, certs, verifier: verifier, members: &members)
+                if let key, let cache, let verdict = Self.timeIndependent(r, thresholdProblems: thresholds.status(notBefore: r.notBefore, notAfter: r.notAfter ?? 0, now: now) == .ok ? 0 : 1) {
+                    cache.record(key, verdict, judgedAt: now, times: certs.flatMap { [$0.notBefore, $0.notAfter] })
+                }
+                outcomes.set(index, .checked(r))
+            } catch {
+                outcomes.set(index, .failed(error))
+            }
+        }
+    }
+
+    /// The result of a file whose verdict was kept: the time-dependent part judged again at `now`.
+    func result(_ input: FileInput, _ kept: CachedVerdict) -> CheckedCertificate {
+        var r = CheckedCertificate(source: input.path, kind: input.kind)
+        r.storeName = input.storeName
+        r.subject = kept.subject
+        r.commonName = kept.commonName
+        r.issuer = kept.issuer
+        r.issuerCommonName = kept.issuerCommonName
+        r.names = kept.names
+        r.serial = kept.serial
+        r.fingerprint = kept.fingerprint
+        judgeExpiry(&r, notBefore: kept.notBefore, notAfter: kept.notAfter)
+        r.chainValid = kept.chainValid
+        r.chainErrors = kept.chainErrors
+        r.chainWarnings = kept.chainWarnings
+        for p in kept.problems {
+            r.problems.append(p)
+            r.status = max(r.status, p.status)
+        }
+        r.chain = kept.chain
+        return r
+    }
+
+    /// A file's result without its expiry verdict, when nothing else in it depends on the time
+    /// (no expired or not-yet-valid certificate, whose messages name the time); nil otherwise.
+    static func timeIndependent(_ r: CheckedCertificate, thresholdProblems: Int) -> CachedVerdict? {
+        let timed: Set<String> = ["expired", "not-yet-valid"]
+        guard r.kind == .file || r.kind == .store, r.notAfter != nil, !r.chainErrors.contains(where: timed.contains),
+              !r.chainWarnings.contains(where: timed.contains), r.problems.count >= thresholdProblems,
+              let first = r.chain.first, first == ChainMember(subject: r.subject, commonName: r.commonName, issuer: r.issuer,
+                                                               issuerCommonName: r.issuerCommonName, serial: r.serial, fingerprint: r.fingerprint,
+                                                               notBefore: r.notBefore, notAfter: first.notAfter, isCA: first.isCA),
+              first.notAfter == r.notAfter else { return nil }
+        return CachedVerdict(r, problems: Array(r.problems.dropFirst(thresholdProblems)))
+    }
+
+    /// What could not be read (permissions, I/O, a file that vanished, an archive that needs a
+    /// passphrase) is UNKNOWN; only what holds no certificate is skipped; a named input fails the run.
+    func readFailure(_ input: FileInput, _ error: Error) -> FileOutcome {
+        if input.explicit { return .failed(error) }
+        switch error as? InputError {
+        case .unreadable(_, let reason)?: return .checked(Self.unreadable(input, reason: reason))
+        case .notFound?: return .checked(Self.unreadable(input, reason: "it vanished during the scan"))
+        case nil where error is PassphraseError:
+            // An encrypted key alone is no certificate; an archive or bundle hides some.
+            if let bytes = try? FileSystem.read(input.path), CertificateParser.hidesCertificates(bytes) {
+                let why = passphrase == nil ? "its certificates are behind a passphrase (a PKCS#12 archive or an encrypted bundle): give it with --passphrase-file or --passphrase-env"
+                                            : "the passphrase does not open it"
+                return .checked(Self.unreadable(input, reason: why))
+            }
+            return .skipped(input.path)
+        default: return .skipped(input.path)
+        }
+    }
+
+    /// One parsed file's result. A file whose first certificate is a CA (root.pem, chain.pem, a
+    /// trust bundle) is checked for expiry only: the TLS-server chain checks are for leaves.
+    func check(_ input: FileInput, _ certs: [Certificate], verifier: ChainVerifier, members: inout ChainMemberCache) throws -> CheckedCertificate {
+        var r = CheckedCertificate(source: input.path, kind: input.kind)
+        r.storeName = input.storeName
+        let leaf = certs[0]
+        let report = leaf.isCA ? nil : try verifier.verify(fileCertificates: certs, source: input.path)
+        fill(&r, leaf: leaf, report: report)
+        // The leaf's member from the facts just filled in (its text and fingerprint cost as much as a parse).
+        r.chain = [ChainMember(subject: r.subject, commonName: r.commonName, issuer: r.issuer, issuerCommonName: r.issuerCommonName,
+                               serial: r.serial, fingerprint: r.fingerprint, notBefore: r.notBefore, notAfter: leaf.notAfter, isCA: leaf.isCA)]
+            + certs.dropFirst().map { members.member($0) }
+        if !leaf.isCA {
+            let chain = input.storeName.flatMap { name in store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) } } ?? []
+            applyRevocation(&r, leaf: leaf, candidates: certs + chain)
+        }
+        return r
     }
 
     /// Adds the revocation findings (revoked, stale CRL, CRL unreadable) and their status.
@@ -225,43 +322,34 @@ public struct CheckScanner: Sendable {
         return r
     }
 
-    /// Verifies files on all cores with one `ChainVerifier` per thread: a verifier's name cache is
-    /// not safe to share between threads (so `verifyAll`, which shares one, is not used here).
-    func verifyInParallel(_ inputs: [ChainVerifier.FileInput]) throws -> [VerificationReport] {
-        let workers = inputs.count < 64 ? 1 : max(1, min(ChainVerifier.defaultWorkers, inputs.count / 32))
-        let slots = Slots<Result<VerificationReport, Error>>(count: inputs.count)
-        let trust = self.trust, now = self.now
-        runConcurrently(count: workers, width: workers) { worker in
-            let verifier = ChainVerifier(trust: trust, time: now)
-            var i = worker
-            while i < inputs.count {
-                slots.set(i, Result { try verifier.verify(fileCertificates: inputs[i].certificates, source: inputs[i].source) })
-                i += workers
-            }
+    /// The part of a result that depends on the time judged at: days left, the thresholds' status
+    /// and the "expiry" problem (first of the problems).
+    func judgeExpiry(_ r: inout CheckedCertificate, notBefore: Int64, notAfter: Int64) {
+        r.notBefore = notBefore
+        r.notAfter = notAfter
+        r.daysLeft = daysBetween(now, notAfter)
+        r.status = thresholds.status(notBefore: notBefore, notAfter: notAfter, now: now)
+        if r.status != .ok {
+            let d = r.daysLeft ?? 0
+            r.problems.append(CheckProblem("expiry", d < 0 || notAfter <= now ? "expired on \(RFC3339.format(notAfter))" :
+                                            "expires in \(d) day\(d == 1 ? "" : "s") (\(RFC3339.format(notAfter)))", status: r.status))
         }
-        return try slots.values.map { try $0.get() }
     }
 
     /// Fills certificate facts, the expiry verdict and chain problems: every chain error is
     /// CRITICAL, except the trust-anchor codes on a file, which are reported only.
     func fill(_ r: inout CheckedCertificate, leaf: Certificate, report: VerificationReport?) {
-        r.subject = leaf.subject.description
+        // The verifier has the leaf's name text already (its chain starts at the leaf).
+        let link = report?.chain.first.flatMap { $0.certificate === leaf ? $0 : nil }
+        r.subject = link?.subject ?? leaf.subject.description
         r.commonName = leaf.subject.commonName
-        r.issuer = leaf.issuer.description
+        r.issuer = link?.issuer ?? leaf.issuer.description
         r.issuerCommonName = leaf.issuer.commonName
         r.names = leaf.subjectAlternativeNames.map(\.value)
         r.serial = leaf.serialHex
         let fp = leaf.fingerprint()
         r.fingerprint = fp.hexString
-        r.notBefore = leaf.notBefore
-        r.notAfter = leaf.notAfter
-        r.daysLeft = daysBetween(now, leaf.notAfter)
-        r.status = thresholds.status(notBefore: leaf.notBefore, notAfter: leaf.notAfter, now: now)
-        if r.status != .ok {
-            let d = r.daysLeft ?? 0
-            r.problems.append(CheckProblem("expiry", d < 0 || leaf.notAfter <= now ? "expired on \(RFC3339.format(leaf.notAfter))" :
-                                            "expires in \(d) day\(d == 1 ? "" : "s") (\(RFC3339.format(leaf.notAfter)))", status: r.status))
-        }
+        judgeExpiry(&r, notBefore: leaf.notBefore, notAfter: leaf.notAfter)
         guard let report else { return }
         // The verdict is verify's: chainValid is exactly `certs verify`'s "valid".
         r.chainErrors = report.errors.map(\.code)
@@ -305,24 +393,38 @@ public struct CheckScanner: Sendable {
         let expected = Dictionary(targets.compactMap { t in t.storeName.map { ($0, storeFingerprint($0)) } }, uniquingKeysWith: { a, _ in a })
         let slots = Slots<CheckedCertificate>(count: targets.count)
         let scanner = self
+        let verdicts = Locked<[String: VerificationReport]>([:])
+        let client = try? TLSClient()  // one SSL_CTX for the run; nil: each endpoint reports the failure itself
         runConcurrently(count: targets.count, width: concurrency) { i in
             slots.set(i, scanner.checkEndpoint(targets[i], expected: targets[i].storeName.flatMap { expected[$0] ?? nil },
-                                               previousFailures: previousFailures))
+                                               previousFailures: previousFailures, verdicts: verdicts, client: client))
         }
         return slots.values
     }
 
-    func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int]) -> CheckedCertificate {
+    /// `verdicts`: the reports of this run by what they depend on (the name checked, the protocol,
+    /// the store's hints and the served certificates): many endpoints serving the same chain (one
+    /// server's names and ports, a load balancer's nodes) have it verified once.
+    func checkEndpoint(_ target: CheckEndpoint, expected: String?, previousFailures: [String: Int],
+                       verdicts: Locked<[String: VerificationReport]> = Locked([:]), client: TLSClient? = nil) -> CheckedCertificate {
         var r = CheckedCertificate(source: target.label, kind: .endpoint)
         r.storeName = target.storeName
         do {
-            let served = try TLSClient().fetch(target.endpoint, sni: target.sni, timeout: timeout)
+            let served = try (client ?? TLSClient()).fetch(target.endpoint, sni: target.sni, timeout: timeout)
             let verifier = ChainVerifier(trust: trust, host: target.sni ?? target.endpoint.host, time: now)
             // The store's chain explains an intermediate the server leaves out ("missing-intermediate").
             let hints = target.storeName.flatMap { name in
                 store.flatMap { try? CertificateParser().certificates(atPath: $0.paths(name).chain) }
             } ?? []
-            let report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
+            let key = ([target.sni ?? target.endpoint.host, served.protocolVersion, target.storeName ?? ""]
+                       + served.certificates.map { $0.fingerprint().hexString }).joined(separator: "\n")
+            let report: VerificationReport
+            if let known = verdicts.withValue({ $0[key] }) {
+                report = known
+            } else {
+                report = try verifier.verify(served: served, hints: hints, hintOrigin: "the store's chain.pem")
+                verdicts.withValue { $0[key] = report }
+            }
             fill(&r, leaf: served.leaf, report: report)
             r.chain = served.certificates.map(ChainMember.init)
             r.tls = NegotiatedTLS(protocolVersion: served.protocolVersion, cipher: served.cipher, group: served.group)
@@ -343,5 +445,20 @@ public struct CheckScanner: Sendable {
             r.status = status
         }
         return r
+    }
+}
+
+/// The chain members of the CA certificates one batch of files repeats (the same root or
+/// intermediate in every fullchain.pem), by certificate: `CertificateParser` hands out one
+/// `Certificate` per distinct PEM block, and an entry holds its certificate, so an identity is never reused.
+struct ChainMemberCache {
+    private var entries: [ObjectIdentifier: (certificate: Certificate, member: ChainMember)] = [:]
+
+    mutating func member(_ cert: Certificate) -> ChainMember {
+        guard cert.isCA else { return ChainMember(cert) }
+        if let hit = entries[ObjectIdentifier(cert)] { return hit.member }
+        let member = ChainMember(cert)
+        entries[ObjectIdentifier(cert)] = (cert, member)
+        return member
     }
 }

@@ -29,7 +29,8 @@ public struct ServedChain: @unchecked Sendable {
 /// (SSL_VERIFY_NONE, security level 0, so weak servers can still be examined) and returns what
 /// the server presented. Verification is a separate step (`ChainVerifier`) on the result.
 ///
-/// One client (one SSL_CTX) can fetch from many servers in turn.
+/// One client (one SSL_CTX) can fetch from many servers, in turn or from several threads at once
+/// (`certs check` shares one across its endpoints: an SSL_CTX costs ~1.2M instructions to build).
 public final class TLSClient: @unchecked Sendable {
     let context: OpaquePointer  // SSL_CTX
 
@@ -54,8 +55,13 @@ public final class TLSClient: @unchecked Sendable {
     /// system policy may forbid them in the first): only to learn what an old server speaks,
     /// after the normal handshake failed on the protocol version.
     private var permissive: OpaquePointer?
+    private let permissiveLock = Lock()
 
     private func permissiveContext() throws -> OpaquePointer {
+        try permissiveLock.withLock { try makePermissiveContext() }
+    }
+
+    private func makePermissiveContext() throws -> OpaquePointer {
         if let permissive { return permissive }
         OpenSSLError.clear()
         guard let ctx = SSL_CTX_new(TLS_client_method()) else {

@@ -17,12 +17,15 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
     /// rules are the browsers' rules. False for explicit anchors (`--trust`, the local CA), a
     /// private PKI, where some of them are only advice (docs/verification.md).
     public let isSystem: Bool
+    /// The hashed directories OpenSSL looks issuers up in (`SSL_CERT_DIR`), when it does.
+    let directories: [String]
 
-    private init(pointer: OpaquePointer, certificates: [Certificate], origin: String, isSystem: Bool = false) {
+    private init(pointer: OpaquePointer, certificates: [Certificate], origin: String, isSystem: Bool = false, directories: [String] = []) {
         self.pointer = pointer
         self.certificates = certificates
         self.origin = origin
         self.isSystem = isSystem
+        self.directories = directories
     }
 
     deinit { X509_STORE_free(pointer) }
@@ -43,6 +46,7 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
         let file = getenv(fileEnv).map { String(cString: $0) } ?? X509_get_default_cert_file().map { String(cString: $0) } ?? ""
         let explicitDir = getenv(dirEnv).map { String(cString: $0) }
         var loaded = false
+        var directories: [String] = []
         if !file.isEmpty, access(file, R_OK) == 0 {
             // Lenient like X509_STORE_set_default_paths: an unreadable bundle leaves the directory.
             loaded = X509_STORE_load_file(store, file) == 1
@@ -52,10 +56,11 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
             if !dir.isEmpty {
                 // A colon-separated list, as OpenSSL reads SSL_CERT_DIR.
                 _ = X509_STORE_load_path(store, dir)
+                directories = dir.split(separator: ":").map(String.init)
             }
         }
         OpenSSLError.clear()
-        return TrustStore(pointer: store, certificates: [], origin: "the system trust store", isSystem: true)
+        return TrustStore(pointer: store, certificates: [], origin: "the system trust store", isSystem: true, directories: directories)
     }
 
     /// The system roots, loaded once per process and shared read-only (OpenSSL locks the store
@@ -89,4 +94,48 @@ public final class TrustStore: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String { origin }
+
+    /// A digest of what this store can anchor: every certificate in it (SHA-1 of the DER, which
+    /// OpenSSL keeps for each), its origin, and for a hashed directory each entry's name, size and
+    /// modification time (its certificates are read only when looked up). Taken before any
+    /// verification, it is the same in every run with the same roots.
+    public func fingerprint() -> [UInt8] {
+        var parts: [[UInt8]] = []
+        eachCertificate { x509 in
+            var md = [UInt8](repeating: 0, count: 20)
+            var n: UInt32 = 0
+            if X509_digest(x509, EVP_sha1(), &md, &n) == 1 { parts.append(md) }
+        }
+        for dir in directories {
+            for name in FileSystem.list(dir) {
+                var st = stat()
+                guard stat("\(dir)/\(name)", &st) == 0 else { continue }
+                parts.append(Array("\(dir)/\(name) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)".utf8))
+            }
+        }
+        var all = Array("\(origin)\n\(isSystem)\n".utf8)
+        for p in parts.sorted(by: { $0.lexicographicallyPrecedes($1) }) { all += p + [0] }
+        return Digest.sha256(all)
+    }
+
+    /// Every notBefore and notAfter of the certificates in the store now (a hashed directory adds
+    /// the ones looked up so far): the instants at which a verification against it can change.
+    public func validityTimes() -> [Int64] {
+        var out: [Int64] = []
+        eachCertificate { x509 in
+            out.append(Certificate.unixTime(X509_get0_notBefore(x509)))
+            out.append(Certificate.unixTime(X509_get0_notAfter(x509)))
+        }
+        return out
+    }
+
+    private func eachCertificate(_ body: (OpaquePointer) -> Void) {
+        _ = X509_STORE_lock(pointer)
+        defer { _ = X509_STORE_unlock(pointer) }
+        guard let objects = X509_STORE_get0_objects(pointer) else { return }
+        for i in 0..<OPENSSL_sk_num(objects) {
+            guard let object = OPENSSL_sk_value(objects, i), let x509 = X509_OBJECT_get0_X509(OpaquePointer(object)) else { continue }
+            body(x509)
+        }
+    }
 }

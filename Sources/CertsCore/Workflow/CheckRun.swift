@@ -24,6 +24,8 @@ public struct CheckRun {
         public var passphrase: Passphrase?
         /// --ari.
         public var renewalWindows = false
+        /// --no-cache: verify every file afresh, without reading or writing the verdict cache.
+        public var noCache = false
 
         public init(thresholds: CheckThresholds, timeout: Double, width: Int, failureLimit: Int, maxAge: Int64, targets: [AlertTarget],
                     endpoints: [CheckEndpoint], certStore: CertificateStore, checkStore: Bool) {
@@ -73,6 +75,9 @@ public struct CheckRun {
 
         var files = try CheckScanner.expand(plan.inputs)
         if checkStore { files += CheckScanner.storeInputs(certStore) }
+        if !plan.noCache, !files.isEmpty, let path = CheckVerdictCache.defaultPath() {
+            scanner.verdicts = CheckVerdictCache(path: path, trust: scanner.trust)
+        }
         let (fileResults, skipped) = try scanner.checkFiles(files)
         let endpointResults = scanner.checkEndpoints(plan.endpoints, previousFailures: plan.statePath == nil ? [:] : previous.previousFailures)
         var report = CheckReport(at: now, thresholds: plan.thresholds, results: fileResults + endpointResults, skipped: skipped)
