@@ -23,7 +23,7 @@ struct RenewalFaultTests {
         }, exit: 4, says: "redirect"),
         Fault(name: "garbage profiles", rules: { _ in
             #"[{"method": "GET", "path": "/dir", "merge_meta": {"profiles": "<html>garbage</html>"}}]"#
-        }, exit: 2, says: "profile"),
+        }, exit: 4, says: "profile"),  // the CA's directory is malformed: a remote fault, named as such
         Fault(name: "a nonce rejected on every request", rules: { _ in
             "[\(profiles), " + #"{"method": "POST", "path": "/", "type": "badNonce", "statuses": ["# + Array(repeating: "400", count: 40).joined(separator: ", ") + "]}]"
         }, exit: 4, says: "badNonce"),
