@@ -43,6 +43,7 @@ struct Certs: ParsableCommand {
         do {
             var command = try parse(try Spelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
+            Terminal.exit(Exit.success)
         } catch {
             exit(with: error)
         }
