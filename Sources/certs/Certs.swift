@@ -41,11 +41,38 @@ struct Certs: ParsableCommand {
         }
         Signals.install()
         do {
-            var command = try parseAsRoot(try Spelling.rewrite(Array(CommandLine.arguments.dropFirst())))
+            var command = try parse(try Spelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
+            Terminal.exit(Exit.success)
         } catch {
             exit(with: error)
         }
+    }
+
+    /// The command the (rewritten) arguments name, parsed.
+    ///
+    /// A correct command line for a leaf command (`key new …`) is parsed against that command
+    /// alone: `parseAsRoot` on the root builds the whole command tree and probes every launch for
+    /// `--generate-completion-script`, which a correct `key new` does not need. Anything that asks
+    /// for help, completions, the help dump or the version, and every command line the leaf parse
+    /// rejects, goes through the full parse, so help, completion scripts, `--experimental-dump-help`
+    /// and every error message (with its command path) are exactly ArgumentParser's.
+    static func parse(_ arguments: [String]) throws -> ParsableCommand {
+        let leaf = Spelling.commandType
+        let rest = Array(arguments.dropFirst(Spelling.commandPath.count))
+        if leaf != Certs.self, leaf.configuration.subcommands.isEmpty, !rest.contains(where: asksParser),
+           let command = try? leaf.parseAsRoot(rest) {
+            return command
+        }
+        return try parseAsRoot(arguments)
+    }
+
+    /// Words only the full parse answers: help (`-h` also inside combined short flags such as
+    /// `-fh`), `--version`, completion scripts and requests, `--experimental-dump-help`.
+    static func asksParser(_ word: String) -> Bool {
+        if word.hasPrefix("-"), !word.hasPrefix("--"), word.contains("h") { return true }
+        return word.hasPrefix("--help") || word.hasPrefix("--version") || word.hasPrefix("--generate-completion-script")
+            || word.hasPrefix("--experimental-dump-help") || word.hasPrefix("---")
     }
 
     /// Maps any error to one line on stderr and a documented exit code. Never a stack trace.

@@ -13,7 +13,7 @@ struct KeyNew: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "new",
         abstract: "Generate a private key (PKCS#8 PEM, mode 0600, written atomically).",
-        discussion: "Types: \(KeyType.allCases.map(\.rawValue).joined(separator: ", ")). An existing file is never replaced without --force."
+        discussion: "Types: \(KeyType.allCases.map { $0.rawValue }.joined(separator: ", ")). An existing file is never replaced without --force."
     )
 
     @Option(name: .customLong("key-type"), help: "Key type.")

@@ -17,30 +17,39 @@ enum Spelling {
 
     struct Renamed { let old: String; let new: String }
 
-    /// Old spelling → new, per command path.
-    static let deprecated: [String: [Renamed]] = [
-        "key new": [.init(old: "--type", new: "--key-type"), .init(old: "-t", new: "--key-type")],
-        "csr new": [.init(old: "--new-key", new: "--key-type"), .init(old: "--ou", new: "--org-unit"), .init(old: "--c", new: "--country"),
-                    .init(old: "--st", new: "--state"), .init(old: "--l", new: "--locality")],
-        "check": [.init(old: "--output", new: "--out")],
-        "request": [.init(old: "--out-dir", new: "--out")],
-        "emit compose": [.init(old: "--store-path", new: "--store-mount"), .init(old: "--nginx-config", new: "--nginx-mount")],
-        "doctor": [.init(old: "--nginx", new: "--out")],
-    ]
+    // The tables below are switches, not dictionaries: every launch reads one row of each, and
+    // building the dictionaries cost ~0.4M instructions of start-up (callgrind).
 
-    /// Old spellings that were the bug: refused, with what to use.
-    static let removed: [String: [String: String]] = [
-        "csr new": ["--o": "--o was Organization beside -o for --out, and is gone: use --org for the organization, -o/--out for the file"],
-    ]
+    /// Old spelling → new, for the command at `path`.
+    static func deprecated(at path: String) -> [Renamed] {
+        switch path {
+        case "key new": return [.init(old: "--type", new: "--key-type"), .init(old: "-t", new: "--key-type")]
+        case "csr new": return [.init(old: "--new-key", new: "--key-type"), .init(old: "--ou", new: "--org-unit"), .init(old: "--c", new: "--country"),
+                                .init(old: "--st", new: "--state"), .init(old: "--l", new: "--locality")]
+        case "check": return [.init(old: "--output", new: "--out")]
+        case "request": return [.init(old: "--out-dir", new: "--out")]
+        case "emit compose": return [.init(old: "--store-path", new: "--store-mount"), .init(old: "--nginx-config", new: "--nginx-mount")]
+        case "doctor": return [.init(old: "--nginx", new: "--out")]
+        default: return []
+        }
+    }
 
-    /// Options that may be given more than once (they collect values), per command path ("*": all).
-    static let repeatable: [String: Set<String>] = [
-        "*": ["--san", "--alert", "--endpoint", "--chain", "--compose"],
-        "check": ["--trust"],
-        "verify": ["--trust"],
-        "request": ["--acme", "--eab"],
-        "account update": ["--email"],
-    ]
+    /// Old spellings that were the bug, for the command at `path`: refused, with what to use.
+    static func removed(_ name: String, at path: String) -> String? {
+        switch (path, name) {
+        case ("csr new", "--o"): return "--o was Organization beside -o for --out, and is gone: use --org for the organization, -o/--out for the file"
+        default: return nil
+        }
+    }
+
+    /// Options that may be given more than once (they collect values) for the command at `path`.
+    static func repeatable(_ name: String, at path: String) -> Bool {
+        switch (path, name) {
+        case (_, "--san"), (_, "--alert"), (_, "--endpoint"), (_, "--chain"), (_, "--compose"): return true
+        case ("check", "--trust"), ("verify", "--trust"), ("request", "--acme"), ("request", "--eab"), ("account update", "--email"): return true
+        default: return false
+        }
+    }
 
     static let verbosityFlags: Set<String> = ["--verbose", "-v", "--quiet", "-q"]
 
@@ -68,9 +77,7 @@ enum Spelling {
             index += 1
         }
         let path = commandPath.joined(separator: " ")
-        let renames = deprecated[path] ?? []
-        let gone = removed[path] ?? [:]
-        let collecting = (repeatable["*"] ?? []).union(repeatable[path] ?? [])
+        let renames = deprecated(at: path)
         var seen: [String: Int] = [:]
         while index < arguments.count {
             var word = arguments[index]
@@ -88,13 +95,13 @@ enum Spelling {
                 continue
             }
             let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
-            if let reason = gone[name] { throw UsageError(message: reason) }
+            if let reason = removed(name, at: path) { throw UsageError(message: reason) }
             if let rename = renames.first(where: { $0.old == name }) {
                 Terminal.note("note: \(rename.old) is deprecated; use \(rename.new)")
                 word = rename.new + String(word.dropFirst(name.count))
             }
             let canonical = name == "-o" ? "--out" : renames.first(where: { $0.old == name })?.new ?? name
-            if !collecting.contains(canonical), canonical.hasPrefix("--") {
+            if !repeatable(canonical, at: path), canonical.hasPrefix("--") {
                 seen[canonical, default: 0] += 1
                 if seen[canonical] == 2 {
                     throw UsageError(message: "\(canonical) was given more than once; it takes one value")

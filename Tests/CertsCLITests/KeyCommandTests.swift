@@ -225,4 +225,25 @@ import Testing
         #expect(v.status == 0, "\(v.stderr)")
         #expect(try openssl("pkey", "-inform", "DER", "-in", s.file("r.key"), "-check", "-noout").status == 0)
     }
+
+    /// A correct `key new` is parsed against `KeyNew` alone (Certs.parse, for start-up); whatever
+    /// asks ArgumentParser itself (help, also inside `-fh`; completion scripts) still gets the full
+    /// tree's answer, naming `certs key new`, and writes no key.
+    @Test func helpAndCompletionsOnAKeyNewCommandLineComeFromTheFullTree() throws {
+        let s = Scratch()
+        for extra in [["--help"], ["-h"], ["-fh"]] {
+            let r = try certs(["key", "new", "--out", s.file("k.pem")] + extra)
+            #expect(r.status == 0, "\(extra): \(r.stderr)")
+            #expect(r.stdout.contains("USAGE: certs key new"), "\(extra): \(r.stdout.prefix(300))")
+            #expect(!s.exists("k.pem"), "\(extra) wrote a key")
+        }
+        let completion = try certs("key", "new", "--out", s.file("k.pem"), "--generate-completion-script", "bash")
+        #expect(completion.status == 0, "\(completion.stderr)")
+        #expect(completion.stdout.contains("_certs"), "\(completion.stdout.prefix(300))")
+        #expect(!s.exists("k.pem"))
+        let unknown = try certs("key", "new", "--out", s.file("k.pem"), "--bogus")
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("--bogus") && unknown.stderr.contains("certs key new --help"), "\(unknown.stderr)")
+        #expect(!s.exists("k.pem"))
+    }
 }

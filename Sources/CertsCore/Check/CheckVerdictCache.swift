@@ -65,9 +65,9 @@ public final class CheckVerdictCache: @unchecked Sendable {
     }
 
     /// Opens the cache at `path` for runs with `trust`; an absent, unreadable or foreign file is empty.
-    public init(path: String, trust: TrustStore, wallClock: Int64 = Int64(Glibc.time(nil))) {
+    public init(path: String, trust: TrustStore, wallClock: Int64? = nil) {
         self.path = path
-        self.wallClock = wallClock
+        self.wallClock = wallClock ?? Int64(Glibc.time(nil))
         var digest = Self.magic
         ByteWriter.append(Self.formatVersion, to: &digest)
         digest += Self.executableIdentity()
