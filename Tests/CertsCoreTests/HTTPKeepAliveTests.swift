@@ -103,6 +103,23 @@ import Testing
         #expect(client.pool.count == accepted)
     }
 
+    @Test func connectionsIdleLongerThanTheLimitAreNotReused() throws {
+        let pki = try HTTPTestPKI()
+        defer { pki.cleanup() }
+        let server = try HTTPFixtureServer(["--cert", pki.certPath, "--key", pki.keyPath])
+        let client = try HTTPClient(trust: pki.trust(), timeout: 10, idleSeconds: 0.2)
+        _ = try client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/hello"))
+        _ = try client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/hello"))
+        usleep(400_000)
+        _ = try client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/hello"))
+        #expect(try client.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/connections")).text == "2")
+        let off = try HTTPClient(trust: pki.trust(), timeout: 10, idleConnections: 0)
+        let post = try off.send(HTTPRequest(method: "POST", url: "https://127.0.0.1:\(server.port)/x", body: Array("one".utf8)))
+        let echo = try JSONSerialization.jsonObject(with: Data(post.body)) as! [String: Any]
+        #expect((echo["headers"] as! [String: String])["connection"] == "close")
+        #expect(off.pool.count == 0)
+    }
+
     @Test func theIdlePoolIsCapped() throws {
         let pki = try HTTPTestPKI()
         defer { pki.cleanup() }

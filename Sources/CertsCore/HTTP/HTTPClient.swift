@@ -67,8 +67,12 @@ public final class HTTPClient: @unchecked Sendable {
     /// trust: nil = the system roots; else only these (e.g. Pebble's root via --ca-bundle). Verifies
     /// the server chain and hostname (X509_VERIFY_PARAM_set1_host / IP) during the TLS handshake.
     /// proxies: nil = from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, lower-case first).
+    /// idleConnections, idleSeconds: how many HTTPS connections are kept for reuse, and how long
+    /// (0 connections: one request per connection).
     public init(trust: TrustStore? = nil, timeout: Double = 30, userAgent: String = "certs/0.1",
-                maximumResponseSize: Int = 10 * 1024 * 1024, proxies: ProxyConfiguration? = nil) throws {
+                maximumResponseSize: Int = 10 * 1024 * 1024, proxies: ProxyConfiguration? = nil,
+                idleConnections: Int = 4, idleSeconds: Double = 30) throws {
+        pool = ConnectionPool(capacity: max(0, idleConnections), maximumAge: idleSeconds)
         self.proxies = try proxies ?? ProxyConfiguration.processEnvironment()
         TLSClient.ignoreSIGPIPE()
         OpenSSLError.clear()
@@ -106,7 +110,7 @@ public final class HTTPClient: @unchecked Sendable {
         let proxy = proxies.proxy(for: url)
         // Only TLS connections (direct or tunnelled) are kept: plain http stays one request per
         // connection, so absolute-form requests to a proxy never share one.
-        let keepAlive = url.isHTTPS
+        let keepAlive = url.isHTTPS && pool.capacity > 0
         // Through a proxy, plain http goes in absolute form; https is tunnelled with CONNECT.
         var head = try Self.requestHead(request, url: url, userAgent: userAgent,
                                         absoluteForm: proxy != nil && !url.isHTTPS, keepAlive: keepAlive)
@@ -128,8 +132,8 @@ public final class HTTPClient: @unchecked Sendable {
         return try exchange(over: transport, bytes: head + request.body, host: url.authority, isHEAD: isHEAD, key: key, reused: false, deadline: deadline)
     }
 
-    /// Idle kept-alive TLS connections, at most 4, none older than 30 s.
-    let pool = ConnectionPool(capacity: 4, maximumAge: 30)
+    /// Idle kept-alive TLS connections (`idleConnections`, `idleSeconds`).
+    let pool: ConnectionPool
 
     /// Same scheme, host, port and proxy route (credentials included).
     static func poolKey(_ url: HTTPURL, _ proxy: HTTPProxy?) -> String {
@@ -425,11 +429,8 @@ final class ConnectionPool: Sendable {
 
     /// The newest idle connection for `key` that still looks open; drops expired ones.
     func take(_ key: String) -> TLSTransport? {
-        let now = Deadline.now()
-        let oldest = now - Int64(maximumAge * 1_000_000_000)
         let (found, expired) = idle.withValue { list -> (TLSTransport?, [TLSTransport]) in
-            let expired = list.filter { $0.since < oldest }.map(\.transport)
-            list.removeAll { $0.since < oldest }
+            let expired = expire(&list, now: Deadline.now())
             guard let i = list.lastIndex(where: { $0.key == key }) else { return (nil, expired) }
             return (list.remove(at: i).transport, expired)
         }
@@ -440,11 +441,22 @@ final class ConnectionPool: Sendable {
     }
 
     func put(_ transport: TLSTransport, key: String) {
-        let evicted = idle.withValue { list -> TLSTransport? in
-            list.append(Idle(key: key, transport: transport, since: Deadline.now()))
-            return list.count > capacity ? list.removeFirst().transport : nil
+        let now = Deadline.now()
+        let evicted = idle.withValue { list -> [TLSTransport] in
+            var evicted = expire(&list, now: now)
+            list.append(Idle(key: key, transport: transport, since: now))
+            if list.count > capacity { evicted.append(list.removeFirst().transport) }
+            return evicted
         }
-        evicted?.close()
+        for t in evicted { t.close() }
+    }
+
+    /// Removes and returns the connections idle longer than `maximumAge`.
+    private func expire(_ list: inout [Idle], now: Int64) -> [TLSTransport] {
+        let oldest = now - Int64(maximumAge * 1_000_000_000)
+        let expired = list.filter { $0.since < oldest }.map(\.transport)
+        list.removeAll { $0.since < oldest }
+        return expired
     }
 
     /// How many connections are idle (for tests).
