@@ -27,7 +27,9 @@ struct ProxyRedirectTests {
                           environment: env)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let tunnels = s.read("proxy.log").split(separator: "\n").filter { $0 == "CONNECT 127.0.0.1:\(ca.port) 200 auth=ok" }.count
-        #expect(tunnels >= 6, "every ACME request went through the proxy: \(s.read("proxy.log"))")
+        // The ACME requests share kept-alive tunnels: one, or one per concurrent authorization
+        // (before keep-alive every request opened its own, 6 and more).
+        #expect((1...3).contains(tunnels), "\(tunnels) tunnels for the whole request: \(s.read("proxy.log"))")
         #expect(ca.count("GET /redirect/") == 3 && ca.count("POST /order-plz") == 1, "\(ca.log)")
         #expect(!r.stdout.contains("pa55word") && !r.stderr.contains("pa55word"))
 

@@ -11,6 +11,11 @@ Prints the bound port on the first line of stdout, then serves until killed:
     GET  /big       200 with an 11 MiB body
     GET  /slow      sleeps 5 s before answering
     GET  /status/N  answers with status N
+    GET  /connections  how many connections the server has accepted so far
+    GET  /close-length 200 with Content-Length and "Connection: close", but the server keeps the
+                    connection open (a client that reuses it anyway would be served)
+    GET  /drop-later 200 with Content-Length, then closes the connection 0.5 s later without
+                    reading what arrived meanwhile (an idle connection the server drops)
     GET  /files/F   the file F of --files DIR (CRLs for the revocation tests), 404 when absent
     GET  /huge      200 announcing and streaming a 100 MiB body
     HEAD /hello     headers only
@@ -80,6 +85,16 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b"0" * (1024 * 1024))
             except OSError:
                 pass
+        elif p == "/connections":
+            self.send_body(200, str(self.server.accepted).encode())
+        elif p == "/close-length":
+            self.send_body(200, b"closing", [("Connection", "close")])
+            self.close_connection = False
+        elif p == "/drop-later":
+            self.send_body(200, b"dropping")
+            self.wfile.flush()
+            time.sleep(0.5)
+            self.close_connection = True
         elif p.startswith("/status/"):
             self.send_body(int(p.split("/")[2]), b"status")
         else:
@@ -99,6 +114,11 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    accepted = 0
+
+    def process_request(self, request, client_address):
+        self.accepted += 1  # the accepting thread only
+        super().process_request(request, client_address)
 
 
 def main():

@@ -46,12 +46,13 @@ public struct HTTPResponse: Sendable {
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// A blocking HTTP/1.1 client over `TCPSocket` and libssl: one request per connection
-/// (`Connection: close`), a deadline over connect + TLS + request + response, a response size cap.
+/// A blocking HTTP/1.1 client over `TCPSocket` and libssl: HTTPS connections are kept alive and
+/// reused (`ConnectionPool`), plain http is one request per connection (`Connection: close`); a
+/// deadline over connect + TLS + request + response, a response size cap.
 ///
 /// TLS really verifies: the server's chain against `trust` (or the system roots) and its name
 /// (`SSL_set1_host`, or the IP address for IP literals) during the handshake.
-/// One client may be used from several threads at once.
+/// One client may be used from several threads at once; a connection serves one request at a time.
 public final class HTTPClient: @unchecked Sendable {
     let context: OpaquePointer  // SSL_CTX
     public let timeout: Double
@@ -66,8 +67,12 @@ public final class HTTPClient: @unchecked Sendable {
     /// trust: nil = the system roots; else only these (e.g. Pebble's root via --ca-bundle). Verifies
     /// the server chain and hostname (X509_VERIFY_PARAM_set1_host / IP) during the TLS handshake.
     /// proxies: nil = from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, lower-case first).
+    /// idleConnections, idleSeconds: how many HTTPS connections are kept for reuse, and how long
+    /// (0 connections: one request per connection).
     public init(trust: TrustStore? = nil, timeout: Double = 30, userAgent: String = "certs/0.1",
-                maximumResponseSize: Int = 10 * 1024 * 1024, proxies: ProxyConfiguration? = nil) throws {
+                maximumResponseSize: Int = 10 * 1024 * 1024, proxies: ProxyConfiguration? = nil,
+                idleConnections: Int = 4, idleSeconds: Double = 30) throws {
+        pool = ConnectionPool(capacity: max(0, idleConnections), maximumAge: idleSeconds)
         self.proxies = try proxies ?? ProxyConfiguration.processEnvironment()
         TLSClient.ignoreSIGPIPE()
         OpenSSLError.clear()
@@ -103,14 +108,75 @@ public final class HTTPClient: @unchecked Sendable {
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let url = try HTTPURL(request.url)
         let proxy = proxies.proxy(for: url)
+        // Only TLS connections (direct or tunnelled) are kept: plain http stays one request per
+        // connection, so absolute-form requests to a proxy never share one.
+        let keepAlive = url.isHTTPS && pool.capacity > 0
         // Through a proxy, plain http goes in absolute form; https is tunnelled with CONNECT.
         var head = try Self.requestHead(request, url: url, userAgent: userAgent,
-                                        absoluteForm: proxy != nil && !url.isHTTPS)
+                                        absoluteForm: proxy != nil && !url.isHTTPS, keepAlive: keepAlive)
         if let proxy, !url.isHTTPS, let auth = proxy.authorization {
             head.removeLast(2)
             head += Array("Proxy-Authorization: \(auth)\r\n\r\n".utf8)
         }
         let deadline = Deadline(seconds: timeout)
+        let isHEAD = request.method.uppercased() == "HEAD"
+        let key = keepAlive ? Self.poolKey(url, proxy) : nil
+        if let key, let reused = pool.take(key) {
+            do {
+                return try exchange(over: reused, bytes: head + request.body, host: url.authority, isHEAD: isHEAD, key: key, reused: true, deadline: deadline)
+            } catch is StaleConnection {
+                // The server had closed the idle connection before answering: once more on a new one.
+            }
+        }
+        let transport = try open(url, proxy: proxy, deadline: deadline)
+        return try exchange(over: transport, bytes: head + request.body, host: url.authority, isHEAD: isHEAD, key: key, reused: false, deadline: deadline)
+    }
+
+    /// Idle kept-alive TLS connections (`idleConnections`, `idleSeconds`).
+    let pool: ConnectionPool
+
+    /// Same scheme, host, port and proxy route (credentials included).
+    static func poolKey(_ url: HTTPURL, _ proxy: HTTPProxy?) -> String {
+        let route = proxy.map { "\($0.host):\($0.port) \($0.authorization ?? "")" } ?? "direct"
+        return "https://\(url.authority) \(route)"
+    }
+
+    /// A reused connection the server had closed: the request got no byte of answer.
+    struct StaleConnection: Error {}
+
+    /// Sends `bytes` and reads one response; keeps the connection in the pool when it may carry
+    /// another request. On a reused connection, a failed write or an end of stream before any byte
+    /// of the answer is `StaleConnection` (a timeout is not: the deadline is spent).
+    private func exchange(over transport: HTTPTransport, bytes: [UInt8], host: String, isHEAD: Bool, key: String?,
+                          reused: Bool, deadline: Deadline) throws -> HTTPResponse {
+        func stale(_ error: Error) -> Error {
+            if case HTTPError.timeout = error { return error }
+            return reused ? StaleConnection() : error
+        }
+        do {
+            try transport.write(bytes, deadline: deadline)
+        } catch {
+            transport.close()
+            throw stale(error)
+        }
+        var reader = HTTPResponseReader(transport: transport, host: host, limit: maximumResponseSize, deadline: deadline)
+        let response: HTTPResponse
+        do {
+            response = try reader.read(isHEAD: isHEAD)
+        } catch {
+            transport.close()
+            throw reader.total == 0 ? stale(error) : error
+        }
+        if let key, reader.reusable, let tls = transport as? TLSTransport {
+            pool.put(tls, key: key)
+        } else {
+            transport.close()
+        }
+        return response
+    }
+
+    /// A new connection to `url` (through `proxy`), TLS handshake done for https.
+    private func open(_ url: HTTPURL, proxy: HTTPProxy?, deadline: Deadline) throws -> HTTPTransport {
         let hostLabel = url.authority
         let via = proxy.map { " (through the proxy \($0))" } ?? ""
         let socket: TCPSocket
@@ -125,17 +191,10 @@ public final class HTTPClient: @unchecked Sendable {
             }
         }
         if let proxy, url.isHTTPS { try Self.tunnel(socket, to: url, through: proxy, deadline: deadline) }
-        let transport: HTTPTransport
         if url.isHTTPS {
-            transport = try TLSTransport(context: context, socket: socket, url: url, trustOrigin: trustOrigin, deadline: deadline)
-        } else {
-            transport = PlainTransport(socket: socket, host: hostLabel)
+            return try TLSTransport(context: context, socket: socket, url: url, trustOrigin: trustOrigin, deadline: deadline)
         }
-        try transport.write(head + request.body, deadline: deadline)
-        var reader = HTTPResponseReader(transport: transport, host: hostLabel, limit: maximumResponseSize, deadline: deadline)
-        let response = try reader.read(isHEAD: request.method.uppercased() == "HEAD")
-        transport.close()
-        return response
+        return PlainTransport(socket: socket, host: hostLabel)
     }
 
     /// CONNECT host:port through `proxy` (RFC 9110 §9.3.6); returns once the tunnel is open.
@@ -167,7 +226,8 @@ public final class HTTPClient: @unchecked Sendable {
         }
     }
 
-    static func requestHead(_ request: HTTPRequest, url: HTTPURL, userAgent: String, absoluteForm: Bool = false) throws -> [UInt8] {
+    static func requestHead(_ request: HTTPRequest, url: HTTPURL, userAgent: String, absoluteForm: Bool = false,
+                            keepAlive: Bool = false) throws -> [UInt8] {
         let method = request.method.uppercased()
         guard !method.isEmpty, method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
             throw HTTPError.invalidHeader(name: "method", reason: "'\(request.method)' is not an HTTP method")
@@ -195,7 +255,7 @@ public final class HTTPClient: @unchecked Sendable {
         if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(method) {
             lines += "Content-Length: \(request.body.count)\r\n"
         }
-        lines += "Connection: close\r\n\r\n"
+        lines += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         return Array(lines.utf8)
     }
 }
@@ -340,4 +400,65 @@ final class TLSTransport: HTTPTransport {
     }
 
     func close() { connection.close() }
+
+    /// Nothing buffered and nothing (data or end of stream) waiting on the socket: an idle
+    /// connection the server has not closed yet.
+    var isQuiet: Bool {
+        guard SSL_pending(connection.pointer) == 0 else { return false }
+        var p = pollfd(fd: connection.socket.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0
+    }
+}
+
+/// Idle kept-alive TLS connections of one `HTTPClient`, shared by its threads: a connection is
+/// taken out for one request and put back after its response was read to the end.
+final class ConnectionPool: Sendable {
+    private struct Idle {
+        let key: String
+        let transport: TLSTransport
+        let since: Int64
+    }
+    private let idle = Locked<[Idle]>([])
+    let capacity: Int
+    let maximumAge: Double
+
+    init(capacity: Int, maximumAge: Double) {
+        self.capacity = capacity
+        self.maximumAge = maximumAge
+    }
+
+    /// The newest idle connection for `key` that still looks open; drops expired ones.
+    func take(_ key: String) -> TLSTransport? {
+        let (found, expired) = idle.withValue { list -> (TLSTransport?, [TLSTransport]) in
+            let expired = expire(&list, now: Deadline.now())
+            guard let i = list.lastIndex(where: { $0.key == key }) else { return (nil, expired) }
+            return (list.remove(at: i).transport, expired)
+        }
+        for t in expired { t.close() }
+        guard let found else { return nil }
+        guard found.isQuiet else { found.close(); return nil }
+        return found
+    }
+
+    func put(_ transport: TLSTransport, key: String) {
+        let now = Deadline.now()
+        let evicted = idle.withValue { list -> [TLSTransport] in
+            var evicted = expire(&list, now: now)
+            list.append(Idle(key: key, transport: transport, since: now))
+            if list.count > capacity { evicted.append(list.removeFirst().transport) }
+            return evicted
+        }
+        for t in evicted { t.close() }
+    }
+
+    /// Removes and returns the connections idle longer than `maximumAge`.
+    private func expire(_ list: inout [Idle], now: Int64) -> [TLSTransport] {
+        let oldest = now - Int64(maximumAge * 1_000_000_000)
+        let expired = list.filter { $0.since < oldest }.map(\.transport)
+        list.removeAll { $0.since < oldest }
+        return expired
+    }
+
+    /// How many connections are idle (for tests).
+    var count: Int { idle.withValue { $0.count } }
 }

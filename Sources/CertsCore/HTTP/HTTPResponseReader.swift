@@ -7,8 +7,12 @@ struct HTTPResponseReader {
     let deadline: Deadline
     private var buffer: [UInt8] = []
     private var position = 0
-    private var total = 0
+    /// Bytes read from the transport so far (0: the server answered nothing).
+    private(set) var total = 0
     private var eof = false
+    /// The last response was HTTP/1.1, framed (length known, read to its end), not `Connection:
+    /// close`, and nothing followed it: the connection may carry another request.
+    private(set) var reusable = false
 
     init(transport: HTTPTransport, host: String, limit: Int, deadline: Deadline) {
         self.transport = transport
@@ -86,8 +90,14 @@ struct HTTPResponseReader {
             }
             if status >= 100 && status < 200 { continue }
             let response = HTTPResponse(status: status, headers: headers, body: [])
-            if isHEAD || status == 204 || status == 304 { return response }
+            let persistent = parts[0] == "HTTP/1.1"
+                && !response.headers(named: "Connection").contains { $0.lowercased().split(separator: ",").contains { $0.trimmingSpaces == "close" } }
+            if isHEAD || status == 204 || status == 304 {
+                reusable = persistent && position == buffer.count
+                return response
+            }
             var body: [UInt8] = []
+            var framed = true
             if let te = response.header("Transfer-Encoding"), te.lowercased().contains("chunked") {
                 try readChunked(into: &body)
             } else if let cl = response.header("Content-Length") {
@@ -99,6 +109,7 @@ struct HTTPResponseReader {
                 body.reserveCapacity(length)
                 try bytes(length, into: &body)
             } else {
+                framed = false
                 while true {
                     body.append(contentsOf: buffer[position...])
                     position = buffer.count
@@ -106,6 +117,7 @@ struct HTTPResponseReader {
                     guard try fill() else { break }
                 }
             }
+            reusable = persistent && framed && !eof && position == buffer.count
             return HTTPResponse(status: status, headers: headers, body: body)
         }
     }
