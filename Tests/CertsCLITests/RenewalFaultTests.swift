@@ -73,5 +73,13 @@ struct RenewalFaultTests {
         #expect(ca.count("GET /renewal-info") >= 1, "\(ca.requests)")
         #expect(s.read("store/renewal/fault.example.json") == record)
         #expect(s.listing("store/archive/fault.example") == ["0001"])
+
+        // --force renews without asking for the window: no lookup, so no warning line.
+        let asked = ca.count("GET /renewal-info")
+        let forced = try certs("renew", "fault.example", "--force", "--no-probe", "--timeout", "2", "--store", s.file("store"),
+                               "--dns-resolver", "127.0.0.1:\(ca.pebble.dnsPort)")
+        #expect(forced.status == 0 && forced.stdout.contains("fault.example: renewed"), "\(forced.stdout)\(forced.stderr)")
+        #expect(forced.stderr.isEmpty, "\(forced.stderr)")
+        #expect(ca.count("GET /renewal-info") == asked, "\(ca.requests)")
     }
 }

@@ -159,7 +159,10 @@ public struct RenewalRun {
             if FileSystem.exists(certPath), let cert = try Certificate.parseAll(try FileSystem.read(certPath), source: certPath).first {
                 outcome.notAfter = cert.notAfter
                 replaces = RenewalPolicy.ariCertificateID(cert)
-                decision = try self.decide(cert, config: config, name: name, http: http, now: now)
+                // --force renews whatever the window says: the CA is not asked for it (a failing
+                // ARI lookup would otherwise add a warning to a renewal that does not need it).
+                decision = options.force ? RenewalDecision(due: true, reason: "--force", explanationURL: nil)
+                                         : try self.decide(cert, config: config, name: name, http: http, now: now)
             }
             if options.force { decision = RenewalDecision(due: true, reason: "--force", explanationURL: decision.explanationURL) }
             outcome.reason = decision.reason
