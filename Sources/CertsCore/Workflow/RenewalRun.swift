@@ -161,10 +161,9 @@ public struct RenewalRun {
                 replaces = RenewalPolicy.ariCertificateID(cert)
                 // --force renews whatever the window says: the CA is not asked for it (a failing
                 // ARI lookup would otherwise add a warning to a renewal that does not need it).
-                decision = options.force ? RenewalDecision(due: true, reason: "--force", explanationURL: nil)
-                                         : try self.decide(cert, config: config, name: name, http: http, now: now)
+                if !options.force { decision = try self.decide(cert, config: config, name: name, http: http, now: now) }
             }
-            if options.force { decision = RenewalDecision(due: true, reason: "--force", explanationURL: decision.explanationURL) }
+            if options.force { decision = RenewalDecision(due: true, reason: "--force", explanationURL: nil) }
             outcome.reason = decision.reason
             outcome.explanationURL = decision.explanationURL
             guard decision.due else { outcome.status = .notDue; return outcome }
