@@ -221,8 +221,13 @@ import Testing
             .write(toFile: index, atomically: false, encoding: .utf8)
         try "V\t301231000000Z\t\t\(try Self.serial(s.file("forged.pem")))\tunknown\t/CN=www.example.test\n".write(toFile: foreignIndex, atomically: false, encoding: .utf8)
 
-        // openssl ocsp notices a changed index file while answering a request and serves the new
-        // one from the next request on: one throw-away request makes it current.
+        // openssl ocsp notices a changed index file while answering a request (its mtime later than
+        // the one it loaded, in whole seconds) and serves the new one from the next request on. The
+        // rewrite can fall in the second the responder loaded the empty file, so the mtime is moved
+        // ahead; then one throw-away request makes it current.
+        for file in [index, foreignIndex] {
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(10)], ofItemAtPath: file)
+        }
         _ = try run("/usr/bin/openssl", ["ocsp", "-issuer", f.intermediate, "-cert", s.file("good.pem"), "-url", url, "-noverify"])
         // The openssl CLI, as an independent client, first: the verdicts certs must give below.
         let oracle = try run("/usr/bin/openssl", ["ocsp", "-issuer", f.intermediate, "-cert", s.file("good.pem"), "-cert", s.file("revoked.pem"),
