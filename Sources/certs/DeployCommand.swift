@@ -148,10 +148,10 @@ struct DeployCommand: ParsableCommand {
                 throw InputError.invalidValue(option: "--acme", value: "", reason: "no certificate yet and no ACME directory: set tls.acme in the stack or give --acme")
             }
             return try ACMEShortcut.resolve(acmeValue)
-        }, challengeDirectory: absolutePath(webroot ?? stack.nginx.webroot)) { try acmeHTTPClient(caBundle: $0) }
+        }, challengeDirectory: FileSystem.absolutePath(webroot ?? stack.nginx.webroot)) { try acmeHTTPClient(caBundle: $0) }
         bootstrap.agreeToTerms = agreeTOS
         bootstrap.dnsResolvers = try DNSOptions.environmentResolvers()
-        bootstrap.caBundle = caBundle.map(absolutePath)
+        bootstrap.caBundle = caBundle.map(FileSystem.absolutePath)
         return bootstrap
     }
 }

@@ -1,21 +1,6 @@
 import ArgumentParser
 import CertsCore
 
-/// ACME directory shortcuts: the only CA URLs `certs` knows by name. There is no default CA.
-enum ACMEShortcut {
-    static func resolve(_ value: String) throws -> String {
-        switch value.lowercased() {
-        case "letsencrypt", "le": return "https://acme-v02.api.letsencrypt.org/directory"
-        case "letsencrypt-staging", "le-staging": return "https://acme-staging-v02.api.letsencrypt.org/directory"
-        default:
-            guard value.hasPrefix("https://") || value.hasPrefix("http://") else {
-                throw InputError.invalidValue(option: "--acme", value: value, reason: "give the CA's directory URL (https://…/directory), or letsencrypt / letsencrypt-staging")
-            }
-            return value
-        }
-    }
-}
-
 /// `--ca-bundle`: roots trusted for the ACME server's own HTTPS (nil: the system store).
 func acmeHTTPClient(caBundle: String?, timeout: Double = 30) throws -> HTTPClient {
     guard timeout > 0, timeout <= 600 else {
@@ -136,30 +121,11 @@ struct RequestCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON (version 1).")
     var json = false
 
-    func identifiers() throws -> [ACMEIdentifier] {
-        guard !domains.isEmpty else { throw ACMEError.invalidRequest("give at least one domain name") }
-        return try domains.map { try ACMEIdentifier(parsing: $0) }
-    }
-
-    func method() throws -> ChallengeMethod {
-        let chosen = [webroot != nil, standalone, dnsHook != nil, tlsALPN].filter { $0 }.count
-        guard chosen == 1 else {
-            throw InputError.invalidValue(option: "challenge", value: chosen == 0 ? "none" : "several",
-                                          reason: "choose exactly one of --webroot DIR, --standalone, --tls-alpn or --dns-hook CMD")
-        }
-        if let webroot {
-            guard FileSystem.isDirectory(webroot) else { throw OutputError.directoryMissing(path: webroot) }
-            return .webroot(webroot)
-        }
-        if let dnsHook { return .dnsHook(dnsHook) }
-        if tlsALPN {
-            guard tlsPort > 0 && tlsPort < 65536 else { throw InputError.invalidValue(option: "--tls-port", value: String(tlsPort), reason: "not a port") }
-            guard IPAddress.normalize(tlsAddress) != nil else { throw InputError.invalidValue(option: "--tls-address", value: tlsAddress, reason: "not an IP address") }
-            return .tlsALPN(address: tlsAddress, port: UInt16(tlsPort))
-        }
-        guard httpPort > 0 && httpPort < 65536 else { throw InputError.invalidValue(option: "--http-port", value: String(httpPort), reason: "not a port") }
-        guard IPAddress.normalize(httpAddress) != nil else { throw InputError.invalidValue(option: "--http-address", value: httpAddress, reason: "not an IP address") }
-        return .standalone(address: httpAddress, port: UInt16(httpPort))
+    var challenge: IssuanceRun.Challenge {
+        var c = IssuanceRun.Challenge()
+        (c.webroot, c.standalone, c.httpAddress, c.httpPort) = (webroot, standalone, httpAddress, httpPort)
+        (c.tlsALPN, c.tlsAddress, c.tlsPort, c.dnsHook) = (tlsALPN, tlsAddress, tlsPort, dnsHook)
+        return c
     }
 
     func externalAccountBinding() throws -> (keyID: String, macKey: [UInt8])? {
@@ -190,16 +156,12 @@ struct RequestCommand: ParsableCommand {
         return key
     }
 
-    /// `--eab URL,kid=KID,hmac-key-file=FILE|hmac-key-env=NAME`, by directory URL; each URL must be one of `directories`.
-    func perCABindings(directories: [String]) throws -> [String: (keyID: String, macKey: [UInt8])] {
-        var out: [String: (keyID: String, macKey: [UInt8])] = [:]
-        for value in perCAEAB {
+    /// `--eab URL,kid=KID,hmac-key-file=FILE|hmac-key-env=NAME`, parsed; the core checks each URL is one of the CAs.
+    func perCABindings() throws -> [IssuanceRun.Binding] {
+        try perCAEAB.map { value in
             let parts = value.split(separator: ",").map(String.init)
             func bad(_ reason: String) -> InputError { .invalidValue(option: "--eab", value: parts.first ?? value, reason: reason) }
             guard let first = parts.first else { throw bad("give URL,kid=KID,hmac-key-file=FILE (or hmac-key-env=NAME)") }
-            let url = try ACMEShortcut.resolve(first)
-            guard directories.contains(url) else { throw bad("not one of the --acme CAs") }
-            guard out[url] == nil else { throw bad("given twice") }
             var fields: [String: String] = [:]
             for part in parts.dropFirst() {
                 guard let eq = part.firstIndex(of: "="), ["kid", "hmac-key-file", "hmac-key-env"].contains(String(part[..<eq])) else {
@@ -208,60 +170,35 @@ struct RequestCommand: ParsableCommand {
                 fields[String(part[..<eq])] = String(part[part.index(after: eq)...])
             }
             guard let kid = fields["kid"], !kid.isEmpty else { throw bad("no kid=KID") }
-            out[url] = (kid, try Self.macKey(file: fields["hmac-key-file"], environment: fields["hmac-key-env"]))
+            return IssuanceRun.Binding(directory: first, keyID: kid, macKey: try Self.macKey(file: fields["hmac-key-file"], environment: fields["hmac-key-env"]))
         }
-        return out
     }
 
     func run() throws {
-        let ids = try identifiers()
-        let name = certName ?? CertificateStore.name(for: ids.map(\.generalName))
-        try CertificateStore.validate(name: name)
-        if csrOnly { try writeCSR(ids, name: name); return }
-
-        let certStore = CertificateStore(root: store.path)
-        if keyType == .ed25519 {
-            throw InputError.invalidValue(option: "--key-type", value: keyType.rawValue, reason: "ACME CAs issue for EC and RSA keys only; use ec-p256 (default), ec-p384 or rsa-2048…")
+        _ = try IssuanceRun.identifiers(domains, certName: certName)
+        if csrOnly {
+            guard acme.isEmpty, perCAEAB.isEmpty, challenge.chosen == 0 else {
+                throw InputError.invalidValue(option: "--csr-only", value: "", reason: "contacts no CA: drop --acme and the challenge options")
+            }
+            return report(try IssuanceRun.writeKeyAndCSR(names: domains, certName: certName, keyType: keyType, directory: outDir, force: force))
         }
-        if let email, !email.contains("@") || email.contains(where: { $0 == " " || $0 == "," || $0 == "\n" }) || email.hasPrefix("mailto:") {
-            throw InputError.invalidValue(option: "--email", value: email, reason: "give one plain address (name@example.com)")
-        }
-        let method = try method()
-        try IssuanceRequest.validate(identifiers: ids, method: method)
-        let previous = try? RenewalConfig.load(store: certStore, name: name)
-        let acmeValues = acme.isEmpty ? (previous?.directories ?? []) : acme
-        guard !acmeValues.isEmpty else {
-            throw InputError.invalidValue(option: "--acme", value: "", reason: "give the CA's ACME directory URL (or letsencrypt / letsencrypt-staging); certs has no default CA")
-        }
-        let directories = try acmeValues.map { try ACMEShortcut.resolve($0) }
-        if let twice = directories.first(where: { d in directories.filter { $0 == d }.count > 1 }) {
-            throw InputError.invalidValue(option: "--acme", value: twice, reason: "given twice")
-        }
-        let directoryURL = directories[0]
-        let eab = try externalAccountBinding()
-        let bindings = try perCABindings(directories: directories)
-        let bundle = caBundle ?? previous?.caBundle
-        var issuer = ACMEIssuer(store: certStore, http: try acmeHTTPClient(caBundle: bundle, timeout: timeout))
-        if verbose { issuer.log = { Terminal.note("certs: \($0)") } }
-        var request = IssuanceRequest(directoryURL: directoryURL, identifiers: ids, method: method, email: email, agreeToTerms: agreeTOS,
-                                      externalAccountBinding: eab, keyType: keyType, reuseKey: reuseKey, name: name,
-                                      preferredChain: preferredChain, dnsPropagationWait: dnsWait, profile: profile ?? previous?.profile)
-        try dns.apply(to: &request)
-        let result = try issuer.issue(request, directories: directories, bindings: bindings)
-        var config = RenewalConfig(name: name, directoryURL: result.directoryURL, names: ids.map(\.value), method: method, keyType: keyType,
-                                   reuseKey: reuseKey, email: email, account: result.accountURL, preferredChain: preferredChain,
-                                   caBundle: bundle.map(absolutePath), profile: profile ?? previous?.profile)
-        if directories.count > 1 { config.acmeList = directories }
-        try config.save(store: certStore)
-        report(result, ids: ids, directoryURL: result.directoryURL, configPath: RenewalConfig.path(store: certStore, name: name))
+        var options = IssuanceRun.Options(names: domains, challenge: challenge)
+        (options.acme, options.email, options.agreeToTerms, options.keyType, options.reuseKey) = (acme, email, agreeTOS, keyType, reuseKey)
+        (options.certName, options.preferredChain, options.profile, options.caBundle) = (certName, preferredChain, profile, caBundle)
+        (options.externalAccountBinding, options.bindings) = (try externalAccountBinding(), try perCABindings())
+        (options.dnsPropagationWait, options.dnsResolvers, options.dnsTimeout, options.checkCAA) = (dnsWait, try dns.resolvers(), dns.timeout, !dns.noCAACheck)
+        var issuance = IssuanceRun(store: CertificateStore(root: store.path), options: options) { [timeout] in try acmeHTTPClient(caBundle: $0, timeout: timeout) }
+        if verbose { issuance.log = { Terminal.note("certs: \($0)") } }
+        report(try issuance.run())
     }
 
-    func report(_ r: IssuanceResult, ids: [ACMEIdentifier], directoryURL: String, configPath: String) {
+    func report(_ report: IssuanceReport) {
+        let r = report.result, ids = report.names, directoryURL = r.directoryURL, configPath = report.renewalConfig
         if json {
             Terminal.out(JSON.object([
                 ("version", .int(1)),
                 ("name", .string(r.name)),
-                ("names", .strings(ids.map(\.value))),
+                ("names", .strings(ids)),
                 ("acme", .string(directoryURL)),
                 ("account", .string(r.accountURL)),
                 ("order", .string(r.orderURL)),
@@ -281,7 +218,7 @@ struct RequestCommand: ParsableCommand {
             ]).rendered())
             return
         }
-        Terminal.out("issued \(r.name) for \(ids.map(\.value).joined(separator: ", ")), valid until \(RFC3339.format(r.certificate.notAfter))")
+        Terminal.out("issued \(r.name) for \(ids.joined(separator: ", ")), valid until \(RFC3339.format(r.certificate.notAfter))")
         Terminal.out("  issuer \(r.certificate.issuer)\(r.chainTop.isEmpty ? "" : ", chain up to \(r.chainTop)")")
         Terminal.out("  issued by the CA at \(directoryURL)")
         for p in r.passedOver { Terminal.out("  passed over \(p.directoryURL): \(Terminal.escapingControls(p.reason))") }
@@ -289,42 +226,16 @@ struct RequestCommand: ParsableCommand {
         Terminal.out("  renewal settings in \(configPath): `certs renew` repeats this request")
     }
 
-    func writeCSR(_ ids: [ACMEIdentifier], name: String) throws {
-        guard acme.isEmpty, perCAEAB.isEmpty, webroot == nil, !standalone, !tlsALPN, dnsHook == nil else {
-            throw InputError.invalidValue(option: "--csr-only", value: "", reason: "contacts no CA: drop --acme and the challenge options")
-        }
-        var seen = Set<ACMEIdentifier>()
-        for id in ids where !seen.insert(id).inserted { throw InputError.invalidValue(option: "domain", value: id.value, reason: "given twice") }
-        guard FileSystem.isDirectory(outDir) else { throw OutputError.directoryMissing(path: outDir) }
-        let keyPath = "\(outDir)/\(name).key", csrPath = "\(outDir)/\(name).csr"
-        for p in [keyPath, csrPath] where !force && FileSystem.exists(p) { throw OutputError.exists(path: p) }
-        let key = try PrivateKey.generate(keyType)
-        let firstDNS = ids.first { $0.type == "dns" }?.value
-        let csr = try CertificateSigningRequest.create(key: key, subject: DistinguishedName(commonName: firstDNS.flatMap { $0.utf8.count <= 64 ? $0 : nil }),
-                                                       subjectAlternativeNames: ids.map(\.generalName))
-        let mode: FileSystem.Existing = force ? .replace : .refuse
-        try FileSystem.writeAtomically(try key.pem(), to: keyPath, mode: 0o600, existing: mode)
-        try FileSystem.writeAtomically(try csr.pem(), to: csrPath, mode: 0o644, existing: mode)
+    func report(_ r: CSROnlyReport) {
         if json {
-            Terminal.out(JSON.object([("version", .int(1)), ("name", .string(name)), ("names", .strings(ids.map(\.value))),
-                                      ("key", .string(keyPath)), ("csr", .string(csrPath)), ("keyType", .string(keyType.rawValue))]).rendered())
+            Terminal.out(JSON.object([("version", .int(1)), ("name", .string(r.name)), ("names", .strings(r.names)),
+                                      ("key", .string(r.keyPath)), ("csr", .string(r.csrPath)), ("keyType", .string(r.keyType.rawValue))]).rendered())
             return
         }
-        Terminal.out("wrote \(keyPath) (mode 0600) and \(csrPath) for \(ids.map(\.value).joined(separator: ", "))")
-        Terminal.out("next: send \(csrPath) to your CA, then: certs install \(name) --cert CERT_FROM_CA --chain CA_BUNDLE --key \(keyPath)")
+        Terminal.out("wrote \(r.keyPath) (mode 0600) and \(r.csrPath) for \(r.names.joined(separator: ", "))")
+        Terminal.out("next: send \(r.csrPath) to your CA, then: certs install \(r.name) --cert CERT_FROM_CA --chain CA_BUNDLE --key \(r.keyPath)")
     }
 }
-
-func absolutePath(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
-    var buffer = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buffer, buffer.count) != nil else { return path }
-    return String(cString: buffer) + "/" + path
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `--key-type` of `certs request`: any key type parses (so ed25519 gets its own clear refusal,
 /// and `--csr-only` may use it), but help lists only those ACME CAs issue for (EC and RSA).

@@ -232,3 +232,14 @@ extension String {
 /// glibc's syncfs(2), which the Glibc module hides behind _GNU_SOURCE.
 @_silgen_name("syncfs")
 private func certs_syncfs(_ fd: Int32) -> Int32
+
+extension FileSystem {
+    /// `path` made absolute against the working directory (as given when that cannot be read):
+    /// what a record that outlives this run (a renewal record's CA bundle) stores.
+    public static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        return String(cString: buffer) + "/" + path
+    }
+}
