@@ -78,23 +78,11 @@ struct CAIssue: ParsableCommand {
     }
 
     func run() throws {
-        let parsed = try names.map { try GeneralName(parsing: $0) }
-        let ca = try LocalCA.open(store: store.path)
-        let now = currentUnixTime()
-        let start = try validFrom.map { try parseTime($0, option: "--valid-from") } ?? now - 60
-        let name = certName ?? CertificateStore.name(for: parsed)
-        try CertificateStore.validate(name: name)
-        let key = try PrivateKey.generate(keyType)
-        // --days counts from now (the 60 s backdating is for clock skew): `--days 6` shows 6 days left.
-        let end = (validFrom == nil ? now : start) + Int64(days) * 86400
-        if let crlURL {
-            let url = try HTTPURL(crlURL)
-            guard !crlURL.contains(",") else { throw InputError.invalidValue(option: "--crl-url", value: crlURL, reason: "percent-encode the comma") }
-            guard !url.isHTTPS else { throw InputError.invalidValue(option: "--crl-url", value: crlURL, reason: "CRLs are fetched over http:// (RFC 5280 4.2.1.13)") }
-        }
-        let cert = try ca.issue(names: parsed, key: key, notBefore: start, notAfter: end, crlURL: crlURL)
-        let certStore = CertificateStore(root: store.path)
-        let paths = try certStore.install(name: name, key: key, certificate: cert, chain: [ca.intermediate])
+        var issuance = LocalCAIssuance(names: names, days: days)
+        (issuance.certName, issuance.keyType, issuance.crlURL) = (certName, keyType, crlURL)
+        issuance.validFrom = try validFrom.map { try parseTime($0, option: "--valid-from") }
+        let issued = try issuance.run(store: store.path)
+        let (name, parsed, cert, paths) = (issued.name, issued.names, issued.certificate, issued.paths)
         if json {
             Terminal.out(JSON.object([
                 ("version", .int(1)),
@@ -141,6 +129,9 @@ struct CAHop: ParsableCommand {
     @Flag(help: "Issue again even when current certificates exist.")
     var force = false
 
+    @Flag(help: "Print the result as JSON (version 1).")
+    var json = false
+
     func validate() throws {
         if days < 1 || days > 825 { throw ValidationError("--days must be between 1 and 825") }
     }
@@ -149,10 +140,18 @@ struct CAHop: ParsableCommand {
         let stack = try stackOptions.load()
         try FileSystem.makeDirectories(store.path, mode: 0o755)
         let certStore = CertificateStore(root: store.path)
-        for r in try HopPKI.issue(stack: stack, store: certStore, now: currentUnixTime(), days: days, keyType: keyType, force: force) {
+        let results = try HopPKI.issue(stack: stack, store: certStore, now: currentUnixTime(), days: days, keyType: keyType, force: force)
+        let root = "\(HopPKI.caDirectory(store: store.path))/root.pem"
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("root", .string(root)), ("certificates", .array(results.map { r in
+                .object([("name", .string(r.name)), ("status", .string(r.issued ? "issued" : "kept")), ("notAfter", .string(RFC3339.format(r.notAfter)))])
+            }))]).rendered())
+            return
+        }
+        for r in results {
             Terminal.out("\(r.name): \(r.issued ? "issued" : "kept"), valid until \(RFC3339.format(r.notAfter))")
         }
-        Terminal.out("hop CA: \(HopPKI.caDirectory(store: store.path))/root.pem (the terminators trust only this)")
+        Terminal.out("hop CA: \(root) (the terminators trust only this)")
     }
 }
 
@@ -210,20 +209,23 @@ struct CACRL: ParsableCommand {
     @Option(help: "Encoding: der (what HTTP CRL distribution points serve) or pem.")
     var format = "der"
 
+    @Flag(help: "Print the result as JSON (version 1).")
+    var json = false
+
     func validate() throws {
         if days < 1 || days > 365 { throw ValidationError("--days must be between 1 and 365") }
         if format != "der" && format != "pem" { throw ValidationError("--format must be der or pem") }
     }
 
     func run() throws {
-        let ca = try LocalCA.open(store: store.path)
-        let bytes = try ca.crl(now: currentUnixTime(), days: days, pem: format == "pem")
-        // Each run replaces the CRL this CA signed before; any other file only with --force.
-        if FileSystem.exists(out), !force {
-            let previous = try? RevocationList(bytes: try FileSystem.read(out, limit: RevocationChecker.maximumSize), source: out)
-            guard previous?.isSigned(by: ca.intermediate) == true else { throw OutputError.exists(path: out) }
+        var publishing = LocalCACRLPublishing(path: out)
+        (publishing.days, publishing.pem, publishing.force) = (days, format == "pem", force)
+        let crl = try publishing.run(store: store.path)
+        if json {
+            Terminal.out(JSON.object([("version", .int(1)), ("crl", .string(crl.path)), ("revoked", .int(crl.revoked)), ("format", .string(format)),
+                                      ("thisUpdate", .string(RFC3339.format(crl.thisUpdate))), ("nextUpdate", .string(RFC3339.format(crl.nextUpdate)))]).rendered())
+            return
         }
-        try FileSystem.writeAtomically(bytes, to: out, mode: 0o644, existing: .replace)
-        Terminal.out("wrote \(out): \(try ca.revoked().count) revoked, next update in \(days) days")
+        Terminal.out("wrote \(crl.path): \(crl.revoked) revoked, next update in \(days) days")
     }
 }

@@ -34,38 +34,22 @@ struct DoctorCommand: ParsableCommand {
     @Flag(help: "Print the findings as JSON.")
     var json = false
 
+    /// `--nginx-user uid[:gid]`.
+    func user() throws -> (uid: UInt32, gid: UInt32)? {
+        guard let nginxUser else { return nil }
+        let parts = nginxUser.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+            throw InputError.invalidValue(option: "--nginx-user", value: nginxUser, reason: "use numeric uid or uid:gid")
+        }
+        return (uid, parts.count == 2 ? UInt32(parts[1])! : uid)
+    }
+
     func run() throws {
         let thresholds = try thresholdOptions.thresholds()
-        var user: (uid: UInt32, gid: UInt32)?
-        if let nginxUser {
-            let parts = nginxUser.split(separator: ":", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
-                throw InputError.invalidValue(option: "--nginx-user", value: nginxUser, reason: "use numeric uid or uid:gid")
-            }
-            user = (uid, parts.count == 2 ? UInt32(parts[1])! : uid)
-        }
-        let stackPath = stack ?? "stack.yaml"
-        var loaded: Stack?
-        if stack != nil || FileSystem.exists(stackPath) { loaded = try Stack.load(path: stackPath) }
-        let base = stackDirectory(stackPath)
-        var composeFiles = compose
-        for f in composeFiles where !FileSystem.exists(f) { throw InputError.notFound(path: f) }
-        if composeFiles.isEmpty && loaded != nil {
-            composeFiles = FileSystem.list(base).sorted()
-                .filter { ($0.hasPrefix("compose") || $0.hasPrefix("docker-compose")) && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }
-                .map { base == "." ? $0 : "\(base)/\($0)" }
-        }
-        var nginxDir: String?
-        if let nginx {
-            guard FileSystem.isDirectory(nginx) else { throw InputError.notFound(path: nginx) }
-            nginxDir = FileSystem.isDirectory("\(nginx)/conf.d") ? "\(nginx)/conf.d" : nginx
-        } else if loaded != nil, FileSystem.isDirectory("\(base)/nginx/conf.d") {
-            nginxDir = "\(base)/nginx/conf.d"
-        }
-        let doctor = Doctor(stack: loaded, baseDirectory: base, store: CertificateStore(root: store.path), composeFiles: composeFiles,
-                            nginxDirectory: nginxDir, nginxUser: user, now: currentUnixTime(), thresholds: thresholds)
-        let findings = doctor.run()
-        let errors = findings.filter { $0.severity == .error }.count
+        var doctor = DoctorRun()
+        (doctor.stackPath, doctor.composeFiles, doctor.nginx, doctor.nginxUser, doctor.thresholds) = (stack, compose, nginx, try user(), thresholds)
+        let report = try doctor.run(store: CertificateStore(root: store.path))
+        let (findings, errors, composeFiles, nginxDir) = (report.findings, report.errors, report.composeFiles, report.nginxDirectory)
         if json {
             Terminal.out(JSON.object([
                 ("version", .int(1)),
@@ -73,7 +57,7 @@ struct DoctorCommand: ParsableCommand {
                 ("errors", .int(errors)),
                 ("warnings", .int(findings.count - errors)),
                 ("checked", .object([
-                    ("stack", .optional(loaded == nil ? nil : stackPath)),
+                    ("stack", .optional(report.stack)),
                     ("store", .string(store.path)),
                     ("compose", .strings(composeFiles)),
                     ("nginx", .optional(nginxDir)),

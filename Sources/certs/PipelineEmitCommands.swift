@@ -26,10 +26,7 @@ enum EmitReport {
 }
 
 /// The directory of the stack file ("." for a bare name): relative paths in the stack are relative to it.
-func stackDirectory(_ stackPath: String) -> String {
-    let d = FileSystem.directoryName(of: stackPath)
-    return d.isEmpty ? "." : d
-}
+func stackDirectory(_ stackPath: String) -> String { DoctorRun.stackDirectory(stackPath) }
 
 struct EmitCompose: ParsableCommand {
     static let configuration = CommandConfiguration(
