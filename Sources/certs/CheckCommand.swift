@@ -130,8 +130,8 @@ struct CheckCommand: ParsableCommand {
             else if let v = error as? ValidationError { message = v.message }
             else { message = "\(error)" }
             if output == nil, effectiveFormat == "text" { Terminal.out("CERTS UNKNOWN - \(Terminal.escapingControls(message))") }
-            Terminal.error(message)
-            throw ExitCode(Int32(CheckStatus.unknown.rawValue))
+            // With --json, also the error document on stdout (docs/json.md), with UNKNOWN's code.
+            Certs.fail(message, code: Int32(CheckStatus.unknown.rawValue), kind: (error as? CertsFailure).map { "\($0.kind)" } ?? "usage")
         }
     }
 
