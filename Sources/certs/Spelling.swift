@@ -4,7 +4,8 @@ import CertsCore
 /// The command line before ArgumentParser sees it: the one vocabulary of docs/cli.md.
 ///
 /// - Old spellings still work for a while, rewritten to the new ones with a one-line note on stderr
-///   (they are not in the help). Where the old spelling was itself the bug (`csr new --o` beside
+///   (they are not in the help): stdout and --json stay as they were, so scripts keep working while
+///   a person learns the new name; it is a note, so --quiet (anywhere on the line) silences it. Where the old spelling was itself the bug (`csr new --o` beside
 ///   `-o` = `--out`), it is refused with a message naming the new one.
 /// - A single-value option given twice is an error (ArgumentParser would silently keep the last).
 /// - `--verbose`/`-v` and `--quiet`/`-q` work on every command (`Verbosity`).
@@ -79,6 +80,9 @@ enum Spelling {
         let path = commandPath.joined(separator: " ")
         let renames = deprecated(at: path)
         var seen: [String: Int] = [:]
+        // Printed once the whole line is read, so that --quiet anywhere silences them.
+        var notes: [String] = []
+        defer { for note in notes { Terminal.note(note) } }
         while index < arguments.count {
             var word = arguments[index]
             index += 1
@@ -97,7 +101,7 @@ enum Spelling {
             let name = word.split(separator: "=", maxSplits: 1).first.map(String.init) ?? word
             if let reason = removed(name, at: path) { throw UsageError(message: reason) }
             if let rename = renames.first(where: { $0.old == name }) {
-                Terminal.note("note: \(rename.old) is deprecated; use \(rename.new)")
+                notes.append("note: \(rename.old) is deprecated; use \(rename.new)")
                 word = rename.new + String(word.dropFirst(name.count))
             }
             let canonical = name == "-o" ? "--out" : renames.first(where: { $0.old == name })?.new ?? name
