@@ -121,7 +121,9 @@ public final class CheckVerdictCache: @unchecked Sendable {
 
     /// Shard `i` as it is on disk now; empty when absent, damaged or of another context.
     func readShard(_ i: Int) -> Shard {
-        guard let data = try? FileSystem.read(shardPath(i), limit: 1 << 28) else { return .empty }
+        // One open/fstat/read, and no error value for a shard not written yet (every shard, on a first run).
+        let file = shardPath(i)
+        guard let data = CertificateParser.quickRead(file) ?? (FileSystem.exists(file) ? try? FileSystem.read(file, limit: 1 << 28) : nil) else { return .empty }
         var reader = ByteReader(data)
         guard reader.take(Self.magic.count) == Self.magic, reader.take(32) == context, let count = reader.uint32(),
               Int(count) <= Self.maximumEntries else { return .empty }
