@@ -96,7 +96,7 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Same as --format json.")
     var json = false
 
-    @Flag(name: .customLong("no-cache"), help: "Verify every file afresh: do not use or update the verdict cache ($XDG_CACHE_HOME/certs/check-verdicts, else ~/.cache/certs).")
+    @Flag(name: .customLong("no-cache"), help: "Verify every file afresh: do not use or update the verdict cache ($XDG_CACHE_HOME/certs/check-verdicts/, else ~/.cache/certs/).")
     var noCache = false
 
     @Option(name: [.customLong("out"), .customShort("o")], help: ArgumentHelp("Write the output to this file atomically (mode 0644) instead of stdout.", valueName: "file"))
@@ -140,12 +140,14 @@ struct CheckCommand: ParsableCommand {
     func check() throws {
         let plan = try makePlan()
         if let listen { return try serve(plan, listen: listen) }
-        let (status, text) = try runOnce(plan, format: effectiveFormat)
         if let output {
+            var text = ""
+            let status = try runOnce(plan, format: effectiveFormat) { text += $0 }
             try FileSystem.writeAtomically(Array(text.utf8), to: output, mode: 0o644, existing: .replace)
-        } else {
-            Terminal.writeBytes(Array(text.utf8))
+            throw ExitCode(Int32(status.rawValue))
         }
+        // Written as it is rendered: 10,000 results are 1 MB of table or 20 MB of JSON.
+        let status = try runOnce(plan, format: effectiveFormat) { Terminal.writeAll(1, $0) }
         throw ExitCode(Int32(status.rawValue))
     }
 
@@ -200,21 +202,20 @@ struct CheckCommand: ParsableCommand {
         return (plan, fixedNow)
     }
 
-    /// One check run (CheckRun), formatted; returns the verdict and the output.
-    func runOnce(_ planned: (plan: CheckRun.Plan, fixedNow: Int64?), format: String) throws -> (CheckStatus, String) {
+    /// One check run (CheckRun), formatted and handed to `emit` in pieces; returns the verdict.
+    func runOnce(_ planned: (plan: CheckRun.Plan, fixedNow: Int64?), format: String, emit: (String) -> Void) throws -> CheckStatus {
         var plan = planned.plan
         plan.passphrase = try passphraseOptions.load()
         var run = CheckRun(plan: plan, clock: planned.fixedNow.map { .fixed($0) } ?? .system) { try acmeHTTPClient(caBundle: $0, timeout: $1) }
         run.alertNotDelivered = { Terminal.error("alert not delivered: \($0)") }
         if let output { try Output.ensureWritable(output, force: true) }
         let result = try run.run()
-        let text: String
         switch format {
-        case "json": text = result.report.json(alerts: result.alerts).rendered() + "\n"
-        case "prometheus": text = CheckPrometheus.render(result.report, lastSuccess: result.lastSuccess)
-        default: text = CheckText.render(result.report, colour: output == nil && Terminal.stdoutColour)
+        case "json": result.report.renderJSON(alerts: result.alerts, emit: emit)
+        case "prometheus": emit(CheckPrometheus.render(result.report, lastSuccess: result.lastSuccess))
+        default: CheckText.render(result.report, colour: output == nil && Terminal.stdoutColour, emit: emit)
         }
-        return (result.report.status, text)
+        return result.report.status
     }
 
     /// --listen: a check run at most every --interval seconds, served to every scrape in between.
@@ -226,7 +227,8 @@ struct CheckCommand: ParsableCommand {
         nonisolated(unsafe) let command = self
         let cache = CachedCheckRun(interval: seconds) {
             do {
-                let (_, text) = try command.runOnce(plan, format: "prometheus")
+                var text = ""
+                _ = try command.runOnce(plan, format: "prometheus") { text += $0 }
                 return ScrapeOutput(ok: true, text: text)
             } catch {
                 let message = (error as? CertsFailure).map(ErrorHints.message(for:)) ?? "\(error)"
@@ -262,32 +264,47 @@ struct CheckCommand: ParsableCommand {
 
 /// The human-readable table. May change between versions; the JSON may not.
 enum CheckText {
-    static func render(_ report: CheckReport, colour: Bool) -> String {
-        var lines = [report.summary]
-        let rows = report.sorted
-        guard !rows.isEmpty else { return lines.joined(separator: "\n") + "\n" }
+    /// The summary line and the table, handed to `emit` in pieces of about 64 KiB. The column
+    /// widths take a first pass over the rows; the rows are then made again one at a time (no
+    /// table of 10,000 rows of cells is kept).
+    static func render(_ report: CheckReport, colour: Bool, emit: (String) -> Void) {
+        let order = report.sortedIndices
+        guard !order.isEmpty else { return emit(report.summary + "\n") }
         let header = ["STATUS", "DAYS", "NOT AFTER", "NAME", "SOURCE", "NOTES"]
-        var table: [[String]] = rows.map { r in
+        func cells(_ r: CheckedCertificate) -> [String] {
             let notes = r.problems.filter { $0.code != "expiry" }.map(\.code)
             return [r.status.name, r.daysLeft.map { String($0) } ?? "-", r.notAfter.map { String(RFC3339.format($0).prefix(10)) } ?? "-",
                     Terminal.escapingControls(r.commonName ?? r.names.first ?? "-"), Terminal.escapingControls(r.source),
                     notes.isEmpty ? (r.error.map { Terminal.escapingControls($0) } ?? "") : notes.joined(separator: ",")]
         }
-        table.insert(header, at: 0)
-        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
-        for (i, row) in table.enumerated() {
+        var widths = header.map(\.count)
+        for i in order {
+            for (c, cell) in cells(report.results[i]).enumerated() { widths[c] = max(widths[c], cell.count) }
+        }
+        var out = report.summary + "\n"
+        func line(_ row: [String], status: CheckStatus?) {
             var cells: [String] = []
             for (c, cell) in row.enumerated() {
                 let padded = c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
-                if colour, i > 0, c == 0 { cells.append(paint(padded, rows[i - 1].status)) } else { cells.append(padded) }
+                if colour, let status, c == 0 { cells.append(paint(padded, status)) } else { cells.append(padded) }
             }
-            var line = cells.joined(separator: "  ")
-            while line.hasSuffix(" ") { line.removeLast() }
-            lines.append(line)
+            var text = cells.joined(separator: "  ")
+            while text.hasSuffix(" ") { text.removeLast() }
+            out += text
+            out += "\n"
+            if out.utf8.count >= 1 << 16 {
+                emit(out)
+                out.removeAll(keepingCapacity: true)
+            }
         }
+        line(header, status: nil)
+        for i in order { line(cells(report.results[i]), status: report.results[i].status) }
         // check --ari: the CA's window and its explanation page, in words.
-        for r in rows { for p in r.problems where p.code.hasPrefix("ari-") { lines.append("\(r.storeName ?? r.source): \(Terminal.escapingControls(p.message))") } }
-        return lines.joined(separator: "\n") + "\n"
+        for i in order {
+            let r = report.results[i]
+            for p in r.problems where p.code.hasPrefix("ari-") { out += "\(r.storeName ?? r.source): \(Terminal.escapingControls(p.message))\n" }
+        }
+        emit(out)
     }
 
     static func paint(_ text: String, _ status: CheckStatus) -> String {

@@ -46,10 +46,18 @@ enum Terminal {
         writeAll(2, Array("\(message)\n".utf8))
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) { bytes.withUnsafeBytes { writeAll(fd, $0) } }
+
+    /// A string's UTF-8 as it is stored (a native string is contiguous: no copy of a large output).
+    static func writeAll(_ fd: Int32, _ text: String) {
+        var t = text
+        t.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 { if errno == EINTR { continue }; return }
             offset += n
         }

@@ -123,8 +123,10 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         #expect(!FileManager.default.fileExists(atPath: cacheHome))
         let first = try certs("check", "--json", "--store", f.store, environment: env)
         let path = "\(cacheHome)/certs/check-verdicts"
-        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o700, "a directory of shards")
+        let shards = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.count == 2 }
+        #expect(!shards.isEmpty)
+        for shard in shards { #expect(try FileManager.default.attributesOfItem(atPath: "\(path)/\(shard)")[.posixPermissions] as? Int == 0o600) }
         let second = try certs("check", "--json", "--store", f.store, environment: env)
         #expect(none.status == 2 && first.status == 2 && second.status == 2)
         // The reports differ only in the time they were made at.

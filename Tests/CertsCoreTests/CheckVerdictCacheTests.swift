@@ -16,6 +16,18 @@ import Testing
         return (results, cache.hits, cache)
     }
 
+    /// The cache's shard files (a directory of them), with their paths.
+    func shardFiles(_ path: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.count == 2 }.sorted().map { "\(path)/\($0)" }
+    }
+
+    /// Each shard file's inode: a rewritten shard (temporary file and rename) has a new one.
+    func inodes(_ path: String) throws -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: try shardFiles(path).map { ($0, try FileManager.default.attributesOfItem(atPath: $0)[.systemFileNumber] as! Int) })
+    }
+
     func fresh(_ s: CheckCoreStore, at time: Int64? = nil) throws -> [CheckedCertificate] {
         try s.scanner(at: time).checkFiles(try CheckScanner.expand(["\(s.root)/live"])).results
     }
@@ -26,9 +38,10 @@ import Testing
         let path = "\(s.root)/cache/check-verdicts"
         let first = try run(s, cache: path)
         #expect(first.hits == 0)
-        #expect(FileManager.default.fileExists(atPath: path))
-        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        let shards = try shardFiles(path)
+        #expect(!shards.isEmpty)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o700)
+        for shard in shards { #expect(try FileManager.default.attributesOfItem(atPath: shard)[.posixPermissions] as? Int == 0o600) }
         // A day later: days left change, the kept chain verdicts do not.
         let later = s.now + 86400
         let second = try run(s, cache: path, at: later)
@@ -68,10 +81,12 @@ import Testing
         let third = try run(s, cache: path, trust: try TrustStore.certificates([other.root], origin: "test root"))
         #expect(third.hits == 0)
         #expect(third.results.contains { $0.chainValid == false })
-        // A damaged file is no cache, not a crash.
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        for i in stride(from: 60, to: bytes.count, by: 7) { bytes[i] ^= 0x5a }
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        // A damaged shard is no cache, not a crash.
+        for shard in try shardFiles(path) {
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: shard)))
+            for i in stride(from: 60, to: bytes.count, by: 7) { bytes[i] ^= 0x5a }
+            try Data(bytes).write(to: URL(fileURLWithPath: shard))
+        }
         let fourth = try run(s, cache: path)
         #expect(fourth.results.map(\.json) == (try fresh(s)).map(\.json))
     }
@@ -96,5 +111,66 @@ import Testing
         let again = try run(s, cache: path, at: cert.notAfter + 1, inputs: inputs)
         #expect(again.hits == 0)
         #expect(again.results[0].status == .critical)
+    }
+
+    /// What a run writes is proportional to what it changed: one new verdict rewrites one shard,
+    /// and the shards it did not touch keep their files (`find -exec certs check {} \\;` is not O(N) per file).
+    @Test func aRunWithOneNewVerdictRewritesOnlyItsShard() throws {
+        let s = try CheckCoreStore()
+        try s.issue("many.test", days: 90)
+        let dir = try s.copies(of: "many.test", count: 300)
+        let path = "\(s.root)/check-verdicts"
+        _ = try run(s, cache: path, inputs: try CheckScanner.expand([dir]))
+        let before = try inodes(path)
+        #expect(before.count > 100, "300 keys spread over the shards")
+        // One new file, checked alone.
+        try FileManager.default.copyItem(atPath: "\(dir)/c0.pem", toPath: "\(s.root)/extra.pem")
+        let one = try run(s, cache: path, inputs: [CheckScanner.FileInput(path: "\(s.root)/extra.pem", explicit: true)])
+        #expect(one.hits == 0)
+        let after = try inodes(path)
+        let changed = after.filter { before[$0.key] != $0.value }
+        #expect(changed.count == 1, "only the new verdict's shard is rewritten: \(changed.keys.sorted())")
+        // And every verdict is still there, the new one included.
+        let all = try CheckScanner.expand([dir]) + [CheckScanner.FileInput(path: "\(s.root)/extra.pem", explicit: true)]
+        #expect(try run(s, cache: path, inputs: all).hits == 301)
+    }
+
+    /// Two runs that read the cache before either saved (two cron jobs, two `find -exec` processes)
+    /// both keep their verdicts: a save merges with the shard as it is on disk, not as it was read.
+    @Test func twoRunsOpenedTogetherLoseNoVerdict() throws {
+        let s = try CheckCoreStore()
+        try s.issue("many.test", days: 90)
+        let dir = try s.copies(of: "many.test", count: 200)
+        let inputs = try CheckScanner.expand([dir])
+        let path = "\(s.root)/check-verdicts"
+        let a = try s.scanner(), b = try s.scanner()
+        var first = a, second = b
+        first.verdicts = CheckVerdictCache(path: path, trust: a.trust)
+        second.verdicts = CheckVerdictCache(path: path, trust: b.trust)
+        _ = try first.checkFiles(Array(inputs[..<100]))  // saves its 100
+        _ = try second.checkFiles(Array(inputs[100...]))  // opened before that save: saves the other 100
+        #expect(try run(s, cache: path, inputs: inputs).hits == 200)
+    }
+
+    /// The same on threads at once (ThreadSanitizer runs this suite): saves under the cache's lock
+    /// never leave a torn shard and never drop the other run's verdicts.
+    @Test func concurrentRunsSavingAtOnceKeepEveryVerdict() throws {
+        let s = try CheckCoreStore()
+        try s.issue("many.test", days: 90)
+        let inputs = try CheckScanner.expand([try s.copies(of: "many.test", count: 400)])
+        let path = "\(s.root)/check-verdicts"
+        let parts = 4
+        let scanner = try s.scanner()
+        let failures = Locked<[String]>([])
+        runConcurrently(count: parts, width: parts) { p in
+            var mine = scanner
+            mine.verdicts = CheckVerdictCache(path: path, trust: scanner.trust)
+            let slice = Array(inputs[(p * inputs.count / parts)..<((p + 1) * inputs.count / parts)])
+            do { _ = try mine.checkFiles(slice) } catch { failures.withValue { $0.append("\(error)") } }
+        }
+        #expect(failures.current.isEmpty)
+        let again = try run(s, cache: path, inputs: inputs)
+        #expect(again.hits == 400, "every run's verdicts were kept")
+        #expect(again.results.map(\.json) == (try s.scanner().checkFiles(inputs)).results.map(\.json))
     }
 }

@@ -228,7 +228,7 @@ public struct CheckedCertificate: Sendable {
     public var source: String
     public var kind: CheckSourceKind
     /// The store name for store certificates and endpoints matched to one.
-    public var storeName: String?
+    public var storeName: String? { get { extra?.storeName } set { update { $0.storeName = newValue } } }
     public var subject: String = ""
     public var commonName: String?
     public var issuer: String = ""
@@ -246,19 +246,56 @@ public struct CheckedCertificate: Sendable {
     /// The codes of verify's warnings (chain-order, superfluous-certificate, …).
     public var chainWarnings: [String] = []
     /// Endpoints: whether the leaf covers the SNI name.
-    public var hostnameMatch: Bool?
+    public var hostnameMatch: Bool? { get { extra?.hostnameMatch } set { update { $0.hostnameMatch = newValue } } }
     /// Endpoints with a store certificate: whether the server serves the store's current one.
-    public var servesCurrent: Bool?
+    public var servesCurrent: Bool? { get { extra?.servesCurrent } set { update { $0.servesCurrent = newValue } } }
     /// Endpoints: the connection failure, when there is no certificate.
-    public var error: String?
+    public var error: String? { get { extra?.error } set { update { $0.error = newValue } } }
     /// Endpoints: consecutive failed runs including this one (from the state file).
-    public var consecutiveFailures: Int = 0
+    public var consecutiveFailures: Int { get { extra?.consecutiveFailures ?? 0 } set { update { $0.consecutiveFailures = newValue } } }
     public var problems: [CheckProblem] = []
     public var status: CheckStatus = .ok
     /// Every certificate of the file or the served chain, leaf first (empty without a certificate).
     public var chain: [ChainMember] = []
     /// Endpoints: what the handshake negotiated.
-    public var tls: NegotiatedTLS?
+    public var tls: NegotiatedTLS? { get { extra?.tls } set { update { $0.tls = newValue } } }
+
+    /// What few results have (endpoints, store certificates, --ari), out of line: a run of 10,000
+    /// files keeps and copies its results until they are output, and these fields would more than
+    /// double each one's size. Immutable, so copies share it; a change makes a new one.
+    final class Extra: Sendable {
+        let storeName: String?
+        let hostnameMatch: Bool?, servesCurrent: Bool?
+        let error: String?
+        let consecutiveFailures: Int
+        let tls: NegotiatedTLS?
+        let renewalInfo: RenewalInfoRecord?
+        let renewalInfoAt: Int64
+        init(_ f: Fields) {
+            storeName = f.storeName; hostnameMatch = f.hostnameMatch; servesCurrent = f.servesCurrent; error = f.error
+            consecutiveFailures = f.consecutiveFailures; tls = f.tls; renewalInfo = f.renewalInfo; renewalInfoAt = f.renewalInfoAt
+        }
+        var fields: Fields {
+            Fields(storeName: storeName, hostnameMatch: hostnameMatch, servesCurrent: servesCurrent, error: error,
+                   consecutiveFailures: consecutiveFailures, tls: tls, renewalInfo: renewalInfo, renewalInfoAt: renewalInfoAt)
+        }
+        struct Fields {
+            var storeName: String?
+            var hostnameMatch: Bool?, servesCurrent: Bool?
+            var error: String?
+            var consecutiveFailures = 0
+            var tls: NegotiatedTLS?
+            var renewalInfo: RenewalInfoRecord?
+            var renewalInfoAt: Int64 = 0
+        }
+    }
+    private var extra: Extra?
+
+    private mutating func update(_ change: (inout Extra.Fields) -> Void) {
+        var f = extra?.fields ?? Extra.Fields()
+        change(&f)
+        extra = Extra(f)
+    }
 
     /// The chain's soonest notAfter (the leaf's when the chain is not known).
     public var earliestExpiry: Int64? { chain.map(\.notAfter).min() ?? notAfter }
@@ -271,9 +308,9 @@ public struct CheckedCertificate: Sendable {
                             serial: serial, fingerprint: fingerprint, notBefore: notBefore, notAfter: notAfter, isCA: false)]
     }
     /// `check --ari`: what the CA said about renewing this store certificate (RFC 9773).
-    public var renewalInfo: RenewalInfoRecord?
+    public var renewalInfo: RenewalInfoRecord? { get { extra?.renewalInfo } set { update { $0.renewalInfo = newValue } } }
     /// The time `renewalInfo` is judged at (the run's `now`).
-    public var renewalInfoAt: Int64 = 0
+    public var renewalInfoAt: Int64 { get { extra?.renewalInfoAt ?? 0 } set { update { $0.renewalInfoAt = newValue } } }
 
     public init(source: String, kind: CheckSourceKind) {
         self.source = source
@@ -376,18 +413,31 @@ public struct CheckReport: Sendable {
     public func count(_ s: CheckStatus) -> Int { results.filter { $0.status == s }.count }
 
     /// Sorted for the table: no certificate first, then by days left, then by source.
-    public var sorted: [CheckedCertificate] {
-        results.sorted { a, b in
-            switch (a.notAfter, b.notAfter) {
-            case (nil, nil): return a.source < b.source
-            case (nil, _): return true
-            case (_, nil): return false
-            case let (x?, y?): return x != y ? x < y : a.source < b.source
-            }
+    public var sorted: [CheckedCertificate] { sortedIndices.map { results[$0] } }
+
+    /// The order of `sorted`, as indices into `results` (10,000 results are not copied to be sorted).
+    public var sortedIndices: [Int] {
+        Array(results.indices).sorted { Self.precedes(results[$0], results[$1]) }
+    }
+
+    static func precedes(_ a: CheckedCertificate, _ b: CheckedCertificate) -> Bool {
+        switch (a.notAfter, b.notAfter) {
+        case (nil, nil): return a.source < b.source
+        case (nil, _): return true
+        case (_, nil): return false
+        case let (x?, y?): return x != y ? x < y : a.source < b.source
         }
     }
 
-    public var soonest: CheckedCertificate? { sorted.first { $0.notAfter != nil } }
+    /// The first of `sorted` with a certificate, found without sorting.
+    public var soonest: CheckedCertificate? {
+        var best: Int?
+        for i in results.indices where results[i].notAfter != nil {
+            if let b = best, !Self.precedes(results[i], results[b]) { continue }
+            best = i
+        }
+        return best.map { results[$0] }
+    }
 
     /// Nagios performance data: aggregate counts and the soonest expiry in days.
     public var perfdata: String {
@@ -429,8 +479,44 @@ public struct CheckReport: Sendable {
         return text + " | " + perfdata
     }
 
+    /// The `certs check --json` document as `json(alerts:).rendered()` and a newline, handed to
+    /// `emit` in pieces of about `chunk` bytes: the results are rendered one at a time, so neither
+    /// the document's tree nor its text (20 MB for 10,000 files) is ever whole in memory.
+    public func renderJSON(alerts: [JSON] = [], chunk: Int = 1 << 16, emit: (String) -> Void) {
+        guard case .object(let fields) = json(alerts: alerts, results: []) else { return }
+        var out = "{"
+        func flush(_ force: Bool = false) {
+            if force || out.utf8.count >= chunk {
+                emit(out)
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        for (i, (key, value)) in fields.enumerated() {
+            if i > 0 { out += "," }
+            out += "\n  "
+            JSON.quote(key, into: &out)
+            out += ": "
+            if key == "results", !results.isEmpty {
+                out += "["
+                for (n, index) in sortedIndices.enumerated() {
+                    if n > 0 { out += "," }
+                    out += "\n    "
+                    results[index].json.write(to: &out, pretty: true, indent: 2)
+                    flush()
+                }
+                out += "\n  ]"
+            } else {
+                value.write(to: &out, pretty: true, indent: 1)
+            }
+        }
+        out += "\n}\n"
+        flush(true)
+    }
+
     /// The `certs check --json` document (docs/json.md).
-    public func json(alerts: [JSON] = []) -> JSON {
+    public func json(alerts: [JSON] = []) -> JSON { json(alerts: alerts, results: sorted) }
+
+    func json(alerts: [JSON], results ordered: [CheckedCertificate]) -> JSON {
         .object([
             ("version", .int(1)),
             ("status", .string(status.name)),
@@ -444,7 +530,7 @@ public struct CheckReport: Sendable {
                 ("critical", .int(count(.critical))), ("unknown", .int(count(.unknown))),
                 ("skipped", .int(skipped.count)),
             ])),
-            ("results", .array(sorted.map(\.json))),
+            ("results", .array(ordered.map(\.json))),
             ("skipped", .strings(skipped)),
             ("alerts", .array(alerts)),
         ])

@@ -160,7 +160,8 @@ public struct CheckScanner: Sendable {
         var results: [CheckedCertificate] = []
         var skipped: [String] = []
         results.reserveCapacity(inputs.count)
-        for outcome in outcomes.values {
+        verdicts?.closeShards()  // what they served is in the results now
+        try outcomes.drain { outcome in
             switch outcome {
             case .checked(let r): results.append(r)
             case .skipped(let path): skipped.append(path)

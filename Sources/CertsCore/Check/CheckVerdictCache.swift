@@ -1,4 +1,3 @@
-internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +8,7 @@ import Glibc
 ///
 /// What makes a kept verdict valid, and why each part is there (README, "The verdict cache"):
 /// - The key is the SHA-256 of the file's bytes with its path and kind (messages name the path).
-/// - The file is only read when its context matches: the `certs` executable itself (its inode,
+/// - An entry is only read when its context matches: the `certs` executable itself (its inode,
 ///   size and modification time: a rebuilt or upgraded binary judges afresh), the Public Suffix
 ///   List file (the wildcard policy reads it), the trust store's
 ///   fingerprint (every anchor's DER, and the hashed directory's listing when one is consulted),
@@ -23,22 +22,35 @@ import Glibc
 ///   whatever the analysis above misses.
 /// Runs with `--revocation` or a passphrase do not use it (their answers depend on more than the
 /// file). A cache that cannot be read or written is no cache: the run is the same, only slower.
+///
+/// On disk `path` is a directory of `shardCount` shard files named by the first byte of the key
+/// (`00` … `ff`), each with its context, so that what a run reads and writes is proportional to
+/// what it checks and changes, not to everything ever cached: a `find -exec certs check {} \;`
+/// reads and rewrites one shard per file (1/256 of the cache), not the whole cache.
+/// A run reads a shard the first time one of its files looks there (only the entries' places: a
+/// verdict is decoded only when hit). Saving rewrites only the shards that got new verdicts, each
+/// atomically (temporary file and rename) and under `flock` of `path/lock`: a save re-reads the
+/// shard as it is on disk and merges its verdicts in, so two concurrent runs lose no verdict, and a
+/// reader never sees a half-written shard. A shard of another context (another binary or trust
+/// store) is replaced by the first save of this one.
 public final class CheckVerdictCache: @unchecked Sendable {
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
     /// Seconds after which an entry is verified afresh whatever it says.
     public static let maximumAge: Int64 = 7 * 86400
-    /// Entries kept at most (the newest first): bounds the file however many trees are checked.
+    /// Entries kept at most (the newest first): bounds the cache however many trees are checked.
     public static let maximumEntries = 200_000
+    /// Shard files, by the key's first byte.
+    static let shardCount = 256
     static let magic = Array("certs-check-verdicts\n".utf8)
 
+    /// The cache directory.
     public let path: String
     let context: [UInt8]
     /// Wall-clock seconds of this run (entries' age), whatever time the run judges at.
     let wallClock: Int64
-    /// The file as read: entries are decoded only when hit.
-    private let bytes: [UInt8]
-    private let index: [Key: Stored]
-    private let recorded = Locked<[Key: Stored]>([:])
+    /// The shards read so far (nil: not yet looked at).
+    private let shards = Locked<[Shard?]>(Array(repeating: nil, count: CheckVerdictCache.shardCount))
+    private let served = Locked<Int>(0)
     private let fresh = Locked<[Key: Pending]>([:])
 
     struct Key: Hashable {
@@ -48,12 +60,27 @@ public final class CheckVerdictCache: @unchecked Sendable {
             a = word(0); b = word(1); c = word(2); d = word(3)
         }
         var bytes: [UInt8] { [a, b, c, d].flatMap { w in (0..<8).reversed().map { UInt8(truncatingIfNeeded: w >> ($0 * 8)) } } }
+        /// The shard it lives in: the digest's first byte.
+        var shard: Int { Int(a >> 56) }
     }
 
     /// An entry: the interval its verdict holds in, when it was recorded, and where its payload is.
     struct Stored {
         let after: Int64, before: Int64, recordedAt: Int64
         let payload: Range<Int>
+    }
+
+    /// One shard file as read: its bytes and where each entry is in them, in file order (newest first).
+    final class Shard: @unchecked Sendable {
+        let bytes: [UInt8]
+        let order: [Key]
+        let index: [Key: Stored]
+        init(bytes: [UInt8], order: [Key], index: [Key: Stored]) {
+            self.bytes = bytes
+            self.order = order
+            self.index = index
+        }
+        static let empty = Shard(bytes: [], order: [], index: [:])
     }
 
     /// A verdict of this run, with the instants its time-independence depends on. Encoded only
@@ -64,7 +91,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
         let verdict: CachedVerdict
     }
 
-    /// Opens the cache at `path` for runs with `trust`; an absent, unreadable or foreign file is empty.
+    /// Opens the cache directory `path` for runs with `trust`; absent, unreadable or foreign shards are empty.
     public init(path: String, trust: TrustStore, wallClock: Int64? = nil) {
         self.path = path
         self.wallClock = wallClock ?? Int64(Glibc.time(nil))
@@ -74,22 +101,9 @@ public final class CheckVerdictCache: @unchecked Sendable {
         digest += Self.fileIdentity(PublicSuffixList.defaultPath)  // wildcard verdicts read it
         digest += trust.fingerprint()
         context = Digest.sha256(digest)
-        let data = (try? FileSystem.read(path, limit: 1 << 30)) ?? []
-        var index: [Key: Stored] = [:]
-        var reader = ByteReader(data)
-        if reader.take(Self.magic.count) == Self.magic, reader.take(32) == context, let count = reader.uint32() {
-            index.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                guard let key = reader.take(32), let after = reader.int64(), let before = reader.int64(),
-                      let recordedAt = reader.int64(), let payload = reader.range() else { index = [:]; break }
-                index[Key(key)] = Stored(after: after, before: before, recordedAt: recordedAt, payload: payload)
-            }
-        }
-        self.bytes = data
-        self.index = index
     }
 
-    /// The default place: `$XDG_CACHE_HOME/certs/check-verdicts`, else `~/.cache/certs/…`; nil without either.
+    /// The default place: `$XDG_CACHE_HOME/certs/check-verdicts/`, else `~/.cache/certs/…`; nil without either.
     public static func defaultPath() -> String? {
         if let xdg = getenv("XDG_CACHE_HOME").map({ String(cString: $0) }), xdg.hasPrefix("/") { return "\(xdg)/certs/check-verdicts" }
         if let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") { return "\(home)/.cache/certs/check-verdicts" }
@@ -97,20 +111,65 @@ public final class CheckVerdictCache: @unchecked Sendable {
     }
 
     /// Verdicts served this run.
-    var hits: Int { recorded.current.count }
+    var hits: Int { served.current }
+
+    /// The file of shard `i`.
+    func shardPath(_ i: Int) -> String {
+        let hex = Array("0123456789abcdef")
+        return "\(path)/\(hex[i >> 4])\(hex[i & 15])"
+    }
+
+    /// Shard `i` as it is on disk now; empty when absent, damaged or of another context.
+    func readShard(_ i: Int) -> Shard {
+        // One open/fstat/read, and no error value for a shard not written yet (every shard, on a first run).
+        let file = shardPath(i)
+        guard let data = CertificateParser.quickRead(file) ?? (FileSystem.exists(file) ? try? FileSystem.read(file, limit: 1 << 28) : nil) else { return .empty }
+        var reader = ByteReader(data)
+        guard reader.take(Self.magic.count) == Self.magic, reader.take(32) == context, let count = reader.uint32(),
+              Int(count) <= Self.maximumEntries else { return .empty }
+        var order: [Key] = []
+        var index: [Key: Stored] = [:]
+        order.reserveCapacity(Int(count))
+        index.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let key = reader.take(32), let after = reader.int64(), let before = reader.int64(),
+                  let recordedAt = reader.int64(), let payload = reader.range() else { return .empty }
+            let k = Key(key)
+            guard k.shard == i else { return .empty }
+            if index.updateValue(Stored(after: after, before: before, recordedAt: recordedAt, payload: payload), forKey: k) == nil { order.append(k) }
+        }
+        return Shard(bytes: data, order: order, index: index)
+    }
+
+    /// Shard `i` as this run first read it.
+    func shard(_ i: Int) -> Shard {
+        if let known = shards.withValue({ $0[i] }) { return known }
+        let read = readShard(i)  // outside the lock: the other workers keep looking up
+        return shards.withValue { s in
+            if let known = s[i] { return known }
+            s[i] = read
+            return read
+        }
+    }
+
+    /// Lets go of the shards read (8 MB at 10,000 files) once every lookup is done; saving reads afresh.
+    func closeShards() {
+        shards.withValue { $0 = Array(repeating: nil, count: Self.shardCount) }
+    }
 
     /// The key of a file's verdict.
     func key(path: String, kind: CheckSourceKind, bytes: [UInt8]) -> Key {
-        Key(Digest.sha256(Array(kind.rawValue.utf8) + [0] + Array(path.utf8) + [0] + bytes))
+        Key(Digest.sha256(concatenating: [Array(kind.rawValue.utf8), [0], Array(path.utf8), [0], bytes]))
     }
 
     /// The kept verdict for `key`, when it holds at `time`.
     func verdict(_ key: Key, at time: Int64) -> CachedVerdict? {
-        guard let entry = index[key], entry.after < time, time < entry.before,
+        let shard = shard(key.shard)
+        guard let entry = shard.index[key], entry.after < time, time < entry.before,
               wallClock - entry.recordedAt < Self.maximumAge, entry.recordedAt <= wallClock else { return nil }
-        var reader = ByteReader(bytes, range: entry.payload)
+        var reader = ByteReader(shard.bytes, range: entry.payload)
         guard let verdict = CachedVerdict(&reader) else { return nil }
-        recorded.withValue { $0[key] = entry }
+        served.withValue { $0 += 1 }
         return verdict
     }
 
@@ -119,49 +178,57 @@ public final class CheckVerdictCache: @unchecked Sendable {
         fresh.withValue { $0[key] = Pending(judgedAt: time, times: times, verdict: verdict) }
     }
 
-    /// Writes the verdicts used and recorded this run, then older ones, when this run recorded any.
+    /// Writes this run's new verdicts into their shards (only those), merged with what each shard
+    /// holds on disk at that moment, under the cache's lock.
     /// `trustTimes`: every notBefore/notAfter in the trust store after the run (directory lookups add to it).
     public func save(trustTimes: [Int64]) {
         let new = fresh.current
         guard !new.isEmpty else { return }
-        var out = Self.magic + context + [0, 0, 0, 0]  // the count, filled in below
-        out.reserveCapacity(bytes.count + new.count * 1024)
-        var count: UInt32 = 0
-        func add(_ key: Key, after: Int64, before: Int64, recordedAt: Int64, payload: (inout [UInt8]) -> Void) {
-            guard Int(count) < Self.maximumEntries else { return }
-            out += key.bytes
-            ByteWriter.append(after, to: &out); ByteWriter.append(before, to: &out); ByteWriter.append(recordedAt, to: &out)
-            let lengthAt = out.count
-            ByteWriter.append(UInt32(0), to: &out)
-            payload(&out)
-            let length = UInt32(out.count - lengthAt - 4)
-            for i in 0..<4 { out[lengthAt + i] = UInt8(truncatingIfNeeded: length >> (i * 8)) }
-            count += 1
-        }
+        // Advisory: a directory that cannot be made or a shard that cannot be written is no cache.
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { unlink(path) }  // format 1's single file
+        guard (try? FileSystem.makeDirectories(path, mode: 0o700)) != nil else { return }
+        let lock = open("\(path)/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        defer { if lock >= 0 { close(lock) } }  // closing releases the lock
+        if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
         let trust = Set(trustTimes)
-        var written = Set<Key>()
-        for (key, p) in new {
-            let instants = trust.union(p.times)
-            guard !instants.contains(p.judgedAt) else { continue }  // on an instant: the next second differs
-            let after = instants.filter { $0 < p.judgedAt }.max() ?? Int64.min
-            let before = instants.filter { $0 > p.judgedAt }.min() ?? Int64.max
-            add(key, after: after, before: before, recordedAt: wallClock) { p.verdict.write(to: &$0) }
-            written.insert(key)
+        var byShard: [Int: [(Key, Pending)]] = [:]
+        for (key, p) in new { byShard[key.shard, default: []].append((key, p)) }
+        let limit = Self.maximumEntries / Self.shardCount
+        for (i, entries) in byShard {
+            let disk = readShard(i)
+            var out = Self.magic + context + [0, 0, 0, 0]  // the count, filled in below
+            out.reserveCapacity(disk.bytes.count + entries.count * 1024)
+            var count: UInt32 = 0
+            var written = Set<Key>()
+            func add(_ key: Key, after: Int64, before: Int64, recordedAt: Int64, payload: (inout [UInt8]) -> Void) {
+                guard Int(count) < limit, written.insert(key).inserted else { return }
+                out += key.bytes
+                ByteWriter.append(after, to: &out); ByteWriter.append(before, to: &out); ByteWriter.append(recordedAt, to: &out)
+                let lengthAt = out.count
+                ByteWriter.append(UInt32(0), to: &out)
+                payload(&out)
+                let length = UInt32(out.count - lengthAt - 4)
+                for i in 0..<4 { out[lengthAt + i] = UInt8(truncatingIfNeeded: length >> (i * 8)) }
+                count += 1
+            }
+            for (key, p) in entries {
+                let instants = trust.union(p.times)
+                guard !instants.contains(p.judgedAt) else { continue }  // on an instant: the next second differs
+                let after = instants.filter { $0 < p.judgedAt }.max() ?? Int64.min
+                let before = instants.filter { $0 > p.judgedAt }.min() ?? Int64.max
+                add(key, after: after, before: before, recordedAt: wallClock) { p.verdict.write(to: &$0) }
+            }
+            guard count > 0 else { continue }
+            // Then what the shard holds now (another run's verdicts too), newest first, while young enough.
+            for key in disk.order {
+                guard let e = disk.index[key], wallClock - e.recordedAt < Self.maximumAge else { continue }
+                add(key, after: e.after, before: e.before, recordedAt: e.recordedAt) { $0 += disk.bytes[e.payload] }
+            }
+            let countAt = Self.magic.count + context.count
+            for i in 0..<4 { out[countAt + i] = UInt8(truncatingIfNeeded: count >> (i * 8)) }
+            try? FileSystem.writeAtomically(out, to: shardPath(i), mode: 0o600, existing: .replace, sync: false)
         }
-        let used = recorded.current
-        for (key, e) in used where !written.contains(key) {
-            add(key, after: e.after, before: e.before, recordedAt: e.recordedAt) { $0 += bytes[e.payload] }
-            written.insert(key)
-        }
-        for (key, e) in index.sorted(by: { $0.value.recordedAt > $1.value.recordedAt })
-        where !written.contains(key) && wallClock - e.recordedAt < Self.maximumAge {
-            add(key, after: e.after, before: e.before, recordedAt: e.recordedAt) { $0 += bytes[e.payload] }
-        }
-        let countAt = Self.magic.count + context.count
-        for i in 0..<4 { out[countAt + i] = UInt8(truncatingIfNeeded: count >> (i * 8)) }
-        // Advisory: a directory that cannot be made or a file that cannot be written leaves no cache.
-        try? FileSystem.makeDirectories(FileSystem.directoryName(of: path), mode: 0o700)
-        try? FileSystem.writeAtomically(out, to: path, mode: 0o600, existing: .replace, sync: false)
     }
 
     /// The running executable's inode, size and modification time: a different build is a different judge.

@@ -239,4 +239,16 @@ public enum Digest {
         _ = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, EVP_sha256(), nil) }
         return out
     }
+
+    /// SHA-256 of `parts` one after another, without first joining them into one array.
+    public static func sha256(concatenating parts: [[UInt8]]) -> [UInt8] {
+        guard let ctx = EVP_MD_CTX_new() else { return sha256(parts.flatMap { $0 }) }
+        defer { EVP_MD_CTX_free(ctx) }
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        guard EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else { return sha256(parts.flatMap { $0 }) }
+        for part in parts { _ = part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) } }
+        EVP_DigestFinal_ex(ctx, &out, &length)
+        return out
+    }
 }
