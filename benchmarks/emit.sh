@@ -33,7 +33,10 @@ echo "emit nginx, 500 domains (1,000 names, 1,000 routes): ${best} ms (best of 3
 mkdir -p www nginx/conf.d tmp
 "$CERTS" ca init --store "$WORK/store" >/dev/null
 for d in a b c; do "$CERTS" ca issue --store "$WORK/store" "$d.example.test" >/dev/null; done
-HTTP=$((20000 + RANDOM % 20000)); HTTPS=$((HTTP + 1))
+# Free ports from the kernel (a random block could be taken: nginx's reload then fails to bind, and
+# deploy's probe finds the port closed).
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+HTTP=$(port); HTTPS=$(port)
 cat > stack.yaml <<YAML
 domains:
   - { name: a.example.test, routes: [ { path: /, service: backend, port: 18999 } ] }
@@ -53,7 +56,8 @@ CONF
 "$NGINX" -c "$WORK/main.conf" -p "$WORK"
 V=$("$NGINX" -v 2>&1 | sed 's|.*/||')
 T="$NGINX -t -q -c $WORK/main.conf -p $WORK"; R="$NGINX -s reload -c $WORK/main.conf -p $WORK"
-"$CERTS" deploy --stack stack.yaml --store store --out nginx --nginx-version "$V" --test-command "$T" --reload-command "$R" >/dev/null
+"$CERTS" deploy --stack stack.yaml --store store --out nginx --nginx-version "$V" --test-command "$T" --reload-command "$R" >/dev/null \
+  || { echo "emit.sh: first deploy failed; nginx error.log:" >&2; tail -5 error.log >&2; exit 1; }
 deploy=""; tr=""
 for _ in 1 2 3; do
   t0=$(now_ms); "$CERTS" deploy --stack stack.yaml --store store --out nginx --nginx-version "$V" --test-command "$T" --reload-command "$R" >/dev/null
