@@ -1,5 +1,3 @@
-internal import COpenSSL
-
 /// JSON Web Signatures as ACME uses them (RFC 7515, RFC 8555 §6.2): flattened JSON
 /// serialization, ES256 (P-256) or RS256 account keys, `jwk` or `kid` in the protected header.
 public enum JWS {
@@ -18,13 +16,13 @@ public enum JWS {
         switch key.algorithm {
         case .ec(let curve, _) where curve == "P-256" || curve == "P-384":
             let size = curve == "P-256" ? 32 : 48
-            let x = try bignumParameter(key, OSSL_PKEY_PARAM_EC_PUB_X, size: size)
-            let y = try bignumParameter(key, OSSL_PKEY_PARAM_EC_PUB_Y, size: size)
+            let x = try key.publicParameter(.ecX, width: size)
+            let y = try key.publicParameter(.ecY, width: size)
             return .object([("crv", .string(curve)), ("kty", .string("EC")),
                             ("x", .string(Base64.urlEncode(x))), ("y", .string(Base64.urlEncode(y)))])
         case .rsa:
-            let e = try bignumParameter(key, OSSL_PKEY_PARAM_RSA_E, size: nil)
-            let n = try bignumParameter(key, OSSL_PKEY_PARAM_RSA_N, size: nil)
+            let e = try key.publicParameter(.rsaE, width: nil)
+            let n = try key.publicParameter(.rsaN, width: nil)
             return .object([("e", .string(Base64.urlEncode(e))), ("kty", .string("RSA")), ("n", .string(Base64.urlEncode(n)))])
         default:
             throw JWSError.unsupportedKey(key.algorithm.description)
@@ -75,53 +73,14 @@ public enum JWS {
     /// PKCS#1 v1.5 for RSA.
     public static func signature(_ input: [UInt8], key: PrivateKey) throws -> [UInt8] {
         let alg = try algorithm(for: key)
-        let digest: OpaquePointer? = alg == "ES384" ? EVP_sha384() : EVP_sha256()
-        let ctx = try ossl("creating a signing context") { EVP_MD_CTX_new() }
-        defer { EVP_MD_CTX_free(ctx) }
-        try osslCheck("starting the JWS signature") { EVP_DigestSignInit(ctx, nil, digest, nil, key.pointer) }
-        var length = 0
-        try osslCheck("sizing the JWS signature") {
-            input.withUnsafeBufferPointer { EVP_DigestSign(ctx, nil, &length, $0.baseAddress, $0.count) }
-        }
-        var der = [UInt8](repeating: 0, count: length)
-        try osslCheck("signing the JWS") {
-            input.withUnsafeBufferPointer { EVP_DigestSign(ctx, &der, &length, $0.baseAddress, $0.count) }
-        }
-        der.removeSubrange(length...)
+        let der = try key.sign(input, digest: alg == "ES384" ? .sha384 : .sha256, what: "JWS")
         guard alg.hasPrefix("ES") else { return der }
-        return try rawECDSA(der: der, size: alg == "ES256" ? 32 : 48)
-    }
-
-    /// DER `ECDSA-Sig-Value` → fixed-width r||s (RFC 7518 §3.4).
-    static func rawECDSA(der: [UInt8], size: Int) throws -> [UInt8] {
-        let sig = try der.withUnsafeBufferPointer { buf -> OpaquePointer in
-            var p: UnsafePointer<UInt8>? = buf.baseAddress
-            return try ossl("reading the ECDSA signature") { d2i_ECDSA_SIG(nil, &p, buf.count) }
-        }
-        defer { ECDSA_SIG_free(sig) }
-        var r: OpaquePointer? = nil, s: OpaquePointer? = nil
-        ECDSA_SIG_get0(sig, &r, &s)
-        var out = [UInt8](repeating: 0, count: size * 2)
-        guard let r, let s,
-              BN_bn2binpad(r, &out, Int32(size)) == Int32(size),
-              out.withUnsafeMutableBufferPointer({ BN_bn2binpad(s, $0.baseAddress! + size, Int32(size)) }) == Int32(size) else {
-            throw OpenSSLError.drain("encoding the ECDSA signature")
-        }
-        return out
+        return try ECDSASignature.rawConcatenation(der: der, size: alg == "ES256" ? 32 : 48)
     }
 
     /// HMAC-SHA256 (for External Account Binding).
     public static func hmacSHA256(key: [UInt8], data: [UInt8]) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length = 0
-        OpenSSLError.clear()
-        let ok = key.withUnsafeBufferPointer { k in
-            data.withUnsafeBufferPointer { d in
-                EVP_Q_mac(nil, "HMAC", nil, "SHA256", nil, k.baseAddress, k.count, d.baseAddress, d.count, &out, out.count, &length)
-            }
-        }
-        guard ok != nil, length == 32 else { throw OpenSSLError.drain("computing HMAC-SHA256") }
-        return out
+        try Digest.hmacSHA256(key: key, data: data)
     }
 
     /// The `externalAccountBinding` member of a newAccount payload (RFC 8555 §7.3.4): an HS256 JWS
@@ -132,17 +91,6 @@ public enum JWS {
         let payload64 = Base64.urlEncode(try jwk(for: accountKey).rendered(pretty: false))
         let mac = try hmacSHA256(key: macKey, data: Array("\(protected64).\(payload64)".utf8))
         return .object([("protected", .string(protected64)), ("payload", .string(payload64)), ("signature", .string(Base64.urlEncode(mac)))])
-    }
-
-    static func bignumParameter(_ key: PrivateKey, _ name: String, size: Int?) throws -> [UInt8] {
-        var bn: OpaquePointer? = nil
-        try osslCheck("reading the public key parameter \(name)") { EVP_PKEY_get_bn_param(key.pointer, name, &bn) }
-        guard let bn else { throw OpenSSLError.drain("reading \(name)") }
-        defer { BN_free(bn) }
-        let width = size ?? Int((BN_num_bits(bn) + 7) / 8)
-        var out = [UInt8](repeating: 0, count: width)
-        guard BN_bn2binpad(bn, &out, Int32(width)) == Int32(width) else { throw OpenSSLError.drain("encoding \(name)") }
-        return out
     }
 }
 

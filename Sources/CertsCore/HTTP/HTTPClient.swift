@@ -1,4 +1,3 @@
-internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,7 +53,7 @@ public struct HTTPResponse: Sendable {
 /// (`SSL_set1_host`, or the IP address for IP literals) during the handshake.
 /// One client may be used from several threads at once; a connection serves one request at a time.
 public final class HTTPClient: @unchecked Sendable {
-    let context: OpaquePointer  // SSL_CTX
+    let context: TLSContext
     public let timeout: Double
     public let userAgent: String
     /// Largest response (headers + body) accepted.
@@ -75,35 +74,14 @@ public final class HTTPClient: @unchecked Sendable {
         pool = ConnectionPool(capacity: max(0, idleConnections), maximumAge: idleSeconds)
         self.proxies = try proxies ?? ProxyConfiguration.processEnvironment()
         TLSClient.ignoreSIGPIPE()
-        OpenSSLError.clear()
-        guard let ctx = SSL_CTX_new(TLS_client_method()) else {
-            throw HTTPError.setup(OpenSSLError.drain("creating the TLS context").description)
+        do { context = try TLSContext.verifyingClient(trust: trust) } catch let error as OpenSSLError {
+            throw HTTPError.setup(error.description)
         }
-        context = ctx
         self.timeout = timeout
         self.userAgent = userAgent
         self.maximumResponseSize = maximumResponseSize
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
-        _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
-        // Framing comes from Content-Length / chunked; a peer that closes without close_notify after
-        // a complete response is common and harmless.
-        _ = SSL_CTX_set_options(ctx, UInt64(1) << 7)  // SSL_OP_IGNORE_UNEXPECTED_EOF
-        if let trust {
-            SSL_CTX_set1_cert_store(ctx, trust.pointer)
-            trustOrigin = trust.origin
-        } else {
-            // The process-wide in-memory store, not SSL_CTX_set_default_verify_paths: its directory
-            // lookup lists /etc/ssl/certs during every handshake.
-            guard let system = try? TrustStore.sharedSystem() else {
-                SSL_CTX_free(ctx)
-                throw HTTPError.setup(OpenSSLError.drain("loading the system trust store").description)
-            }
-            SSL_CTX_set1_cert_store(ctx, system.pointer)
-            trustOrigin = "the system trust store"
-        }
+        trustOrigin = trust?.origin ?? "the system trust store"
     }
-
-    deinit { SSL_CTX_free(context) }
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         let url = try HTTPURL(request.url)
@@ -314,39 +292,27 @@ final class TLSTransport: HTTPTransport {
     let connection: TLSConnection
     let host: String
 
-    init(context: OpaquePointer, socket: TCPSocket, url: HTTPURL, trustOrigin: String, deadline: Deadline) throws {
+    init(context: TLSContext, socket: TCPSocket, url: HTTPURL, trustOrigin: String, deadline: Deadline) throws {
         host = url.authority
         do {
             connection = try TLSConnection(context: context, socket: socket, serverName: url.isIPAddress ? nil : url.host)
         } catch {
             throw HTTPError.tls(host: host, detail: "\(error)")
         }
-        let ssl = connection.pointer
-        OpenSSLError.clear()
-        if url.isIPAddress {
-            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url.host) == 1 else {
-                throw HTTPError.setup(OpenSSLError.drain("setting the expected IP address").description)
-            }
-        } else {
-            guard SSL_set1_host(ssl, url.host) == 1 else {
-                throw HTTPError.setup(OpenSSLError.drain("setting the expected host name").description)
-            }
+        do {
+            try connection.expectPeerName(url.host, isIPAddress: url.isIPAddress)
+        } catch let error as OpenSSLError {
+            throw HTTPError.setup(error.description)
         }
         do {
             try connection.handshake(deadline: deadline)
         } catch let error as TLSError {
-            let verify = SSL_get_verify_result(ssl)
-            if verify != X509_V_OK {
-                let text = X509_verify_cert_error_string(verify).map { String(cString: $0) } ?? "error \(verify)"
+            if let failure = connection.verificationFailure {
                 let why: String
-                switch Int32(verify) {
-                case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
-                    why = "the certificate is not valid for \(url.host) (\(text))"
-                case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-                     X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-                    why = "the certificate is not trusted by \(trustOrigin) (\(text))"
-                default:
-                    why = "certificate verification failed: \(text)"
+                switch failure.kind {
+                case .nameMismatch: why = "the certificate is not valid for \(url.host) (\(failure.text))"
+                case .untrusted: why = "the certificate is not trusted by \(trustOrigin) (\(failure.text))"
+                case .other: why = "certificate verification failed: \(failure.text)"
                 }
                 throw HTTPError.tls(host: host, detail: why)
             }
@@ -362,40 +328,37 @@ final class TLSTransport: HTTPTransport {
     func write(_ bytes: [UInt8], deadline: Deadline) throws {
         var sent = 0
         while sent < bytes.count {
-            OpenSSLError.clear()
-            var written = 0
-            let rc = bytes.withUnsafeBytes { SSL_write_ex(connection.pointer, $0.baseAddress! + sent, bytes.count - sent, &written) }
-            if rc == 1 { sent += written; continue }
-            try wait(SSL_get_error(connection.pointer, rc), phase: "sending the request", deadline: deadline)
+            let result = bytes.withUnsafeBytes { connection.write(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
+            if case .transferred(let written) = result { sent += written; continue }
+            try wait(result, phase: "sending the request", deadline: deadline)
         }
     }
 
     func read(into buffer: UnsafeMutableRawPointer, count: Int, deadline: Deadline) throws -> Int {
         while true {
-            OpenSSLError.clear()
-            errno = 0
-            var got = 0
-            let rc = SSL_read_ex(connection.pointer, buffer, count, &got)
-            if rc == 1 { return got }
-            let reason = SSL_get_error(connection.pointer, rc)
-            if reason == SSL_ERROR_ZERO_RETURN { return 0 }
-            if reason == SSL_ERROR_SYSCALL && errno == 0 { return 0 }
-            try wait(reason, phase: "reading the response", deadline: deadline)
+            let result = connection.read(into: buffer, count: count)
+            switch result {
+            case .transferred(let got): return got
+            case .endOfStream: return 0
+            default: try wait(result, phase: "reading the response", deadline: deadline)
+            }
         }
     }
 
-    private func wait(_ reason: Int32, phase: String, deadline: Deadline) throws {
-        switch reason {
-        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-            let events = Int16(reason == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)
+    private func wait(_ result: TLSConnection.Transfer, phase: String, deadline: Deadline) throws {
+        switch result {
+        case .wantRead, .wantWrite:
+            var events = Int16(POLLOUT)
+            if case .wantRead = result { events = Int16(POLLIN) }
             guard try connection.socket.wait(for: events, deadline: deadline) else {
                 throw HTTPError.timeout(host: host, phase: phase, seconds: deadline.seconds)
             }
-        case SSL_ERROR_SYSCALL:
-            throw HTTPError.connect(host: host, detail: "\(phase): \(FileSystem.errorString(errno))")
-        default:
-            let error = OpenSSLError.drain(phase)
-            throw HTTPError.tls(host: host, detail: "\(phase): \(error.entries.map(\.reason).filter { !$0.isEmpty }.last ?? "error \(reason)")")
+        case .systemError(let code):
+            throw HTTPError.connect(host: host, detail: "\(phase): \(FileSystem.errorString(code))")
+        case .failed(let reason):
+            throw HTTPError.tls(host: host, detail: "\(phase): \(reason)")
+        case .transferred, .endOfStream:
+            preconditionFailure("not a failure")  // read and write return these themselves
         }
     }
 
@@ -404,7 +367,7 @@ final class TLSTransport: HTTPTransport {
     /// Nothing buffered and nothing (data or end of stream) waiting on the socket: an idle
     /// connection the server has not closed yet.
     var isQuiet: Bool {
-        guard SSL_pending(connection.pointer) == 0 else { return false }
+        guard !connection.hasPendingBytes else { return false }
         var p = pollfd(fd: connection.socket.fd, events: Int16(POLLIN), revents: 0)
         return poll(&p, 1, 0) == 0
     }

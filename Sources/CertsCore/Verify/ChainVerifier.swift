@@ -1,4 +1,3 @@
-internal import COpenSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -98,7 +97,7 @@ public struct ChainVerifier {
             let fast = best.chain
             for path in candidates.paths where !(path == fast && path.last?.looksSelfSigned == true) {
                 guard let anchor = path.last, let store = try? TrustStore.certificates([anchor], origin: trust.origin),
-                      let result = try? buildPath(leaf: leaf, untrusted: Array(path.dropFirst().dropLast()), store: store.pointer,
+                      let result = try? buildPath(leaf: leaf, untrusted: Array(path.dropFirst().dropLast()), store: store,
                                                   partialChain: !anchor.looksSelfSigned) else { continue }
                 let candidate = judge(result, shape: shape, served: served, anchor: anchor)
                 if candidate.isBetter(than: best) { best = candidate }
@@ -165,7 +164,7 @@ public struct ChainVerifier {
     /// inclusive (§4.1.2.5); OpenSSL calls it expired at that second.
     func corrected(_ issues: [RawIssue], chain: [Certificate]) -> [RawIssue] {
         issues.filter { issue in
-            guard issue.code == X509_V_ERR_CERT_HAS_EXPIRED else { return true }
+            guard issue.kind == .expired else { return true }
             let cert = issue.certificate ?? (issue.depth < chain.count ? chain[issue.depth] : nil)
             return cert.map { $0.notAfter != time } ?? true
         }
@@ -188,89 +187,6 @@ public struct ChainVerifier {
         return h
     }
 
-    // MARK: OpenSSL path validation
-
-    struct RawIssue {
-        let code: Int32
-        let depth: Int
-        let certificate: Certificate?
-    }
-
-    final class IssueCollector {
-        var issues: [RawIssue] = []
-    }
-
-    struct PathResult {
-        let chain: [Certificate]
-        let issues: [RawIssue]
-    }
-
-    /// Runs `X509_verify_cert`, collecting every error (the callback lets it carry on) and the
-    /// chain it built, leaf first.
-    func buildPath(leaf: Certificate, untrusted: [Certificate]) throws -> PathResult {
-        try buildPath(leaf: leaf, untrusted: untrusted, store: trust.pointer, partialChain: false)
-    }
-
-    /// The same against `store`; `partialChain` lets a trusted certificate that is not self-signed
-    /// end the path (X509_V_FLAG_PARTIAL_CHAIN).
-    func buildPath(leaf: Certificate, untrusted: [Certificate], store: OpaquePointer, partialChain: Bool) throws -> PathResult {
-        let ctx = try ossl("creating a verification context") { X509_STORE_CTX_new() }
-        defer { X509_STORE_CTX_free(ctx) }
-        let stack = try ossl("allocating a certificate list") { certs_sk_X509_new_null() }
-        defer { certs_sk_X509_free(stack) }  // borrowed entries: the array keeps them alive
-        for c in untrusted { _ = certs_sk_X509_push(stack, c.pointer) }
-        try osslCheck("starting verification") { X509_STORE_CTX_init(ctx, store, leaf.pointer, stack) }
-
-        let param = X509_STORE_CTX_get0_param(ctx)
-        try osslCheck("choosing the TLS server purpose") { X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER) }
-        X509_VERIFY_PARAM_set_time(param, time_t(time))
-        if partialChain { X509_VERIFY_PARAM_set_flags(param, UInt(X509_V_FLAG_PARTIAL_CHAIN)) }
-        if let host {
-            if IPAddress.parse(host) != nil {
-                try osslCheck("setting the IP address to match") { X509_VERIFY_PARAM_set1_ip_asc(param, host) }
-            } else {
-                X509_VERIFY_PARAM_set_hostflags(param, UInt32(X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
-                try osslCheck("setting the host name to match") { X509_VERIFY_PARAM_set1_host(param, host, host.utf8.count) }
-            }
-        }
-
-        let collector = IssueCollector()
-        try osslCheck("attaching the verification callback") {
-            X509_STORE_CTX_set_ex_data(ctx, 0, Unmanaged.passUnretained(collector).toOpaque())
-        }
-        X509_STORE_CTX_set_verify_cb(ctx) { ok, ctx in
-            guard ok == 0, let ctx, let raw = X509_STORE_CTX_get_ex_data(ctx, 0) else { return ok }
-            let collector = Unmanaged<ChainVerifier.IssueCollector>.fromOpaque(raw).takeUnretainedValue()
-            let cert = X509_STORE_CTX_get_current_cert(ctx).map { Certificate(borrowing: $0) }
-            collector.issues.append(RawIssue(code: X509_STORE_CTX_get_error(ctx), depth: Int(X509_STORE_CTX_get_error_depth(ctx)), certificate: cert))
-            return 1  // keep going: report every problem, not only the first
-        }
-        OpenSSLError.clear()
-        let result = withExtendedLifetime((collector, untrusted)) { X509_verify_cert(ctx) }
-        if result < 0 {
-            // A certificate whose key does not decode (corrupted input) ends OpenSSL's path building
-            // with an internal error: say which one it is. (Not checked up front: decoding every
-            // leaf's key would cost more than verifying the chain.)
-            if let bad = ([leaf] + untrusted).first(where: { !$0.hasDecodablePublicKey }) {
-                OpenSSLError.clear()
-                throw InputError.malformed(path: "certificate \"\(bad.subject)\"", what: "certificate", detail: "its public key cannot be decoded")
-            }
-            throw OpenSSLError.drain("verifying the chain")
-        }
-        OpenSSLError.clear()
-
-        var chain: [Certificate] = []
-        if let built = X509_STORE_CTX_get1_chain(ctx) {
-            chain = Certificate.all(in: built)
-            certs_sk_X509_pop_free(built)
-        }
-        if result == 0 && collector.issues.isEmpty {
-            // Failed without telling the callback (should not happen): report it anyway.
-            collector.issues.append(RawIssue(code: X509_STORE_CTX_get_error(ctx), depth: Int(X509_STORE_CTX_get_error_depth(ctx)), certificate: nil))
-        }
-        return PathResult(chain: chain, issues: collector.issues)
-    }
-
     /// OpenSSL's verification errors in words.
     func pathFindings(_ issues: [RawIssue], chain: [Certificate]) -> [Finding] {
         var out: [Finding] = []
@@ -280,46 +196,45 @@ public struct ChainVerifier {
             let index = chain.firstIndex(of: cert) ?? issue.depth
             let what = Describe.role(index: index, of: chain)
             let q = Describe.quoted(cert)
-            switch issue.code {
-            case X509_V_ERR_CERT_HAS_EXPIRED:
+            switch issue.kind {
+            case .expired:
                 let days = -daysBetween(time, cert.notAfter)  // the same count as inspect's and check's days left
                 out.append(Finding("expired", "\(what) \(q) expired at \(RFC3339.format(cert.notAfter)) (\(Self.days(days)) before \(RFC3339.format(time)))", about: cert))
-            case X509_V_ERR_CERT_NOT_YET_VALID:
+            case .notYetValid:
                 let days = daysBetween(time, cert.notBefore)
                 out.append(Finding("not-yet-valid", "\(what) \(q) is not valid until \(RFC3339.format(cert.notBefore)) (\(Self.days(days)) after \(RFC3339.format(time)))", about: cert))
-            case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+            case .invalidValidity:
                 out.append(Finding("invalid-validity", "\(what) \(q) has a malformed validity date", about: cert))
-            case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
+            case .nameMismatch:
                 out.append(hostnameMismatch(chain[0]))
-            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            case .unknownIssuer:
                 out.append(unknownIssuer(cert, what: what))
-            case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            case .selfSignedLeaf:
                 out.append(Finding("self-signed", "the leaf \(q) is self-signed and not in \(trust.origin); clients will not trust it (use a certificate from a CA, or trust this exact certificate with --trust)", about: cert))
-            case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+            case .untrustedRoot:
                 out.append(Finding("untrusted-root", "the chain ends at the root \(q), which is not in \(trust.origin)", about: cert))
-            case X509_V_ERR_INVALID_PURPOSE:
+            case .invalidPurpose:
                 if index == 0 {
                     out.append(Finding("wrong-purpose", "the leaf \(q) is not valid for TLS server authentication (its keyUsage or extendedKeyUsage forbid it)", about: cert))
                 } else {
                     let eku = cert.extendedKeyUsage.map { " (extendedKeyUsage: \($0.joined(separator: ", ")))" } ?? ""
                     out.append(Finding("wrong-purpose", "\(what) \(q) may not issue TLS server certificates\(eku)", about: cert))
                 }
-            case X509_V_ERR_INVALID_CA, X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+            case .invalidCA:
                 out.append(Finding("invalid-ca", "\(q) is used as an issuer but is not a CA (it needs basicConstraints CA:TRUE and keyCertSign)", about: cert))
-            case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+            case .pathLength:
                 out.append(Finding("path-length", "\(what) \(q) is below more intermediates than its issuer's pathLenConstraint allows", about: cert))
-            case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+            case .badSignature:
                 out.append(Finding("bad-signature", "\(what) \(q)'s signature does not verify with its issuer's key (wrong or corrupted certificate)", about: cert))
-            case X509_V_ERR_PERMITTED_VIOLATION, X509_V_ERR_EXCLUDED_VIOLATION, X509_V_ERR_SUBTREE_MINMAX,
-                 X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE, X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX, X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
-                let text = X509_verify_cert_error_string(Int(issue.code)).map { String(cString: $0) } ?? "error \(issue.code)"
+            case .nameConstraints:
+                let text = issue.text
                 out.append(Finding("name-constraint-violation", "\(what) \(q) is outside the name constraints of an issuer above it (\(text))", about: cert))
-            case X509_V_ERR_CERT_REVOKED:
+            case .revoked:
                 out.append(Finding("revoked", "\(what) \(q) is revoked", about: cert))
-            case X509_V_ERR_CERT_UNTRUSTED, X509_V_ERR_CERT_REJECTED:
+            case .rejected:
                 out.append(Finding("untrusted-root", "\(what) \(q) is marked as not trusted for TLS servers in \(trust.origin)", about: cert))
-            default:
-                let text = X509_verify_cert_error_string(Int(issue.code)).map { String(cString: $0) } ?? "error \(issue.code)"
+            case .other:
+                let text = issue.text
                 out.append(Finding("verify-failed", "\(what) \(q): \(text)", about: cert))
             }
         }
@@ -490,12 +405,12 @@ struct ChainShape {
 /// their certificate, so an `X509 *` address is never reused while it is a key.
 /// Shared by the worker threads of `verifyAll`, so every access holds the lock.
 final class NameCache: @unchecked Sendable {
-    private let entries = Locked<[OpaquePointer: (certificate: Certificate, subject: String, issuer: String)]>([:])
+    private let entries = Locked<[Certificate.Identity: (certificate: Certificate, subject: String, issuer: String)]>([:])
 
     func text(_ cert: Certificate) -> (subject: String, issuer: String) {
-        if let cached = entries.withValue({ $0[cert.pointer] }) { return (cached.subject, cached.issuer) }
+        if let cached = entries.withValue({ $0[cert.identity] }) { return (cached.subject, cached.issuer) }
         let e = (certificate: cert, subject: cert.subject.description, issuer: cert.issuer.description)
-        entries.withValue { if $0.count < 10_000 { $0[cert.pointer] = e } }
+        entries.withValue { if $0.count < 10_000 { $0[cert.identity] = e } }
         return (e.subject, e.issuer)
     }
 }

@@ -1,4 +1,3 @@
-internal import COpenSSL
 
 /// Enumerates the candidate certification paths from a leaf to a trust anchor, for when the one
 /// path OpenSSL builds fails although another exists (a cross-signed intermediate that expired or
@@ -56,11 +55,11 @@ struct PathBuilder {
         /// Signature verdicts by child and issuer key: cross-signed certificates share their key,
         /// so a thousand of them cost one check. The child pointer stays alive for the search.
         var signatures: [PairKey: Bool] = [:]
-        var keys: [OpaquePointer: [UInt8]] = [:]
-        var issuerKeys: [OpaquePointer: String] = [:]
+        var keys: [Certificate.Identity: [UInt8]] = [:]
+        var issuerKeys: [Certificate.Identity: String] = [:]
 
         struct PairKey: Hashable {
-            let child: OpaquePointer
+            let child: Certificate.Identity
             let issuerKey: [UInt8]
         }
 
@@ -106,9 +105,9 @@ struct PathBuilder {
 
         /// The issuer name as text (the index key), once per certificate.
         mutating func issuerKey(_ cert: Certificate) -> String {
-            if let known = issuerKeys[cert.pointer] { return known }
+            if let known = issuerKeys[cert.identity] { return known }
             let key = cert.issuer.description
-            issuerKeys[cert.pointer] = key
+            issuerKeys[cert.identity] = key
             return key
         }
 
@@ -119,16 +118,10 @@ struct PathBuilder {
 
         /// The DER SubjectPublicKeyInfo, once per certificate.
         mutating func publicKeyBytes(_ cert: Certificate) -> [UInt8] {
-            if let known = keys[cert.pointer] { return known }
-            var bytes: [UInt8] = []
-            if let key = X509_get0_pubkey(cert.pointer) {
-                var out: UnsafeMutablePointer<UInt8>? = nil
-                let n = i2d_PUBKEY(key, &out)
-                if n > 0, let out { bytes = Array(UnsafeBufferPointer(start: out, count: Int(n))) }
-                certs_OPENSSL_free(out)
-            }
+            if let known = keys[cert.identity] { return known }
+            var bytes = cert.publicKeyInfoDER
             if bytes.isEmpty { bytes = cert.fingerprint() }  // no key: never equal to a real one
-            keys[cert.pointer] = bytes
+            keys[cert.identity] = bytes
             return bytes
         }
 
@@ -143,16 +136,14 @@ struct PathBuilder {
         }
 
         mutating func signed(_ child: Certificate, by issuer: Certificate) -> Bool {
-            let key = PairKey(child: child.pointer, issuerKey: publicKeyBytes(issuer))
+            let key = PairKey(child: child.identity, issuerKey: publicKeyBytes(issuer))
             if let known = signatures[key] { return known }
             guard result.signatureChecks < PathBuilder.maxSignatureChecks else {
                 result.exhausted = true
                 return false
             }
             result.signatureChecks += 1
-            OpenSSLError.clear()
-            let ok = X509_get0_pubkey(issuer.pointer).map { X509_verify(child.pointer, $0) == 1 } ?? false
-            OpenSSLError.clear()
+            let ok = child.signatureVerifies(with: issuer)
             signatures[key] = ok
             return ok
         }
@@ -160,46 +151,11 @@ struct PathBuilder {
 
     /// The child's issuer name is the candidate's subject.
     static func namesIssuer(_ child: Certificate, _ candidate: Certificate) -> Bool {
-        X509_NAME_cmp(X509_get_issuer_name(child.pointer), X509_get_subject_name(candidate.pointer)) == 0
+        child.namesAsIssuer(candidate)
     }
 
     /// authorityKeyIdentifier of the child against the candidate's subjectKeyIdentifier, when both exist.
     static func keyIdentifiersAllow(_ child: Certificate, _ candidate: Certificate) -> Bool {
-        guard let aki = X509_get0_authority_key_id(child.pointer), let ski = X509_get0_subject_key_id(candidate.pointer) else { return true }
-        return ASN1_OCTET_STRING_cmp(aki, ski) == 0
-    }
-}
-
-/// Finds trust-store certificates by subject name through OpenSSL's store lookup, so a store that
-/// also reads a hashed directory (`SSL_CERT_DIR`) is searched the same way verification searches it.
-final class TrustLookup {
-    private let context: OpaquePointer  // X509_STORE_CTX
-    private let trust: TrustStore
-    private var cache: [String: [Certificate]] = [:]
-
-    init(trust: TrustStore, leaf: Certificate) throws {
-        self.trust = trust
-        context = try ossl("creating a verification context") { X509_STORE_CTX_new() }
-        guard X509_STORE_CTX_init(context, trust.pointer, leaf.pointer, nil) == 1 else {
-            X509_STORE_CTX_free(context)
-            throw OpenSSLError.drain("starting a trust-store lookup")
-        }
-    }
-
-    deinit { X509_STORE_CTX_free(context) }
-
-    /// Trusted certificates whose subject is `child`'s issuer name.
-    func issuers(of child: Certificate, key: String) -> [Certificate] {
-        let name = X509_get_issuer_name(child.pointer)
-        if let known = cache[key] { return known.isEmpty ? known : known.filter { PathBuilder.namesIssuer(child, $0) } }
-        var found: [Certificate] = []
-        OpenSSLError.clear()
-        if let stack = X509_STORE_CTX_get1_certs(context, name) {
-            found = Certificate.all(in: stack)
-            certs_sk_X509_pop_free(stack)
-        }
-        OpenSSLError.clear()  // "no certificate found" is an answer, not an error
-        if cache.count < 256 { cache[key] = found }
-        return found
+        child.keyIdentifiersAllow(issuer: candidate)
     }
 }

@@ -61,17 +61,6 @@ public final class RevocationList: @unchecked Sendable {
     }
 }
 
-public enum RevocationError: CertsFailure, Equatable {
-    case notACRL(source: String)
-
-    public var kind: FailureKind { .remote }
-    public var description: String {
-        switch self {
-        case .notACRL(let s): return "\(s) is not a CRL (neither DER nor PEM X509 CRL)"
-        }
-    }
-}
-
 extension Certificate {
     /// The URIs of the crlDistributionPoints extension (fullName form), in order.
     public var crlDistributionPoints: [String] {
