@@ -41,8 +41,13 @@ struct Certs: ParsableCommand {
         }
         Signals.install()
         do {
-            var command = try parse(try Spelling.rewrite(Array(CommandLine.arguments.dropFirst())))
-            try command.run()
+            let arguments = try Spelling.rewrite(Array(CommandLine.arguments.dropFirst()))
+            if Spelling.commandPath == ["key", "new"], let line = KeyNew.DirectLine(Array(arguments.dropFirst(2))) {
+                try line.run()  // the usual `key new` line without the parser's reflection (start-up)
+            } else {
+                var command = try parse(arguments)
+                try command.run()
+            }
             Terminal.exit(Exit.success)
         } catch {
             exit(with: error)

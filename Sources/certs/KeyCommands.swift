@@ -43,7 +43,11 @@ struct KeyNew: ParsableCommand {
     }
 
     func run() throws {
-        let secret = try passphrase.load()
+        try Self.write(type: type, out: out, force: force, json: json, format: format, secret: try passphrase.load())
+    }
+
+    /// The command's work once its options are known (`run()`, and `DirectLine` without the parser).
+    static func write(type: KeyType, out: String, force: Bool, json: Bool, format: OutputFormat, secret: Passphrase?) throws {
         var writing = KeyWriting(type: type)
         (writing.der, writing.passphrase) = (format == .der, secret)
         try writing.write(to: OutputTarget(out, force: force), stdout: Terminal.writeBytes)
@@ -53,6 +57,67 @@ struct KeyNew: ParsableCommand {
                                       ("mode", .string("0600"))]).rendered())
         } else if out != "-" {
             Terminal.note("wrote \(type) private key to \(out) (mode 0600\(secret != nil ? ", encrypted" : ""))")
+        }
+    }
+}
+
+extension KeyNew {
+    /// A `key new` command line read without ArgumentParser: the options scripts and benchmarks
+    /// use (`--key-type`, `-o`/`--out`, `--force`, `--json`, `--format`, each as `--name value` or
+    /// `--name=value`). ArgumentParser's reflection over the command (Mirror, property wrappers,
+    /// ~180 failed protocol-conformance lookups) was 9.5M of `key new`'s 28.8M instructions,
+    /// more than generating the key. Anything else (help, a passphrase, an unknown or malformed
+    /// word, a missing `--out`, a value the parser would refuse) is nil here and goes to the
+    /// parser, so every error message and every other spelling stays ArgumentParser's.
+    struct DirectLine: Equatable {
+        var type: KeyType = .default
+        var out: String
+        var force = false
+        var json = false
+        var format: OutputFormat = .pem
+
+        /// `arguments` are the words after `key new`, as `Spelling.rewrite` left them.
+        init?(_ arguments: [String]) {
+            var type: KeyType?, out: String?, format: OutputFormat?, force = false, json = false
+            var index = 0
+            while index < arguments.count {
+                let word = arguments[index]
+                index += 1
+                if word == "--force", !force { force = true; continue }
+                if word == "--json", !json { json = true; continue }
+                guard word.hasPrefix("-") else { return nil }
+                var name = word, value: String
+                if let equals = word.firstIndex(of: "="), word.hasPrefix("--") {
+                    name = String(word[..<equals])
+                    value = String(word[word.index(after: equals)...])
+                } else {
+                    guard index < arguments.count else { return nil }
+                    value = arguments[index]
+                    index += 1
+                    // The parser reads a word starting with "-" as the next option, not a value.
+                    if value.hasPrefix("-"), value != "-" { return nil }
+                }
+                guard !value.isEmpty else { return nil }
+                switch name {
+                case "--key-type" where type == nil:
+                    guard let parsed = KeyType(argument: value) else { return nil }
+                    type = parsed
+                case "--out" where out == nil, "-o" where out == nil:
+                    out = value
+                case "--format" where format == nil:
+                    guard let parsed = OutputFormat(argument: value) else { return nil }
+                    format = parsed
+                default:
+                    return nil
+                }
+            }
+            guard let out, !(json && out == "-") else { return nil }  // validate()'s refusal is the parser's to word
+            self.out = out
+            (self.type, self.format, self.force, self.json) = (type ?? .default, format ?? .pem, force, json)
+        }
+
+        func run() throws {
+            try KeyNew.write(type: type, out: out, force: force, json: json, format: format, secret: nil)
         }
     }
 }

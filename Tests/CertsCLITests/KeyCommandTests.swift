@@ -246,4 +246,31 @@ import Testing
         #expect(unknown.stderr.contains("--bogus") && unknown.stderr.contains("certs key new --help"), "\(unknown.stderr)")
         #expect(!s.exists("k.pem"))
     }
+
+    /// The usual `key new` line is read without ArgumentParser (KeyNew.DirectLine, for start-up):
+    /// every spelling it takes means what the parser means, and what it does not take still gets
+    /// the parser's answer.
+    @Test func theDirectlyReadKeyNewLineMeansWhatTheParserMeans() throws {
+        let s = Scratch()
+        let der = try certs("key", "new", "--key-type=ed25519", "--out=\(s.file("k.der"))", "--format=der", "--json")
+        #expect(der.status == 0, "\(der.stderr)")
+        #expect(der.stdout.contains("\"type\" : \"ed25519\"") || der.stdout.contains("\"type\": \"ed25519\""), "\(der.stdout)")
+        #expect(der.stdout.contains("der"), "\(der.stdout)")
+        #expect(try opensslOK("pkey", "-inform", "DER", "-in", s.file("k.der"), "-text", "-noout").contains("ED25519 Private-Key:"))
+        let alias = try certs("key", "new", "-o", s.file("k.pem"), "--key-type", "p384")
+        #expect(alias.status == 0, "\(alias.stderr)")
+        #expect(try opensslOK("pkey", "-in", s.file("k.pem"), "-text", "-noout").contains("NIST CURVE: P-384"))
+        let refused = try certs("key", "new", "-o", s.file("k.pem"))
+        #expect(refused.status == 3, "\(refused.stderr)")
+        let forced = try certs("key", "new", "--force", "--format", "pem", "--out", s.file("k.pem"))
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try opensslOK("pkey", "-in", s.file("k.pem"), "-text", "-noout").contains("NIST CURVE: P-256"))
+        let badType = try certs("key", "new", "--key-type=dsa", "--out", s.file("d.pem"))
+        #expect(badType.status == 2 && badType.stderr.contains("ec-p256"), "\(badType.stderr)")
+        let noOut = try certs("key", "new", "--key-type", "ec-p256")
+        #expect(noOut.status == 2 && noOut.stderr.contains("--out"), "\(noOut.stderr)")
+        let jsonToStdout = try certs("key", "new", "--json", "--out", "-")
+        #expect(jsonToStdout.status == 2 && jsonToStdout.stderr.contains("--json and --out -"), "\(jsonToStdout.stderr)")
+        #expect(!s.exists("d.pem"))
+    }
 }
