@@ -47,8 +47,11 @@ enum EVPKey {
 /// write to 0600 files, expose it.
 public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     let pointer: OpaquePointer
+    /// The type `generate` made this key as; nil for a key read from bytes, whose form only
+    /// OpenSSL's encoder keeps.
+    let generated: KeyType?
 
-    init(owning pointer: OpaquePointer) { self.pointer = pointer }
+    init(owning pointer: OpaquePointer, generated: KeyType? = nil) { (self.pointer, self.generated) = (pointer, generated) }
     deinit { EVP_PKEY_free(pointer) }
 
     /// A new key of `type`, from OpenSSL's default random generator.
@@ -72,7 +75,7 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
         }
         var key: OpaquePointer? = nil
         try osslCheck("generating a \(type) key") { EVP_PKEY_generate(ctx, &key) }
-        return PrivateKey(owning: key!)
+        return PrivateKey(owning: key!, generated: type)
     }
 
     /// Parses a private key from PEM (PKCS#8, encrypted PKCS#8, or the traditional RSA/EC forms)
@@ -152,6 +155,22 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
 
     /// PKCS#8 PEM; encrypted with AES-256-CBC (PBES2, PBKDF2-HMAC-SHA256) when a passphrase is given.
     public func pem(passphrase: Passphrase? = nil) throws -> [UInt8] {
+        guard passphrase == nil, var der = ownDER() else { return try opensslPEM(passphrase: passphrase) }
+        defer { OPENSSL_cleanse(&der, der.count) }
+        return try serialize("encoding the private key") { PEM_write_bio($0, "PRIVATE KEY", "", der, der.count) }
+    }
+
+    /// PKCS#8 DER (unencrypted, or encrypted like `pem(passphrase:)`).
+    public func der(passphrase: Passphrase? = nil) throws -> [UInt8] {
+        guard passphrase == nil, let der = ownDER() else { return try opensslDER(passphrase: passphrase) }
+        return der
+    }
+
+    /// The unencrypted PKCS#8 DER certs writes itself, for a key it generated (`PrivateKeyInfo`).
+    func ownDER() -> [UInt8]? { generated.flatMap { PrivateKeyInfo.der(pointer, generated: $0) } }
+
+    /// `pem(passphrase:)` through OpenSSL's encoder.
+    func opensslPEM(passphrase: Passphrase? = nil) throws -> [UInt8] {
         try serialize("encoding the private key") { bio in
             if let passphrase {
                 return passphrase.withCString { p in
@@ -162,8 +181,8 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
-    /// PKCS#8 DER (unencrypted, or encrypted like `pem(passphrase:)`).
-    public func der(passphrase: Passphrase? = nil) throws -> [UInt8] {
+    /// `der(passphrase:)` through OpenSSL's encoder.
+    func opensslDER(passphrase: Passphrase? = nil) throws -> [UInt8] {
         try serialize("encoding the private key") { bio in
             if let passphrase {
                 return passphrase.withCString { p in
