@@ -2,7 +2,7 @@ internal import COpenSSL
 
 /// An owning wrapper over an OpenSSL PKCS#10 request (`X509_REQ`).
 public final class CertificateSigningRequest: @unchecked Sendable, CustomStringConvertible {
-    let pointer: OpaquePointer
+    private let pointer: OpaquePointer
 
     init(owning pointer: OpaquePointer) { self.pointer = pointer }
     deinit { X509_REQ_free(pointer) }

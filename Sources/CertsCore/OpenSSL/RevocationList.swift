@@ -3,7 +3,7 @@ internal import COpenSSL
 /// An owning wrapper over an `X509_CRL` (RFC 5280 §5): who issued it, when it is next due, whom it
 /// revokes, and whether a given issuer signed it.
 public final class RevocationList: @unchecked Sendable {
-    let pointer: OpaquePointer  // X509_CRL
+    private let pointer: OpaquePointer  // X509_CRL
 
     /// Parses DER, or PEM (`-----BEGIN X509 CRL-----`), through `CryptoDocument`'s reader.
     public init(bytes: [UInt8], source: String) throws {

@@ -5,7 +5,7 @@ import Glibc
 
 /// An owning wrapper over one `SSL` connection on a non-blocking socket.
 final class TLSConnection {
-    let pointer: OpaquePointer  // SSL
+    private let pointer: OpaquePointer  // SSL
     let socket: TCPSocket
     /// The first bytes read from the server, to name what it spoke when that was not TLS.
     private let record: UnsafeMutablePointer<certs_read_record>
