@@ -40,44 +40,37 @@ struct BundleCommand: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() throws {
-        if let out, out != "-" { try Output.ensureWritable(out, force: force) }
+        let target = out.map { OutputTarget($0, force: force) }
+        try target?.ensureWritable()
         let secret = try passphrase.load()
         let pile = try CertificatePile.read(files, passphrase: secret)
-        let explicitKey = try key.map { try readPrivateKey($0, passphrase: secret) }
-        let preferred = explicitKey ?? pile.keys.first
-        let chain = try ChainAssembler.assemble(pile.certificates, key: preferred?.publicKey, now: currentUnixTime())
-        if let explicitKey, let key, !explicitKey.matches(chain.leaf.publicKey) {
-            throw InstallRefusal.keyMatchesNoCertificate(keyPath: key)
+        var bundling = ChainBundling(certificates: pile.certificates)
+        bundling.keysInInput = pile.keys
+        if let key { bundling.key = (try readPrivateKey(key, passphrase: secret), key) }
+        (bundling.includeRoot, bundling.allowIncomplete) = (includeRoot, allowIncomplete)
+        let report: BundleReport
+        do { report = try bundling.run(out: target) }
+        catch let mismatch as ChainBundling.KeyMismatch { throw InstallRefusal.keyMatchesNoCertificate(keyPath: mismatch.keyPath) }
+        show(report)
+        if let missing = report.chain.missingIssuer, !report.wrote {
+            Terminal.error("\(missing.description); nothing was written")
+            throw ExitCode(Exit.negative)
         }
+    }
 
-        var output = chain.fullchain
-        let rootIncluded = includeRoot && chain.root != nil
-        if rootIncluded, let root = chain.root { output.append(root) }
-        let pem = try output.flatMap { try $0.pem() }
-        let write = chain.isComplete || allowIncomplete
-        let target = out.flatMap { $0 == "-" ? nil : $0 }
-
-        if write, let target {
-            try Output.write(pem, to: target, mode: 0o644, force: force)
-        }
+    func show(_ report: BundleReport) {
+        let (chain, count) = (report.chain, report.certificates.count)
         if json {
-            var fields = AssemblyReport.json(chain, rootIncluded: rootIncluded)
-            fields.append(("out", .optional(write ? target : nil)))
-            if write && target == nil { fields.append(("pem", .string(String(decoding: pem, as: UTF8.self)))) }
+            var fields = AssemblyReport.json(chain, rootIncluded: report.rootIncluded)
+            fields.append(("out", .optional(report.file)))
+            if report.destination == .standardOutput { fields.append(("pem", .string(String(decoding: report.pem, as: UTF8.self)))) }
             Terminal.out(JSON.object(fields).rendered())
-        } else if write {
-            if target == nil { Terminal.writeBytes(pem) }
-            for line in AssemblyReport.lines(chain, rootIncluded: rootIncluded) { Terminal.note(line) }
-            if let target { Terminal.note("wrote \(output.count) certificate\(output.count == 1 ? "" : "s") to \(target)") }
+        } else if report.wrote {
+            if report.destination == .standardOutput { Terminal.writeBytes(report.pem) }
+            for line in AssemblyReport.lines(chain, rootIncluded: report.rootIncluded) { Terminal.note(line) }
+            if let path = report.file { Terminal.note("wrote \(count) certificate\(count == 1 ? "" : "s") to \(path)") }
         }
-        if let missing = chain.missingIssuer {
-            if allowIncomplete {
-                Terminal.note("warning: \(missing.description)")
-            } else {
-                Terminal.error("\(missing.description); nothing was written")
-                throw ExitCode(Exit.negative)
-            }
-        }
+        if let missing = chain.missingIssuer, report.wrote { Terminal.note("warning: \(missing.description)") }
     }
 }
 

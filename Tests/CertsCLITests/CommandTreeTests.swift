@@ -48,6 +48,67 @@ import Testing
     }
 }
 
+/// Input errors with `--json`: every command that reads a user's file, given a missing file and a
+/// malformed one (a PEM block whose body is not base64; as a stack file it is not a mapping), fails
+/// with exactly one JSON error document on stdout (kind "input") that says what stderr says.
+@Suite struct InputErrorJSONTests {
+    /// The command lines, with "FILE" where the file goes; every path is a leaf of the tree.
+    static let fileReaders: [[String]] = [
+        ["inspect", "FILE"], ["bundle", "FILE"], ["verify", "FILE"], ["check", "FILE"],
+        ["install", "shop", "--cert", "FILE", "--store", "STORE"],
+        ["csr", "new", "--key", "FILE", "--san", "a.example", "--out", "OUT"],
+        ["ca", "hop", "--stack", "FILE", "--store", "STORE"],
+        ["emit", "nginx", "--stack", "FILE", "--out", "OUT"], ["emit", "compose", "--stack", "FILE", "--out", "OUT"],
+        ["emit", "ci", "--stack", "FILE", "--out", "OUT"], ["emit", "k8s", "--stack", "FILE", "--out", "OUT"],
+        ["emit", "bundle", "--stack", "FILE", "--host", "10.0.2.15", "--out", "OUT"],
+        ["deploy", "--stack", "FILE", "--store", "STORE"], ["doctor", "--stack", "FILE", "--store", "STORE"],
+        // Read before any connection (the URL is loopback's discard port anyway).
+        ["request", "a.example", "--acme", "https://127.0.0.1:9/dir", "--ca-bundle", "FILE", "--standalone", "--store", "STORE"],
+        ["revoke", "shop", "--acme", "https://127.0.0.1:9/dir", "--ca-bundle", "FILE", "--store", "STORE"],
+        ["account", "show", "--acme", "https://127.0.0.1:9/dir", "--ca-bundle", "FILE", "--store", "STORE"],
+    ]
+
+    /// Commands that print their (empty) files report before the error document: two documents on
+    /// stdout. Known issue, reported; remove an entry when its command is fixed (the test then says so).
+    static let twoDocuments: Set<String> = ["emit compose", "emit ci", "emit k8s", "emit bundle"]
+
+    /// The command's path in the tree: the words before the first option, file or operand.
+    static func commandPath(_ line: [String]) -> [String] {
+        Array(line.prefix { !$0.hasPrefix("-") && $0 != "FILE" && $0 != "shop" && $0 != "a.example" })
+    }
+
+    @Test func everyCommandLineIsALeafOfTheTree() {
+        let leaves = Set(CommandTreeTests.leaves())
+        for line in Self.fileReaders { #expect(leaves.contains(Self.commandPath(line)), "\(line)") }
+    }
+
+    @Test(arguments: fileReaders, ["missing", "malformed"])
+    func anInputErrorIsOneJSONErrorDocument(line: [String], input: String) throws {
+        let s = Scratch()
+        let file = input == "missing" ? s.file("missing.pem") : s.write("bad.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n")
+        let args = line.map { ["FILE": file, "STORE": s.file("store"), "OUT": s.file("out")][$0] ?? $0 } + ["--json"]
+        let r = try certs(args)
+        let path = Self.commandPath(line)
+        let code: Int32 = path == ["check"] ? 3 : 2
+        #expect(r.status == code, "\(args): exit \(r.status): \(r.stderr)")
+        #expect(r.stderrLines.count == 1 && r.stderr.hasPrefix("error: \(file)"), "\(args): \(r.stderr)")
+        #expect(!s.exists("out") && !s.exists("store/live"), "\(args) wrote something")
+        let check = {
+            let doc = try parseJSONObject(r.stdout)
+            #expect(doc["version"] as? Int == 1)
+            let error = try #require(doc["error"] as? [String: Any], "\(r.stdout)")
+            #expect(error["code"] as? Int == Int(code) && error["kind"] as? String == "input", "\(r.stdout)")
+            let message = try #require(error["message"] as? String)
+            #expect(r.stderr == "error: \(message)\n", "stderr and the document say the same: \(r.stderr) / \(message)")
+        }
+        if Self.twoDocuments.contains(path.joined(separator: " ")) {
+            withKnownIssue("prints its files report, then the error document") { try check() }
+        } else {
+            try check()
+        }
+    }
+}
+
 /// Old flag spellings (`Spelling.deprecated`) are rewritten before parsing: nothing a user reads
 /// (help, the man page, completions) shows them, and they still work with a one-line note.
 @Suite struct OldSpellingTests {

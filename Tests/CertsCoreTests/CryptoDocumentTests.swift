@@ -111,4 +111,33 @@ import Testing
         let text = Array("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n".utf8)
         #expect(throws: InputError.unrecognized(path: "c", detail: "PEM blocks: X509 CRL")) { try CryptoDocument(bytes: text, source: "c") }
     }
+
+    /// CRLs and OCSP responses go through the same reader: DER, PEM (also after other blocks),
+    /// and the one message for anything else; `inspect`'s document still lists the CRL as skipped.
+    @Test func aCRLReadsAsDERAndAsPEMAfterOtherBlocksThroughTheOneReader() throws {
+        let root = FileManager.default.temporaryDirectory.path + "/certs-crl-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let ca = try LocalCA.create(store: root, now: 1_789_000_000)
+        let path = "\(root)/ca.crl"
+        _ = try LocalCACRLPublishing(path: path).run(store: root, clock: .fixed(1_790_000_000))
+        let published = try FileSystem.read(path)
+        let pemText = try opensslCLI(["crl", "-in", path, "-outform", "PEM"])
+        let derPath = "\(root)/ca.der"
+        _ = try opensslCLI(["crl", "-in", path, "-outform", "DER", "-out", derPath])
+        let pem = Array(pemText.stdout.utf8), der = try FileSystem.read(derPath)
+        #expect(pemText.status == 0 && der.first == 0x30)
+
+        let mixed = try ca.intermediate.pem() + pem
+        for bytes in [published, pem, der, mixed] {
+            let crl = try RevocationList(bytes: bytes, source: "c")
+            #expect(crl.isSigned(by: ca.intermediate) && crl.thisUpdate == 1_790_000_000)
+        }
+        #expect(try CryptoDocument(bytes: mixed, source: "m").skippedBlocks == ["X509 CRL"])
+        for bad in [try ca.intermediate.pem(), try ca.intermediate.der(), Array(der.prefix(20)), [], Array("-----BEGIN X509 CRL-----\nAAAA\n".utf8)] {
+            #expect(throws: RevocationError.notACRL(source: "x")) { try RevocationList(bytes: bad, source: "x") }
+        }
+        #expect("\(RevocationError.notACRL(source: "x"))" == "x is not a CRL (neither DER nor PEM X509 CRL)")
+        #expect(CryptoDocument.ocspResponse(der) == nil && CryptoDocument.ocspResponse([]) == nil)
+    }
 }

@@ -129,4 +129,40 @@ import Testing
         #expect(try status(afterDays: 22) == .warning)
         #expect(try status(afterDays: 28) == .critical)
     }
+
+    @Test func bundleWritesAnIncompleteChainOnlyWhenAllowedAndRefusesAKeyThatIsNotTheLeafs() throws {
+        let root = FileManager.default.temporaryDirectory.path + "/certs-workflow-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let start: Int64 = 1_790_000_000
+        let ca = try LocalCA.create(store: root, now: start - 86400)
+        let key = try PrivateKey.generate(.ecP256)
+        let cert = try ca.issue(names: [.dns("shop.example")], key: key, notBefore: start, notAfter: start + 30 * 86400)
+        let out = "\(root)/fullchain.pem"
+
+        // The leaf alone: its issuer is missing, so nothing is written ...
+        var bundling = ChainBundling(certificates: [cert])
+        bundling.key = (key, "key.pem")
+        bundling.clock = .fixed(start + 86400)
+        let refused = try bundling.run(out: OutputTarget(out, force: false))
+        #expect(refused.destination == .nothing && !refused.wrote && refused.chain.missingIssuer != nil)
+        #expect(!FileManager.default.fileExists(atPath: out))
+        // ... unless incomplete chains are allowed.
+        bundling.allowIncomplete = true
+        let allowed = try bundling.run(out: OutputTarget(out, force: false))
+        #expect(allowed.destination == .file(out))
+        #expect(try Certificate.parseAll(FileSystem.read(out), source: out) == [cert])
+
+        // Complete (the root only on request), to stdout when there is no file.
+        bundling = ChainBundling(certificates: [ca.root, cert, ca.intermediate])
+        bundling.keysInInput = [key]
+        let complete = try bundling.run(out: OutputTarget("-", force: false))
+        #expect(complete.destination == .standardOutput && !complete.rootIncluded && complete.certificates == [cert, ca.intermediate])
+        #expect(try Certificate.parseAll(complete.pem, source: "pem") == [cert, ca.intermediate])
+        bundling.includeRoot = true
+        #expect(try bundling.run(out: nil).certificates == [cert, ca.intermediate, ca.root])
+
+        bundling.key = (try PrivateKey.generate(.ecP256), "other.pem")
+        #expect(throws: ChainBundling.KeyMismatch(keyPath: "other.pem")) { try bundling.run(out: OutputTarget(out, force: true)) }
+    }
 }

@@ -357,8 +357,12 @@ final class TLSTransport: HTTPTransport {
             throw HTTPError.connect(host: host, detail: "\(phase): \(FileSystem.errorString(code))")
         case .failed(let reason):
             throw HTTPError.tls(host: host, detail: "\(phase): \(reason)")
-        case .transferred, .endOfStream:
-            preconditionFailure("not a failure")  // read and write return these themselves
+        case .endOfStream:
+            // A write that meets the server's close_notify (read returns end of stream itself).
+            throw HTTPError.connect(host: host, detail: "\(phase): the server closed the connection")
+        case .transferred:
+            // Both callers consume progress before waiting; should one not, fail the request, do not crash.
+            throw HTTPError.protocolError(host: host, detail: "\(phase): the transfer stalled")
         }
     }
 

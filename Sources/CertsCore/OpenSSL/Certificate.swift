@@ -58,13 +58,7 @@ public final class Certificate: @unchecked Sendable, Equatable, CustomStringConv
 
     /// A DER certificate, nil unless the whole buffer is exactly one.
     static func parseDER(_ der: [UInt8]) -> Certificate? {
-        OpenSSLError.clear()
-        return der.withUnsafeBufferPointer { buf -> Certificate? in
-            var p: UnsafePointer<UInt8>? = buf.baseAddress
-            guard let x = d2i_X509(nil, &p, buf.count) else { return nil }
-            guard p == buf.baseAddress.map({ $0 + buf.count }) else { X509_free(x); return nil }
-            return Certificate(owning: x)
-        }
+        CryptoDocument.decodeDER(der, { d2i_X509(nil, $0, $1) }, free: X509_free).map { Certificate(owning: $0) }
     }
 
     // MARK: Encodings

@@ -2,7 +2,7 @@ internal import COpenSSL
 
 /// An owning wrapper over an OpenSSL PKCS#10 request (`X509_REQ`).
 public final class CertificateSigningRequest: @unchecked Sendable, CustomStringConvertible {
-    let pointer: OpaquePointer
+    private let pointer: OpaquePointer
 
     init(owning pointer: OpaquePointer) { self.pointer = pointer }
     deinit { X509_REQ_free(pointer) }
@@ -45,13 +45,7 @@ public final class CertificateSigningRequest: @unchecked Sendable, CustomStringC
     }
 
     static func parseDER(_ der: [UInt8]) -> CertificateSigningRequest? {
-        OpenSSLError.clear()
-        return der.withUnsafeBufferPointer { buf -> CertificateSigningRequest? in
-            var p: UnsafePointer<UInt8>? = buf.baseAddress
-            guard let r = d2i_X509_REQ(nil, &p, buf.count) else { return nil }
-            guard p == buf.baseAddress.map({ $0 + buf.count }) else { X509_REQ_free(r); return nil }
-            return CertificateSigningRequest(owning: r)
-        }
+        CryptoDocument.decodeDER(der, { d2i_X509_REQ(nil, $0, $1) }, free: X509_REQ_free).map { CertificateSigningRequest(owning: $0) }
     }
 
     public func pem() throws -> [UInt8] {

@@ -108,19 +108,52 @@ public struct CryptoDocument {
     }
 
     static func pkcs7Certificates(der: [UInt8]) -> [Certificate]? {
-        OpenSSLError.clear()
-        return der.withUnsafeBufferPointer { buf -> [Certificate]? in
-            var p: UnsafePointer<UInt8>? = buf.baseAddress
-            guard let p7 = d2i_PKCS7(nil, &p, buf.count) else { return nil }
-            defer { PKCS7_free(p7) }
-            guard p == buf.baseAddress.map({ $0 + buf.count }) else { return nil }
-            return certificates(in: p7)
-        }
+        guard let p7 = decodeDER(der, { d2i_PKCS7(nil, $0, $1) }, free: PKCS7_free) else { return nil }
+        defer { PKCS7_free(p7) }
+        return certificates(in: p7)
     }
 
     static func certificates(in p7: UnsafeMutablePointer<PKCS7>) -> [Certificate] {
         guard let stack = certs_PKCS7_certificates(p7) else { return [] }
         return Certificate.all(in: stack)
+    }
+}
+
+// MARK: The one DER/PEM reader of the objects `CryptoDocument` does not keep
+
+extension CryptoDocument {
+    /// The one DER decoder: `d2i` over `der`; nil when it fails or, with `whole`, when the object
+    /// does not fill the buffer (then it is freed with `free`). Clears the error queue first.
+    static func decodeDER<Object>(_ der: [UInt8], whole: Bool = true,
+                                  _ d2i: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> Object?,
+                                  free: (Object) -> Void) -> Object? {
+        OpenSSLError.clear()
+        guard !der.isEmpty else { return nil }
+        return der.withUnsafeBufferPointer { buf -> Object? in
+            var p: UnsafePointer<UInt8>? = buf.baseAddress
+            guard let object = d2i(&p, buf.count) else { return nil }
+            if whole && p != buf.baseAddress.map({ $0 + buf.count }) { free(object); return nil }
+            return object
+        }
+    }
+
+    /// An `X509_CRL` from DER or from the input's first `X509 CRL` PEM block (the block `inspect`
+    /// lists as skipped); nil when `bytes` holds neither. The error queue is left empty.
+    static func revocationList(_ bytes: [UInt8]) -> OpaquePointer? {
+        defer { OpenSSLError.clear() }
+        // DER first: a DER CRL may contain "-----BEGIN " inside a name or extension.
+        if let crl = decodeDER(bytes, whole: false, { d2i_X509_CRL(nil, $0, $1) }, free: X509_CRL_free) { return crl }
+        guard let blocks = try? PEMBlock.split(bytes, source: ""),
+              let block = blocks.first(where: { $0.label == "X509 CRL" }),
+              let bio = try? MemoryBIO(block.text) else { return nil }
+        OpenSSLError.clear()
+        return PEM_read_bio_X509_CRL(bio.pointer, nil, certs_no_password_callback(), nil)
+    }
+
+    /// An `OCSP_RESPONSE` from a responder's DER answer; nil when it is not one. The error queue is left empty.
+    static func ocspResponse(_ der: [UInt8]) -> OpaquePointer? {
+        defer { OpenSSLError.clear() }
+        return decodeDER(der, whole: false, { d2i_OCSP_RESPONSE(nil, $0, $1) }, free: OCSP_RESPONSE_free)
     }
 }
 
@@ -131,12 +164,7 @@ public struct PKCS12Archive {
 
     /// nil when `bytes` is not PKCS#12 at all; throws when it is but cannot be opened.
     static func parse(_ bytes: [UInt8], passphrase: Passphrase?, source: String) throws -> PKCS12Archive? {
-        OpenSSLError.clear()
-        let p12: OpaquePointer? = bytes.withUnsafeBufferPointer { buf in
-            var p: UnsafePointer<UInt8>? = buf.baseAddress
-            return d2i_PKCS12(nil, &p, buf.count)
-        }
-        guard let p12 else { return nil }
+        guard let p12 = CryptoDocument.decodeDER(bytes, whole: false, { d2i_PKCS12(nil, $0, $1) }, free: PKCS12_free) else { return nil }
         defer { PKCS12_free(p12) }
         var pkey: OpaquePointer? = nil
         var cert: OpaquePointer? = nil

@@ -61,13 +61,7 @@ final class OCSPQuery {
     /// authorised (id-kp-OCSPSigning), our nonce echoed when the responder echoes one, and an
     /// entry for our certificate. `now` judges the signer's certificate.
     func answer(_ bytes: [UInt8], now: Int64) throws -> Answer {
-        var p: UnsafePointer<UInt8>? = nil
-        let parsed: OpaquePointer? = bytes.withUnsafeBufferPointer { buf in
-            p = buf.baseAddress
-            return d2i_OCSP_RESPONSE(nil, &p, buf.count)
-        }
-        ERR_clear_error()
-        guard let response = parsed else { throw Refused(reason: "the answer is not an OCSP response") }
+        guard let response = CryptoDocument.ocspResponse(bytes) else { throw Refused(reason: "the answer is not an OCSP response") }
         defer { OCSP_RESPONSE_free(response) }
         let status = OCSP_response_status(response)
         guard status == OCSP_RESPONSE_STATUS_SUCCESSFUL else {

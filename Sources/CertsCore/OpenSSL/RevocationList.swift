@@ -3,22 +3,11 @@ internal import COpenSSL
 /// An owning wrapper over an `X509_CRL` (RFC 5280 §5): who issued it, when it is next due, whom it
 /// revokes, and whether a given issuer signed it.
 public final class RevocationList: @unchecked Sendable {
-    let pointer: OpaquePointer  // X509_CRL
+    private let pointer: OpaquePointer  // X509_CRL
 
-    /// Parses DER, or PEM (`-----BEGIN X509 CRL-----`).
+    /// Parses DER, or PEM (`-----BEGIN X509 CRL-----`), through `CryptoDocument`'s reader.
     public init(bytes: [UInt8], source: String) throws {
-        let bio = try MemoryBIO(bytes)
-        OpenSSLError.clear()
-        if let crl = d2i_X509_CRL_bio(bio.pointer, nil) {
-            pointer = crl
-            return
-        }
-        let pem = try MemoryBIO(bytes)
-        OpenSSLError.clear()
-        guard let crl = PEM_read_bio_X509_CRL(pem.pointer, nil, nil, nil) else {
-            OpenSSLError.clear()
-            throw RevocationError.notACRL(source: source)
-        }
+        guard let crl = CryptoDocument.revocationList(bytes) else { throw RevocationError.notACRL(source: source) }
         pointer = crl
     }
 

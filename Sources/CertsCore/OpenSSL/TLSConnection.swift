@@ -5,7 +5,7 @@ import Glibc
 
 /// An owning wrapper over one `SSL` connection on a non-blocking socket.
 final class TLSConnection {
-    let pointer: OpaquePointer  // SSL
+    private let pointer: OpaquePointer  // SSL
     let socket: TCPSocket
     /// The first bytes read from the server, to name what it spoke when that was not TLS.
     private let record: UnsafeMutablePointer<certs_read_record>
@@ -164,7 +164,7 @@ final class TLSConnection {
     /// The outcome of one non-blocking read or write.
     enum Transfer {
         case transferred(Int)
-        /// close_notify, or the peer closed the socket (reads only).
+        /// close_notify (reads and writes), or the peer closed the socket (reads).
         case endOfStream
         case wantRead, wantWrite
         /// A system call failed with this errno.
@@ -179,7 +179,10 @@ final class TLSConnection {
         var written = 0
         let rc = SSL_write_ex(pointer, bytes.baseAddress, bytes.count, &written)
         if rc == 1 { return .transferred(written) }
-        return failure(SSL_get_error(pointer, rc))
+        let reason = SSL_get_error(pointer, rc)
+        // The peer's close_notify: say so, not "error 6" from an empty error queue.
+        if reason == SSL_ERROR_ZERO_RETURN { OpenSSLError.clear(); return .endOfStream }
+        return failure(reason)
     }
 
     /// Reads up to `count` bytes into `buffer` without blocking.

@@ -7,7 +7,7 @@ internal import COpenSSL
 /// (`TLSServerHandshake.Progress.needsCertificate`). The callbacks are C (shim.h); no Swift runs
 /// inside OpenSSL and no pointer leaves these two classes.
 final class ACMETLSServerContext: @unchecked Sendable {
-    let pointer: OpaquePointer  // SSL_CTX
+    fileprivate let pointer: OpaquePointer  // SSL_CTX
 
     init() throws {
         TLSClient.ignoreSIGPIPE()
