@@ -129,7 +129,6 @@ struct EmitBundle: ParsableCommand {
 
     func run() throws {
         EmitReport.start(json: json)
-        defer { EmitReport.finish("emit bundle") }
         let stack = try stackOptions.load()
         guard let ip = IPAddress.normalize(host) else {
             throw InputError.invalidValue(option: "--host", value: host, reason: "use the private IP address given as host: in the stack")
@@ -157,6 +156,7 @@ struct EmitBundle: ParsableCommand {
             FileBatch.File(path: "\(dir)/\($0.path)", contents: $0.contents, mode: mode_t($0.mode))
         }
         try EmitReport.write(FileBatch(files: files, header: HopBundleEmitter.header, force: force, inputs: [stackOptions.stack]))
+        EmitReport.finish("emit bundle")
     }
 }
 

@@ -68,7 +68,6 @@ struct EmitCompose: ParsableCommand {
 
     func run() throws {
         EmitReport.start(json: json)
-        defer { EmitReport.finish("emit compose") }
         let stack = try stackOptions.load()
         var host = self.host
         if let h = host {
@@ -82,6 +81,7 @@ struct EmitCompose: ParsableCommand {
         let path = "\(out ?? stackDirectory(stackOptions.stack))/\(emitter.fileName)"
         try EmitReport.write(FileBatch(files: [.init(path: path, text: try emitter.contents())], header: ComposeEmitter.header,
                                        force: force, inputs: [stackOptions.stack]))
+        EmitReport.finish("emit compose")
     }
 }
 
@@ -123,7 +123,6 @@ struct EmitCI: ParsableCommand {
 
     func run() throws {
         EmitReport.start(json: json)
-        defer { EmitReport.finish("emit ci") }
         let thresholds = try thresholdOptions.thresholds()
         guard provider == "github" else {
             throw InputError.invalidValue(option: "--provider", value: provider, reason: "supported: github")
@@ -139,6 +138,7 @@ struct EmitCI: ParsableCommand {
         let path = "\(out ?? stackDirectory(stackOptions.stack))/\(CIEmitter.fileName)"
         try EmitReport.write(FileBatch(files: [.init(path: path, text: emitter.contents())], header: CIEmitter.header,
                                        force: force, inputs: [stackOptions.stack]))
+        EmitReport.finish("emit ci")
     }
 }
 
@@ -179,7 +179,6 @@ struct EmitK8s: ParsableCommand {
 
     func run() throws {
         EmitReport.start(json: json)
-        defer { EmitReport.finish("emit k8s") }
         let stack = try stackOptions.load()
         if let namespace, KubernetesEmitter.resourceName(namespace) != namespace || namespace.contains(".") {
             throw InputError.invalidValue(option: "--namespace", value: namespace, reason: "use lower-case letters, digits and '-'")
@@ -209,5 +208,6 @@ struct EmitK8s: ParsableCommand {
             files.append(.init(path: "\(out)/\(KubernetesEmitter.certManagerFile)", text: try emitter.certManager()))
         }
         try EmitReport.write(FileBatch(files: files, header: KubernetesEmitter.header, force: force, inputs: [stackOptions.stack]))
+        EmitReport.finish("emit k8s")
     }
 }

@@ -68,10 +68,6 @@ import Testing
         ["account", "show", "--acme", "https://127.0.0.1:9/dir", "--ca-bundle", "FILE", "--store", "STORE"],
     ]
 
-    /// Commands that print their (empty) files report before the error document: two documents on
-    /// stdout. Known issue, reported; remove an entry when its command is fixed (the test then says so).
-    static let twoDocuments: Set<String> = ["emit compose", "emit ci", "emit k8s", "emit bundle"]
-
     /// The command's path in the tree: the words before the first option, file or operand.
     static func commandPath(_ line: [String]) -> [String] {
         Array(line.prefix { !$0.hasPrefix("-") && $0 != "FILE" && $0 != "shop" && $0 != "a.example" })
@@ -101,11 +97,7 @@ import Testing
             let message = try #require(error["message"] as? String)
             #expect(r.stderr == "error: \(message)\n", "stderr and the document say the same: \(r.stderr) / \(message)")
         }
-        if Self.twoDocuments.contains(path.joined(separator: " ")) {
-            withKnownIssue("prints its files report, then the error document") { try check() }
-        } else {
-            try check()
-        }
+        try check()
     }
 }
 
