@@ -119,15 +119,18 @@ func results(_ doc: [String: Any]) -> [[String: Any]] { doc["results"] as? [[Str
         let f = try CheckFixture()
         let cacheHome = f.scratch.file("xdg")
         let env = ["XDG_CACHE_HOME": cacheHome]
-        let none = try certs("check", "--no-cache", "--json", "--store", f.store, environment: env)
+        // One pinned time for the three runs: days left are rounded down, so runs a second apart
+        // around a whole number of days (the fixture's certificates are made "now") differ by one.
+        let at = String(f.now + 3600)
+        let none = try certs("check", "--no-cache", "--json", "--at", at, "--store", f.store, environment: env)
         #expect(!FileManager.default.fileExists(atPath: cacheHome))
-        let first = try certs("check", "--json", "--store", f.store, environment: env)
+        let first = try certs("check", "--json", "--at", at, "--store", f.store, environment: env)
         let path = "\(cacheHome)/certs/check-verdicts"
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o700, "a directory of shards")
         let shards = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.count == 2 }
         #expect(!shards.isEmpty)
         for shard in shards { #expect(try FileManager.default.attributesOfItem(atPath: "\(path)/\(shard)")[.posixPermissions] as? Int == 0o600) }
-        let second = try certs("check", "--json", "--store", f.store, environment: env)
+        let second = try certs("check", "--json", "--at", at, "--store", f.store, environment: env)
         #expect(none.status == 2 && first.status == 2 && second.status == 2)
         // The reports differ only in the time they were made at.
         func body(_ r: RunResult) throws -> [[String: Any]] { results(try parseJSONObject(r.stdout)) }
