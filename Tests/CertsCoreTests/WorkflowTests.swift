@@ -82,14 +82,20 @@ import Testing
         #expect(h.store.currentVersion("hop-ai") == 1)
     }
 
-    @Test func installRefusesACertificateExpiredAtThePinnedClockAndInstallsItBefore() throws {
+    /// A scratch local CA and a 30-day shop.example leaf from `start` (the caller removes `root`).
+    static func shopLeaf() throws -> (root: String, start: Int64, ca: LocalCA, key: PrivateKey, cert: Certificate) {
         let root = FileManager.default.temporaryDirectory.path + "/certs-workflow-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let start: Int64 = 1_790_000_000
         let ca = try LocalCA.create(store: root, now: start - 86400)
         let key = try PrivateKey.generate(.ecP256)
         let cert = try ca.issue(names: [.dns("shop.example")], key: key, notBefore: start, notAfter: start + 30 * 86400)
+        return (root, start, ca, key, cert)
+    }
+
+    @Test func installRefusesACertificateExpiredAtThePinnedClockAndInstallsItBefore() throws {
+        let (root, start, ca, key, cert) = try Self.shopLeaf()
+        defer { try? FileManager.default.removeItem(atPath: root) }
         var installation = CertificateInstallation(name: "shop", certificates: [cert, ca.intermediate], certificateSource: "cert.pem")
         installation.key = (key, "key.pem")
         installation.anchors = [ca.root]
@@ -131,13 +137,8 @@ import Testing
     }
 
     @Test func bundleWritesAnIncompleteChainOnlyWhenAllowedAndRefusesAKeyThatIsNotTheLeafs() throws {
-        let root = FileManager.default.temporaryDirectory.path + "/certs-workflow-\(UUID().uuidString.prefix(8))"
+        let (root, start, ca, key, cert) = try Self.shopLeaf()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let start: Int64 = 1_790_000_000
-        let ca = try LocalCA.create(store: root, now: start - 86400)
-        let key = try PrivateKey.generate(.ecP256)
-        let cert = try ca.issue(names: [.dns("shop.example")], key: key, notBefore: start, notAfter: start + 30 * 86400)
         let out = "\(root)/fullchain.pem"
 
         // The leaf alone: its issuer is missing, so nothing is written ...
