@@ -127,6 +127,10 @@ final class CheckCoreStore {
         #expect(a.results.map(\.source) == b.results.map(\.source))
         #expect(a.results.map(\.status) == b.results.map(\.status))
         #expect(a.skipped == b.skipped)
+        // The input order, with the skipped files (each privkey.pem, between certificate files) taken out in place.
+        #expect(!a.skipped.isEmpty)
+        #expect(a.results.map(\.source) == inputs.map(\.path).filter { !a.skipped.contains($0) })
+        #expect(a.results.allSatisfy { !$0.source.isEmpty && $0.notAfter != nil }, "no placeholder left")
     }
 
     @Test func manyFilesAreVerifiedInParallelWithoutSharingAVerifier() throws {

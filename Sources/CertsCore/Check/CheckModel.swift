@@ -287,14 +287,20 @@ public struct CheckedCertificate: Sendable {
             var tls: NegotiatedTLS?
             var renewalInfo: RenewalInfoRecord?
             var renewalInfoAt: Int64 = 0
+            var isDefault: Bool {
+                storeName == nil && hostnameMatch == nil && servesCurrent == nil && error == nil && consecutiveFailures == 0
+                    && tls == nil && renewalInfo == nil && renewalInfoAt == 0
+            }
         }
     }
     private var extra: Extra?
 
+    /// A change that leaves every rare field at its default (the `storeName = nil` of each file)
+    /// allocates nothing.
     private mutating func update(_ change: (inout Extra.Fields) -> Void) {
         var f = extra?.fields ?? Extra.Fields()
         change(&f)
-        extra = Extra(f)
+        extra = f.isDefault ? nil : Extra(f)
     }
 
     /// The chain's soonest notAfter (the leaf's when the chain is not known).
@@ -410,7 +416,11 @@ public struct CheckReport: Sendable {
         return results.map(\.status).max() ?? .ok
     }
 
-    public func count(_ s: CheckStatus) -> Int { results.filter { $0.status == s }.count }
+    /// Counted in place: `filter` would copy every matching result (~330 bytes each) to count them.
+    public func count(_ s: CheckStatus) -> Int { results.reduce(0) { $0 + ($1.status == s ? 1 : 0) } }
+
+    /// Results with a certificate (not the unreachable endpoints or unreadable files).
+    public var certificateCount: Int { results.reduce(0) { $0 + ($1.notAfter != nil ? 1 : 0) } }
 
     /// Sorted for the table: no certificate first, then by days left, then by source.
     public var sorted: [CheckedCertificate] { sortedIndices.map { results[$0] } }
@@ -441,7 +451,7 @@ public struct CheckReport: Sendable {
 
     /// Nagios performance data: aggregate counts and the soonest expiry in days.
     public var perfdata: String {
-        var parts = ["certificates=\(results.filter { $0.notAfter != nil }.count);;;0",
+        var parts = ["certificates=\(certificateCount);;;0",
                      "warning=\(count(.warning));;;0", "critical=\(count(.critical));;;0",
                      "unknown=\(count(.unknown));;;0", "skipped=\(skipped.count);;;0"]
         if let s = soonest, let d = s.daysLeft {
@@ -458,7 +468,7 @@ public struct CheckReport: Sendable {
 
     /// `CERTS OK - 12 certificates, soonest expires in 41 days | perfdata`
     public var summary: String {
-        let certCount = results.filter { $0.notAfter != nil }.count
+        let certCount = certificateCount
         var text = "CERTS \(status.name) - \(certCount) certificate\(certCount == 1 ? "" : "s")"
         var notes: [String] = []
         for s in [CheckStatus.critical, .warning, .unknown] where count(s) > 0 {
@@ -525,7 +535,7 @@ public struct CheckReport: Sendable {
             ("at", .string(RFC3339.format(at))),
             ("thresholds", .object([("warning", .string(thresholds.warning.description)), ("critical", .string(thresholds.critical.description))])),
             ("counts", .object([
-                ("certificates", .int(results.filter { $0.notAfter != nil }.count)),
+                ("certificates", .int(certificateCount)),
                 ("ok", .int(count(.ok))), ("warning", .int(count(.warning))),
                 ("critical", .int(count(.critical))), ("unknown", .int(count(.unknown))),
                 ("skipped", .int(skipped.count)),

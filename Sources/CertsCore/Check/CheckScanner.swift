@@ -151,25 +151,72 @@ public struct CheckScanner: Sendable {
     public func checkFiles(_ inputs: [FileInput]) throws -> (results: [CheckedCertificate], skipped: [String]) {
         let size = max(1, batchSize)
         let batches = (inputs.count + size - 1) / size
-        let outcomes = Slots<FileOutcome>(count: inputs.count)
-        let workers = inputs.count < 64 ? 1 : ChainVerifier.defaultWorkers
         let scanner = self
-        runConcurrently(count: batches, width: workers) { b in
-            scanner.checkBatch(inputs, range: b * size..<min((b + 1) * size, inputs.count), into: outcomes)
+        let workers = inputs.count < 64 ? 1 : ChainVerifier.defaultWorkers
+        // The workers write each result straight into the array returned (no second array of
+        // 10,000 results while one is copied into the other); skipped and failed files leave a
+        // placeholder there, removed in place below.
+        let others = Slots<NotChecked>(count: inputs.count)
+        var results = [CheckedCertificate](unsafeUninitializedCapacity: inputs.count) { buffer, count in
+            let sink = FileOutcomes(results: buffer, others: others)
+            runConcurrently(count: batches, width: workers) { b in
+                scanner.checkBatch(inputs, range: b * size..<min((b + 1) * size, inputs.count), into: sink)
+            }
+            count = inputs.count
         }
-        var results: [CheckedCertificate] = []
-        var skipped: [String] = []
-        results.reserveCapacity(inputs.count)
         verdicts?.closeShards()  // what they served is in the results now
-        try outcomes.drain { outcome in
-            switch outcome {
-            case .checked(let r): results.append(r)
-            case .skipped(let path): skipped.append(path)
-            case .failed(let error): throw error  // the first explicitly named input that cannot be read
+        var skipped: [String] = []
+        var checked: [Bool] = []
+        checked.reserveCapacity(results.count)
+        for i in results.indices {
+            switch others.take(i) {
+            case nil: checked.append(true)
+            case .skipped(let path)?: skipped.append(path); checked.append(false)
+            case .failed(let error)?: throw error  // the first explicitly named input that cannot be read
             }
         }
-        verdicts?.save(trustTimes: trust.validityTimes())
+        // Saved while result i is still file i (the verdicts recorded are by index).
+        verdicts?.save(trustTimes: trust.validityTimes()) { i in
+            let r = results[i]
+            return scanner.timeIndependent(r).map { ($0, r.chain.flatMap { [$0.notBefore, $0.notAfter] }) }
+        }
+        var kept = 0
+        for i in results.indices where checked[i] {
+            if kept != i { results.swapAt(kept, i) }
+            kept += 1
+        }
+        results.removeLast(results.count - kept)
         return (results, skipped)
+    }
+
+    /// Where `checkBatch` puts what became of each file: a result in its slot of the array being
+    /// built, anything else in `others` (with a placeholder result). Each index is set exactly
+    /// once, by one worker thread, before the array is complete.
+    final class FileOutcomes: @unchecked Sendable {
+        let results: UnsafeMutableBufferPointer<CheckedCertificate>
+        let others: Slots<NotChecked>
+        init(results: UnsafeMutableBufferPointer<CheckedCertificate>, others: Slots<NotChecked>) {
+            self.results = results
+            self.others = others
+        }
+        func set(_ index: Int, _ outcome: FileOutcome) {
+            let slot = results.baseAddress! + index
+            switch outcome {
+            case .checked(let r): slot.initialize(to: r)
+            case .skipped(let path):
+                slot.initialize(to: CheckedCertificate(source: "", kind: .file))
+                others.set(index, .skipped(path))
+            case .failed(let error):
+                slot.initialize(to: CheckedCertificate(source: "", kind: .file))
+                others.set(index, .failed(error))
+            }
+        }
+    }
+
+    /// A file without a result (a few bytes a slot, where a `FileOutcome` is a whole result).
+    enum NotChecked {
+        case skipped(String)
+        case failed(Error)
     }
 
     /// What became of one file of `checkFiles`.
@@ -180,7 +227,7 @@ public struct CheckScanner: Sendable {
     }
 
     /// One batch of `checkFiles`, on one thread.
-    func checkBatch(_ inputs: [FileInput], range: Range<Int>, into outcomes: Slots<FileOutcome>) {
+    func checkBatch(_ inputs: [FileInput], range: Range<Int>, into outcomes: FileOutcomes) {
         let parser = CertificateParser(passphrase: passphrase)  // per batch: its cache would otherwise hold every leaf
         let verifier = ChainVerifier(trust: trust, time: now)
         // What a passphrase opens or a CRL says is not in the file's bytes: such runs judge afresh.
@@ -212,9 +259,7 @@ public struct CheckScanner: Sendable {
             }
             do {
                 let r = try check(input, certs, verifier: verifier, members: &members)
-                if let key, let cache, let verdict = Self.timeIndependent(r, thresholdProblems: thresholds.status(notBefore: r.notBefore, notAfter: r.notAfter ?? 0, now: now) == .ok ? 0 : 1) {
-                    cache.record(key, verdict, judgedAt: now, times: certs.flatMap { [$0.notBefore, $0.notAfter] })
-                }
+                if let key, let cache, timeIndependent(r) != nil { cache.record(key, result: index, judgedAt: now) }
                 outcomes.set(index, .checked(r))
             } catch {
                 outcomes.set(index, .failed(error))
@@ -243,6 +288,11 @@ public struct CheckScanner: Sendable {
         }
         r.chain = kept.chain
         return r
+    }
+
+    /// `timeIndependent` with this run's expiry problem (first of the problems) left out.
+    func timeIndependent(_ r: CheckedCertificate) -> CachedVerdict? {
+        Self.timeIndependent(r, thresholdProblems: thresholds.status(notBefore: r.notBefore, notAfter: r.notAfter ?? 0, now: now) == .ok ? 0 : 1)
     }
 
     /// A file's result without its expiry verdict, when nothing else in it depends on the time

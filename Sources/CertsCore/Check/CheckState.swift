@@ -85,7 +85,8 @@ public struct CheckState: Sendable {
     /// …) and one on recovery to OK. An UNKNOWN (an endpoint that failed fewer than the limit of
     /// runs in a row) changes nothing. Without a previous entry the previous level is OK.
     public func alerts(for report: CheckReport) -> [AlertEvent] {
-        report.sorted.compactMap { r in
+        report.sortedIndices.compactMap { i in  // indices: `sorted` would copy every result
+            let r = report.results[i]
             let previous = entries[r.stateKey]?.alerted ?? .ok
             let level = r.status == .unknown ? previous : r.status
             guard level != previous else { return nil }
@@ -107,8 +108,13 @@ public struct CheckState: Sendable {
         next.lastRun = report.at
         next.lastStatus = report.status
         next.lastOutcome = outcome
-        next.lastSuccess = outcome == "success" ? report.at : lastSuccess
+        next.lastSuccess = lastSuccess(after: outcome, at: report.at)
         return next
+    }
+
+    /// The time of the last successful run once a run at `time` ended with `outcome`.
+    public func lastSuccess(after outcome: String, at time: Int64) -> Int64? {
+        outcome == "success" ? time : lastSuccess
     }
 }
 

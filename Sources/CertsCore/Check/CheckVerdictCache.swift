@@ -51,7 +51,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
     /// The shards read so far (nil: not yet looked at).
     private let shards = Locked<[Shard?]>(Array(repeating: nil, count: CheckVerdictCache.shardCount))
     private let served = Locked<Int>(0)
-    private let fresh = Locked<[Key: Pending]>([:])
+    private let fresh = Locked<[Pending]>([])
 
     struct Key: Hashable {
         let a: UInt64, b: UInt64, c: UInt64, d: UInt64
@@ -70,25 +70,48 @@ public final class CheckVerdictCache: @unchecked Sendable {
         let payload: Range<Int>
     }
 
-    /// One shard file as read: its bytes and where each entry is in them, in file order (newest first).
+    /// One shard file as read: where each entry is in it, in file order (newest first), and either
+    /// its bytes (to merge into on save) or, for the lookups of a run, the open file: a hit reads
+    /// its one payload with `pread`, so a warm run holds the index (~100 bytes an entry), not the
+    /// 8 MB of payloads of 10,000 files. The descriptor is the file the index was read from,
+    /// whatever renames another run's save does meanwhile.
     final class Shard: @unchecked Sendable {
         let bytes: [UInt8]
         let order: [Key]
         let index: [Key: Stored]
-        init(bytes: [UInt8], order: [Key], index: [Key: Stored]) {
+        let fd: Int32
+        init(bytes: [UInt8], order: [Key], index: [Key: Stored], fd: Int32 = -1) {
             self.bytes = bytes
             self.order = order
             self.index = index
+            self.fd = fd
         }
+        deinit { if fd >= 0 { close(fd) } }
         static let empty = Shard(bytes: [], order: [], index: [:])
+
+        /// An entry's payload: a slice of `bytes`, or read from the file.
+        func payload(_ range: Range<Int>) -> [UInt8]? {
+            guard fd >= 0 else { return range.upperBound <= bytes.count ? Array(bytes[range]) : nil }
+            var filled = 0
+            let out = [UInt8](unsafeUninitializedCapacity: range.count) { buffer, count in
+                while filled < range.count {
+                    let n = pread(fd, buffer.baseAddress! + filled, range.count - filled, off_t(range.lowerBound + filled))
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    filled += n
+                }
+                count = filled
+            }
+            return filled == range.count ? out : nil
+        }
     }
 
-    /// A verdict of this run, with the instants its time-independence depends on. Encoded only
-    /// when saved: until then its strings are the result's own (no copy).
+    /// A verdict of this run: which result it is (the verdict is taken from it when saved, so a
+    /// first run over 10,000 files keeps no second copy of their facts) and when it was judged.
     struct Pending {
+        let key: Key
+        let result: Int
         let judgedAt: Int64
-        let times: [Int64]
-        let verdict: CachedVerdict
     }
 
     /// Opens the cache directory `path` for runs with `trust`; absent, unreadable or foreign shards are empty.
@@ -119,32 +142,69 @@ public final class CheckVerdictCache: @unchecked Sendable {
         return "\(path)/\(hex[i >> 4])\(hex[i & 15])"
     }
 
-    /// Shard `i` as it is on disk now; empty when absent, damaged or of another context.
+    /// Shard `i` as it is on disk now, bytes and all (to merge into); empty when absent, damaged or
+    /// of another context.
     func readShard(_ i: Int) -> Shard {
         // One open/fstat/read, and no error value for a shard not written yet (every shard, on a first run).
         let file = shardPath(i)
         guard let data = CertificateParser.quickRead(file) ?? (FileSystem.exists(file) ? try? FileSystem.read(file, limit: 1 << 28) : nil) else { return .empty }
+        return parseShard(i, data, fd: -1)
+    }
+
+    /// Shard `i` for lookups: its index, and the file kept open for the payloads of hits.
+    func openShard(_ i: Int) -> Shard {
+        let fd = open(shardPath(i), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .empty }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size <= 1 << 28 else {
+            close(fd)
+            return .empty
+        }
+        let size = Int(st.st_size)
+        var filled = 0
+        let data = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            while filled < size {
+                let n = read(fd, buffer.baseAddress! + filled, size - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                filled += n
+            }
+            count = filled
+        }
+        guard filled == size else {
+            close(fd)
+            return .empty
+        }
+        return parseShard(i, data, fd: fd)  // the shard owns fd from here (closed with it, or below on a damaged file)
+    }
+
+    /// The index of a shard file's bytes. With `fd`, the shard keeps the descriptor instead of the bytes.
+    private func parseShard(_ i: Int, _ data: [UInt8], fd: Int32) -> Shard {
+        let damaged = { () -> Shard in
+            if fd >= 0 { close(fd) }
+            return .empty
+        }
         var reader = ByteReader(data)
         guard reader.take(Self.magic.count) == Self.magic, reader.take(32) == context, let count = reader.uint32(),
-              Int(count) <= Self.maximumEntries else { return .empty }
+              Int(count) <= Self.maximumEntries else { return damaged() }
         var order: [Key] = []
         var index: [Key: Stored] = [:]
-        order.reserveCapacity(Int(count))
+        if fd < 0 { order.reserveCapacity(Int(count)) }
         index.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let key = reader.take(32), let after = reader.int64(), let before = reader.int64(),
-                  let recordedAt = reader.int64(), let payload = reader.range() else { return .empty }
+                  let recordedAt = reader.int64(), let payload = reader.range() else { return damaged() }
             let k = Key(key)
-            guard k.shard == i else { return .empty }
-            if index.updateValue(Stored(after: after, before: before, recordedAt: recordedAt, payload: payload), forKey: k) == nil { order.append(k) }
+            guard k.shard == i else { return damaged() }
+            if index.updateValue(Stored(after: after, before: before, recordedAt: recordedAt, payload: payload), forKey: k) == nil, fd < 0 { order.append(k) }
         }
-        return Shard(bytes: data, order: order, index: index)
+        return fd < 0 ? Shard(bytes: data, order: order, index: index) : Shard(bytes: [], order: [], index: index, fd: fd)
     }
 
     /// Shard `i` as this run first read it.
     func shard(_ i: Int) -> Shard {
         if let known = shards.withValue({ $0[i] }) { return known }
-        let read = readShard(i)  // outside the lock: the other workers keep looking up
+        let read = openShard(i)  // outside the lock: the other workers keep looking up
         return shards.withValue { s in
             if let known = s[i] { return known }
             s[i] = read
@@ -152,7 +212,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
         }
     }
 
-    /// Lets go of the shards read (8 MB at 10,000 files) once every lookup is done; saving reads afresh.
+    /// Lets go of the shards' indexes and closes their files once every lookup is done; saving reads afresh.
     func closeShards() {
         shards.withValue { $0 = Array(repeating: nil, count: Self.shardCount) }
     }
@@ -167,21 +227,24 @@ public final class CheckVerdictCache: @unchecked Sendable {
         let shard = shard(key.shard)
         guard let entry = shard.index[key], entry.after < time, time < entry.before,
               wallClock - entry.recordedAt < Self.maximumAge, entry.recordedAt <= wallClock else { return nil }
-        var reader = ByteReader(shard.bytes, range: entry.payload)
+        guard let payload = shard.payload(entry.payload) else { return nil }
+        var reader = ByteReader(payload)
         guard let verdict = CachedVerdict(&reader) else { return nil }
         served.withValue { $0 += 1 }
         return verdict
     }
 
-    /// Keeps a verdict judged at `time`; `times` are the notBefore/notAfter of the file's certificates.
-    func record(_ key: Key, _ verdict: CachedVerdict, judgedAt time: Int64, times: [Int64]) {
-        fresh.withValue { $0[key] = Pending(judgedAt: time, times: times, verdict: verdict) }
+    /// Notes that result number `result` of this run, judged at `time`, is to be kept under `key`.
+    func record(_ key: Key, result: Int, judgedAt time: Int64) {
+        fresh.withValue { $0.append(Pending(key: key, result: result, judgedAt: time)) }
     }
 
     /// Writes this run's new verdicts into their shards (only those), merged with what each shard
     /// holds on disk at that moment, under the cache's lock.
     /// `trustTimes`: every notBefore/notAfter in the trust store after the run (directory lookups add to it).
-    public func save(trustTimes: [Int64]) {
+    /// `verdict`: the verdict of a recorded result and the notBefore/notAfter of its file's
+    /// certificates; nil leaves it out.
+    func save(trustTimes: [Int64], verdict: (Int) -> (CachedVerdict, times: [Int64])?) {
         let new = fresh.current
         guard !new.isEmpty else { return }
         // Advisory: a directory that cannot be made or a shard that cannot be written is no cache.
@@ -192,8 +255,8 @@ public final class CheckVerdictCache: @unchecked Sendable {
         defer { if lock >= 0 { close(lock) } }  // closing releases the lock
         if lock >= 0 { while flock(lock, LOCK_EX) != 0 && errno == EINTR {} }
         let trust = Set(trustTimes)
-        var byShard: [Int: [(Key, Pending)]] = [:]
-        for (key, p) in new { byShard[key.shard, default: []].append((key, p)) }
+        var byShard: [Int: [Pending]] = [:]
+        for p in new { byShard[p.key.shard, default: []].append(p) }
         let limit = Self.maximumEntries / Self.shardCount
         for (i, entries) in byShard {
             let disk = readShard(i)
@@ -212,12 +275,13 @@ public final class CheckVerdictCache: @unchecked Sendable {
                 for i in 0..<4 { out[lengthAt + i] = UInt8(truncatingIfNeeded: length >> (i * 8)) }
                 count += 1
             }
-            for (key, p) in entries {
-                let instants = trust.union(p.times)
+            for p in entries.reversed() {  // the last recorded first, as a dictionary of them kept the last
+                guard let (kept, times) = verdict(p.result) else { continue }
+                let instants = trust.union(times)
                 guard !instants.contains(p.judgedAt) else { continue }  // on an instant: the next second differs
                 let after = instants.filter { $0 < p.judgedAt }.max() ?? Int64.min
                 let before = instants.filter { $0 > p.judgedAt }.min() ?? Int64.max
-                add(key, after: after, before: before, recordedAt: wallClock) { p.verdict.write(to: &$0) }
+                add(p.key, after: after, before: before, recordedAt: wallClock) { kept.write(to: &$0) }
             }
             guard count > 0 else { continue }
             // Then what the shard holds now (another run's verdicts too), newest first, while young enough.

@@ -109,9 +109,11 @@ public struct CheckRun {
                                       ("delivered", .bool(alerter != nil && problems.isEmpty)), ("text", .string(event.text))]))
         }
         let outcome = failed ? "alert-failed" : "success"
-        let next = previous.updated(with: report, events: events, delivered: delivered, outcome: outcome)
-        if let statePath = plan.statePath { try next.save(path: statePath) }
-        return CheckRunResult(report: report, alerts: alertJSON, lastSuccess: next.lastSuccess)
+        // The next state (an entry per result) only when there is a file to keep it in.
+        if let statePath = plan.statePath {
+            try previous.updated(with: report, events: events, delivered: delivered, outcome: outcome).save(path: statePath)
+        }
+        return CheckRunResult(report: report, alerts: alertJSON, lastSuccess: previous.lastSuccess(after: outcome, at: now))
     }
 
     /// --ari: the CA's renewal window for every store certificate with a renewal configuration
