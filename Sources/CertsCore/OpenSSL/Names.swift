@@ -31,17 +31,41 @@ public struct DistinguishedName: Sendable, Equatable, CustomStringConvertible {
 
     /// RFC 4514 order (most specific first): "CN=example.com, O=Example, C=US".
     public var description: String {
-        attributes.reversed().map { "\($0.key)=\(Self.escape($0.value))" }.joined(separator: ", ")
+        var out = ""
+        for (n, attribute) in attributes.reversed().enumerated() {
+            if n > 0 { out += ", " }
+            out += attribute.key
+            out += "="
+            out += Self.escape(attribute.value)
+        }
+        return out
     }
 
+    /// RFC 4514 §2.4: a backslash before `,+"\<>;=`, a leading `#` or space and a trailing space.
+    /// Worked on UTF-8 bytes (every special character is ASCII, and no byte of a multi-byte
+    /// character is): a value that needs nothing, nearly every name, is returned as it is.
     static func escape(_ v: String) -> String {
-        var out = ""
-        for (i, c) in v.enumerated() {
-            if ",+\"\\<>;=".contains(c) || (i == 0 && (c == "#" || c == " ")) { out.append("\\") }
-            out.append(c)
+        let utf8 = v.utf8
+        guard let first = utf8.first, let last = utf8.last else { return v }
+        func special(_ b: UInt8) -> Bool {
+            switch b {
+            case UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "\""), UInt8(ascii: "\\"),
+                 UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ";"), UInt8(ascii: "="): return true
+            default: return false
+            }
         }
-        if out.hasSuffix(" ") { out.insert("\\", at: out.index(before: out.endIndex)) }
-        return out
+        let space = UInt8(ascii: " ")
+        if first != UInt8(ascii: "#"), first != space, last != space, !utf8.contains(where: special) { return v }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 4)
+        let end = utf8.count - 1
+        for (i, b) in utf8.enumerated() {
+            let leading = i == 0 && (b == UInt8(ascii: "#") || b == space)
+            let trailing = i == end && i > 0 && b == space
+            if special(b) || leading || trailing { out.append(UInt8(ascii: "\\")) }
+            out.append(b)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Reads a name from an `X509_NAME *` (borrowed).
