@@ -23,7 +23,8 @@ public enum CheckPrometheus {
         func family(_ name: String, _ help: String, _ samples: [(labels: Labels, value: String)]) {
             Self.family(&out, name, help, samples)
         }
-        let checked = report.sorted.filter { $0.notAfter != nil }
+        let sorted = report.sorted  // once: each use sorted (and copied) all the results again
+        let checked = sorted.filter { $0.notAfter != nil }
         func where_(_ r: CheckedCertificate) -> Labels {
             r.kind == .endpoint ? [("instance", r.source)] : [("filepath", r.source), ("filename", baseName(r.source))]
         }
@@ -51,13 +52,13 @@ public enum CheckPrometheus {
                    return (where_(r) + [("source_kind", r.kind.rawValue), ("chain_position", "0"), ("subject_CN", leaf.commonName ?? ""),
                                         ("issuer_CN", leaf.issuerCommonName ?? ""), ("serial_number", leaf.serial)], valid ? "1" : "0")
                })
-        let unreadable = report.sorted.filter { $0.problems.contains { $0.code == "unreadable" } }
+        let unreadable = sorted.filter { $0.problems.contains { $0.code == "unreadable" } }
         family("x509_cert_error", "1 for a file the scan found but could not read (the reason is in certs check --json).",
                unreadable.map { (where_($0) + [("source_kind", $0.kind.rawValue)], "1") })
         family("x509_read_errors", "Files and directories the scan found but could not read (each is also an UNKNOWN result).",
                [([], String(unreadable.count))])
         family("x509_skipped_files", "Files in the scanned directories that held no certificate.", [([], String(report.skipped.count))])
-        let endpoints = report.sorted.filter { $0.kind == .endpoint }
+        let endpoints = sorted.filter { $0.kind == .endpoint }
         family("probe_success", "1 when the TLS handshake with the endpoint succeeded.",
                endpoints.map { ([("instance", $0.source)], $0.notAfter == nil ? "0" : "1") })
         family("probe_ssl_earliest_cert_expiry", "The soonest notAfter of the served chain, Unix seconds.",
@@ -73,7 +74,7 @@ public enum CheckPrometheus {
         family("certs_endpoint_consecutive_failures", "Failed runs in a row for an unreachable endpoint (counted with --state).",
                endpoints.map { ([("instance", $0.source)], String($0.consecutiveFailures)) })
         family("certs_check_status", "The check's verdict per certificate: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-               report.sorted.map { ([("source", $0.source), ("source_kind", $0.kind.rawValue)], String($0.status.rawValue)) })
+               sorted.map { ([("source", $0.source), ("source_kind", $0.kind.rawValue)], String($0.status.rawValue)) })
         family("certs_check_exit_code", "The run's exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).", [([], String(report.status.rawValue))])
         family("certs_check_last_run_timestamp_seconds", "When this check ran, Unix seconds.", [([], String(report.at))])
         if let beat = report.renewal {
@@ -84,7 +85,7 @@ public enum CheckPrometheus {
             }
         }
         // check --ari: 0 before the CA's renewal window, 1 open, 2 closed, -1 answer rejected.
-        let windows = report.sorted.filter { $0.renewalInfo.map { $0.windowStart != nil || $0.problem != nil } ?? false }
+        let windows = sorted.filter { $0.renewalInfo.map { $0.windowStart != nil || $0.problem != nil } ?? false }
         family("certs_ari_window_state", "The CA's renewal window (ARI): 0 not open yet, 1 open, 2 closed, -1 answer rejected.",
                windows.map { r in
                    let ri = r.renewalInfo!
