@@ -21,7 +21,7 @@ trap cleanup EXIT
 cd "$WORK"
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
-python3 "$ROOT/benchmarks/make_corpus.py" 2   # root.pem, leaf.key, tree/d00/e0/host0.pem (1 day left), tree/d01/e0/host1.pem (320 days)
+python3 "$ROOT/benchmarks/make_corpus.py" 2   # root.pem, leaf.key, tree/d00/e0/host0.pem (1.5 days left), tree/d01/e0/host1.pem (320.5 days)
 export XDG_CACHE_HOME="$WORK/cache"
 leaf=tree/d01/e0/host1.pem
 # One nginx process (worker_processes 1) listening on N_ENDPOINTS loopback ports with the ECDSA leaf:
