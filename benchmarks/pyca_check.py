@@ -8,7 +8,10 @@ file's first certificate is also verified with pyca's own verifier (webpki rules
 for the leaf's first DNS name in its subjectAltName, trusting only the certificates of ROOT.pem, at
 the time of the run, with the file's other certificates passed as intermediates. A file whose leaf
 does not verify (or has no DNS name to verify it for) counts as CRITICAL, whatever its expiry, and
-is counted in the output's `N unverified`.
+is counted in the output's `N unverified`. certs check does not do that for files (a chain problem is a
+note, chainValid false, and the verdict stays the expiry's), so the counts of the two agree only where
+every chain verifies, as in make_corpus.py's corpus: with a wrong --trust, 200 files give certs 4
+critical and pyca --verify 200 critical, 200 unverified.
 
     benchmarks/pyca_check.py [--warn 30] [--crit 7] [--verify --trust ROOT.pem] DIR...
 """
