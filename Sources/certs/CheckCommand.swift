@@ -206,6 +206,7 @@ struct CheckCommand: ParsableCommand {
     func runOnce(_ planned: (plan: CheckRun.Plan, fixedNow: Int64?), format: String, emit: (String) -> Void) throws -> CheckStatus {
         var plan = planned.plan
         plan.passphrase = try passphraseOptions.load()
+        if format == "text" { plan.detail = .table }
         var run = CheckRun(plan: plan, clock: planned.fixedNow.map { .fixed($0) } ?? .system) { try acmeHTTPClient(caBundle: $0, timeout: $1) }
         run.alertNotDelivered = { Terminal.error("alert not delivered: \($0)") }
         if let output { try Output.ensureWritable(output, force: true) }

@@ -142,6 +142,36 @@ final class CheckCoreStore {
         #expect(scan.results.allSatisfy { $0.chainValid == true && $0.status == .ok })
     }
 
+    /// A run that outputs only the table keeps an OK file's row and nothing else of it; every
+    /// other result, and what the table shows, is the same as a full run's.
+    @Test func aTableOnlyRunKeepsTheRowsOfOKFilesAndEverythingOfTheOthers() throws {
+        let s = try CheckCoreStore()
+        try s.issue("fine.test", days: 90)
+        try s.issue("soon.test", days: 5)
+        let inputs = try CheckScanner.expand(["\(s.root)/live"])
+        let full = try s.scanner().checkFiles(inputs)
+        var slim = try s.scanner()
+        slim.tableOnly = true
+        let table = try slim.checkFiles(inputs)
+        #expect(table.skipped == full.skipped)
+        #expect(table.results.count == full.results.count)
+        var sawOK = false, sawCritical = false
+        for (t, f) in zip(table.results, full.results) {
+            // The table's cells: status, days, not after, name, source, notes (codes), error.
+            #expect(t.source == f.source && t.status == f.status && t.daysLeft == f.daysLeft && t.notAfter == f.notAfter)
+            #expect((t.commonName ?? t.names.first) == (f.commonName ?? f.names.first))
+            #expect(t.problems.map(\.code) == f.problems.map(\.code) && t.error == f.error)
+            if f.status == .ok {
+                sawOK = true
+                #expect(t.chain.isEmpty && t.fingerprint.isEmpty && t.subject.isEmpty, "\(t.source): only the row is kept")
+            } else {
+                if f.status == .critical { sawCritical = true }
+                #expect(t.json.rendered() == f.json.rendered(), "\(t.source): a result an alert may carry is whole")
+            }
+        }
+        #expect(sawOK && sawCritical)
+    }
+
     func result(_ source: String, _ status: CheckStatus, failures: Int = 0) -> CheckedCertificate {
         var r = CheckedCertificate(source: source, kind: .file)
         r.status = status

@@ -303,6 +303,26 @@ public struct CheckedCertificate: Sendable {
         extra = f.isDefault ? nil : Extra(f)
     }
 
+    /// What the text table, the summary and the alerts use of a result, for an OK file of a run
+    /// that outputs only those (`CheckRun.Plan.ResultDetail.table`): the source, the name shown,
+    /// the dates and verdicts, each problem's code (the text only for `ari-` ones, which the table
+    /// prints) and the rare fields. Without the chain, the findings' text, the other names and the
+    /// fingerprints, 10,000 files hold ~1 KB less each until the table is sorted. An OK result has
+    /// no problem above OK, whose text an alert would carry.
+    public func keepingTableFields() -> CheckedCertificate {
+        var row = CheckedCertificate(source: source, kind: kind)
+        row.extra = extra
+        row.commonName = commonName
+        if commonName == nil { row.names = Array(names.prefix(1)) }
+        row.notBefore = notBefore
+        row.notAfter = notAfter
+        row.daysLeft = daysLeft
+        row.chainValid = chainValid
+        row.problems = problems.map { $0.code.hasPrefix("ari-") ? $0 : CheckProblem($0.code, "", status: $0.status) }
+        row.status = status
+        return row
+    }
+
     /// The chain's soonest notAfter (the leaf's when the chain is not known).
     public var earliestExpiry: Int64? { chain.map(\.notAfter).min() ?? notAfter }
 

@@ -50,6 +50,9 @@ public struct CheckScanner: Sendable {
     public var passphrase: Passphrase?
     /// Consecutive failed runs before an unreachable endpoint is CRITICAL rather than UNKNOWN.
     public var failureLimit: Int = 2
+    /// Only the text table will be output (`CheckRun.Plan.ResultDetail.table`): the files that are
+    /// OK keep their row, not their chain and findings' text.
+    public var tableOnly = false
     /// Seconds per endpoint (resolve, connect and handshake together).
     public var timeout: Double = 10
     /// Endpoints checked at once.
@@ -248,7 +251,7 @@ public struct CheckScanner: Sendable {
             }
             let key = cache?.key(path: input.path, kind: input.kind, bytes: bytes)
             if let key, let kept = cache?.verdict(key, at: now) {
-                outcomes.set(index, .checked(result(input, kept)))
+                outcomes.set(index, .checked(forOutput(result(input, kept))))
                 continue
             }
             do {
@@ -259,8 +262,12 @@ public struct CheckScanner: Sendable {
             }
             do {
                 let r = try check(input, certs, verifier: verifier, members: &members)
-                if let key, let cache, timeIndependent(r) != nil { cache.record(key, result: index, judgedAt: now) }
-                outcomes.set(index, .checked(r))
+                if let key, let cache, timeIndependent(r) != nil {
+                    cache.record(key, result: index, judgedAt: now)
+                    outcomes.set(index, .checked(r))  // whole: its verdict is taken from it when the cache is saved
+                } else {
+                    outcomes.set(index, .checked(forOutput(r)))
+                }
             } catch {
                 outcomes.set(index, .failed(error))
             }
@@ -288,6 +295,11 @@ public struct CheckScanner: Sendable {
         }
         r.chain = kept.chain
         return r
+    }
+
+    /// A result as the run's output needs it: with `tableOnly`, an OK result keeps its table row.
+    func forOutput(_ r: CheckedCertificate) -> CheckedCertificate {
+        tableOnly && r.status == .ok ? r.keepingTableFields() : r
     }
 
     /// `timeIndependent` with this run's expiry problem (first of the problems) left out.

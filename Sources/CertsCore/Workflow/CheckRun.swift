@@ -26,6 +26,16 @@ public struct CheckRun {
         public var renewalWindows = false
         /// --no-cache: verify every file afresh, without reading or writing the verdict cache.
         public var noCache = false
+        /// What the output will use of each result: the text table lets an OK file's result keep
+        /// only its row (10,000 files then hold ~1 KB less each until the table is sorted).
+        public var detail: ResultDetail = .full
+
+        public enum ResultDetail: Sendable {
+            /// Every fact (--json, Prometheus, the state file).
+            case full
+            /// The table, the summary and the alerts (`CheckedCertificate.keepingTableFields`).
+            case table
+        }
 
         public init(thresholds: CheckThresholds, timeout: Double, width: Int, failureLimit: Int, maxAge: Int64, targets: [AlertTarget],
                     endpoints: [CheckEndpoint], certStore: CertificateStore, checkStore: Bool) {
@@ -72,6 +82,8 @@ public struct CheckRun {
         scanner.timeout = plan.timeout
         scanner.concurrency = plan.width
         scanner.failureLimit = plan.failureLimit
+        // The state file keeps each result's fingerprint: a run that saves one keeps every fact.
+        scanner.tableOnly = plan.detail == .table && plan.statePath == nil
 
         var files = try CheckScanner.expand(plan.inputs)
         if checkStore { files += CheckScanner.storeInputs(certStore) }
