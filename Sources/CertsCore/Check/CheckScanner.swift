@@ -244,7 +244,7 @@ public struct CheckScanner: Sendable {
             }
             let bytes: [UInt8], certs: [Certificate]
             do {
-                bytes = try CertificateParser.quickRead(input.path) ?? FileSystem.read(input.path)
+                bytes = try FileSystem.quickRead(input.path) ?? FileSystem.read(input.path)
             } catch {
                 outcomes.set(index, readFailure(input, error))
                 continue

@@ -92,17 +92,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
         /// An entry's payload: a slice of `bytes`, or read from the file.
         func payload(_ range: Range<Int>) -> [UInt8]? {
             guard fd >= 0 else { return range.upperBound <= bytes.count ? Array(bytes[range]) : nil }
-            var filled = 0
-            let out = [UInt8](unsafeUninitializedCapacity: range.count) { buffer, count in
-                while filled < range.count {
-                    let n = pread(fd, buffer.baseAddress! + filled, range.count - filled, off_t(range.lowerBound + filled))
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    filled += n
-                }
-                count = filled
-            }
-            return filled == range.count ? out : nil
+            return FileSystem.readFully(fd, count: range.count, at: range.lowerBound)
         }
     }
 
@@ -147,35 +137,14 @@ public final class CheckVerdictCache: @unchecked Sendable {
     func readShard(_ i: Int) -> Shard {
         // One open/fstat/read, and no error value for a shard not written yet (every shard, on a first run).
         let file = shardPath(i)
-        guard let data = CertificateParser.quickRead(file) ?? (FileSystem.exists(file) ? try? FileSystem.read(file, limit: 1 << 28) : nil) else { return .empty }
+        guard let data = FileSystem.quickRead(file, limit: 1 << 28) ?? (FileSystem.exists(file) ? try? FileSystem.read(file, limit: 1 << 28) : nil) else { return .empty }
         return parseShard(i, data, fd: -1)
     }
 
     /// Shard `i` for lookups: its index, and the file kept open for the payloads of hits.
     func openShard(_ i: Int) -> Shard {
-        let fd = open(shardPath(i), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .empty }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size <= 1 << 28 else {
-            close(fd)
-            return .empty
-        }
-        let size = Int(st.st_size)
-        var filled = 0
-        let data = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            while filled < size {
-                let n = read(fd, buffer.baseAddress! + filled, size - filled)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                filled += n
-            }
-            count = filled
-        }
-        guard filled == size else {
-            close(fd)
-            return .empty
-        }
-        return parseShard(i, data, fd: fd)  // the shard owns fd from here (closed with it, or below on a damaged file)
+        guard let (fd, data) = FileSystem.openAndRead(shardPath(i), limit: 1 << 28) else { return .empty }
+        return parseShard(i, data, fd: fd)  // the shard owns fd from here (closed with it, or there on a damaged file)
     }
 
     /// The index of a shard file's bytes. With `fd`, the shard keeps the descriptor instead of the bytes.

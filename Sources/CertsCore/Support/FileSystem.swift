@@ -13,6 +13,46 @@ public enum FileSystem {
     /// Inputs larger than this are refused: no certificate, key or CSR is anywhere near it.
     public static let maximumInputSize = 16 * 1024 * 1024
 
+    /// `count` bytes of `fd`, from `offset` (pread) or from where it is (read), retrying EINTR; nil
+    /// when the file ends or fails first.
+    static func readFully(_ fd: Int32, count: Int, at offset: Int? = nil) -> [UInt8]? {
+        var filled = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            while filled < count {
+                let at = buffer.baseAddress! + filled
+                let n = offset.map { pread(fd, at, count - filled, off_t($0 + filled)) } ?? Glibc.read(fd, at, count - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                filled += n
+            }
+            initialized = filled
+        }
+        return filled == count ? bytes : nil
+    }
+
+    /// One open/fstat/read of an ordinary file of 1 to `limit` bytes, its descriptor left open for
+    /// the caller to close; nil, with nothing left open, on anything unusual (`read` then says what).
+    static func openAndRead(_ path: String, limit: Int) -> (fd: Int32, bytes: [UInt8])? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, Int(st.st_size) <= limit,
+              let bytes = readFully(fd, count: Int(st.st_size)) else {
+            close(fd)
+            return nil
+        }
+        return (fd, bytes)
+    }
+
+    /// One open/fstat/read/close for an ordinary small file (a certificate, a cache shard); nil on
+    /// anything unusual, so that `read` can produce its precise error. No error value is made for a
+    /// file that is not there (every shard of a first run).
+    static func quickRead(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
+        guard let (fd, bytes) = openAndRead(path, limit: limit) else { return nil }
+        close(fd)
+        return bytes
+    }
+
     /// Reads a whole file, mapping every failure to an `InputError` naming the path.
     public static func read(_ path: String, limit: Int = maximumInputSize) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -62,28 +62,6 @@ public final class CertificateParser {
 
     /// Reads and parses a file.
     public func certificates(atPath path: String) throws -> [Certificate] {
-        try certificates(in: try Self.quickRead(path) ?? FileSystem.read(path), source: path)
-    }
-
-    /// One open/fstat/read for an ordinary small file; nil on anything unusual, so that
-    /// `FileSystem.read` can produce its precise error.
-    static func quickRead(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, Int(st.st_size) <= 1 << 20 else { return nil }
-        let size = Int(st.st_size)
-        var filled = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            while filled < size {
-                let n = read(fd, buffer.baseAddress! + filled, size - filled)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                filled += n
-            }
-            count = filled
-        }
-        return filled == size ? bytes : nil
+        try certificates(in: try FileSystem.quickRead(path) ?? FileSystem.read(path), source: path)
     }
 }
