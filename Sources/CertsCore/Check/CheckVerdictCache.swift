@@ -143,7 +143,7 @@ public final class CheckVerdictCache: @unchecked Sendable {
 
     /// Shard `i` for lookups: its index, and the file kept open for the payloads of hits.
     func openShard(_ i: Int) -> Shard {
-        guard let (fd, data) = FileSystem.openAndRead(shardPath(i), limit: 1 << 28) else { return .empty }
+        guard let (fd, data, _) = FileSystem.openAndRead(shardPath(i), limit: 1 << 28) else { return .empty }
         return parseShard(i, data, fd: fd)  // the shard owns fd from here (closed with it, or there on a damaged file)
     }
 

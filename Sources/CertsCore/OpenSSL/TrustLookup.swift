@@ -79,23 +79,8 @@ final class BundleLookup: @unchecked Sendable {
 
     /// The bundle file's bytes and identity from one open file; nil when it cannot be read whole.
     static func read(_ path: String) -> (bytes: [UInt8], identity: [UInt8])? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, Int(st.st_size) <= FileSystem.maximumInputSize else { return nil }
-        let size = Int(st.st_size)
-        var filled = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            while filled < size {
-                let n = Glibc.read(fd, buffer.baseAddress! + filled, size - filled)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                filled += n
-            }
-            count = filled
-        }
-        guard filled == size else { return nil }
+        guard let (fd, bytes, st) = FileSystem.openAndRead(path, limit: FileSystem.maximumInputSize) else { return nil }
+        close(fd)
         let identity = "\(path) \(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
         return (bytes, Array(identity.utf8))
     }

@@ -31,8 +31,9 @@ public enum FileSystem {
     }
 
     /// One open/fstat/read of an ordinary file of 1 to `limit` bytes, its descriptor left open for
-    /// the caller to close; nil, with nothing left open, on anything unusual (`read` then says what).
-    static func openAndRead(_ path: String, limit: Int) -> (fd: Int32, bytes: [UInt8])? {
+    /// the caller to close, with the `fstat` of what was read; nil, with nothing left open, on
+    /// anything unusual (`read` then says what).
+    static func openAndRead(_ path: String, limit: Int) -> (fd: Int32, bytes: [UInt8], status: stat)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var st = stat()
@@ -41,14 +42,14 @@ public enum FileSystem {
             close(fd)
             return nil
         }
-        return (fd, bytes)
+        return (fd, bytes, st)
     }
 
     /// One open/fstat/read/close for an ordinary small file (a certificate, a cache shard); nil on
     /// anything unusual, so that `read` can produce its precise error. No error value is made for a
     /// file that is not there (every shard of a first run).
     static func quickRead(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
-        guard let (fd, bytes) = openAndRead(path, limit: limit) else { return nil }
+        guard let (fd, bytes, _) = openAndRead(path, limit: limit) else { return nil }
         close(fd)
         return bytes
     }
