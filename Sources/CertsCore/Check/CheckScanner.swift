@@ -169,12 +169,10 @@ public struct CheckScanner: Sendable {
         }
         verdicts?.closeShards()  // what they served is in the results now
         var skipped: [String] = []
-        var checked: [Bool] = []
-        checked.reserveCapacity(results.count)
         for i in results.indices {
-            switch others.take(i) {
-            case nil: checked.append(true)
-            case .skipped(let path)?: skipped.append(path); checked.append(false)
+            switch others[i] {
+            case nil: break
+            case .skipped(let path)?: skipped.append(path)
             case .failed(let error)?: throw error  // the first explicitly named input that cannot be read
             }
         }
@@ -184,7 +182,7 @@ public struct CheckScanner: Sendable {
             return scanner.timeIndependent(r).map { ($0, r.chain.flatMap { [$0.notBefore, $0.notAfter] }) }
         }
         var kept = 0
-        for i in results.indices where checked[i] {
+        for i in results.indices where others[i] == nil {
             if kept != i { results.swapAt(kept, i) }
             kept += 1
         }
@@ -203,16 +201,14 @@ public struct CheckScanner: Sendable {
             self.others = others
         }
         func set(_ index: Int, _ outcome: FileOutcome) {
-            let slot = results.baseAddress! + index
+            let other: NotChecked
             switch outcome {
-            case .checked(let r): slot.initialize(to: r)
-            case .skipped(let path):
-                slot.initialize(to: CheckedCertificate(source: "", kind: .file))
-                others.set(index, .skipped(path))
-            case .failed(let error):
-                slot.initialize(to: CheckedCertificate(source: "", kind: .file))
-                others.set(index, .failed(error))
+            case .checked(let r): return (results.baseAddress! + index).initialize(to: r)
+            case .skipped(let path): other = .skipped(path)
+            case .failed(let error): other = .failed(error)
             }
+            (results.baseAddress! + index).initialize(to: CheckedCertificate(source: "", kind: .file))
+            others.set(index, other)
         }
     }
 
@@ -262,7 +258,7 @@ public struct CheckScanner: Sendable {
             }
             do {
                 let r = try check(input, certs, verifier: verifier, members: &members)
-                if let key, let cache, timeIndependent(r) != nil {
+                if let key, let cache, Self.isTimeIndependent(r, thresholdProblems: expiryProblems(r)) {
                     cache.record(key, result: index, judgedAt: now)
                     outcomes.set(index, .checked(r))  // whole: its verdict is taken from it when the cache is saved
                 } else {
@@ -302,22 +298,32 @@ public struct CheckScanner: Sendable {
         tableOnly && r.status == .ok ? r.keepingTableFields() : r
     }
 
-    /// `timeIndependent` with this run's expiry problem (first of the problems) left out.
-    func timeIndependent(_ r: CheckedCertificate) -> CachedVerdict? {
-        Self.timeIndependent(r, thresholdProblems: thresholds.status(notBefore: r.notBefore, notAfter: r.notAfter ?? 0, now: now) == .ok ? 0 : 1)
+    /// How many of a result's problems are this run's expiry problem: 0 or 1 (the first).
+    func expiryProblems(_ r: CheckedCertificate) -> Int {
+        thresholds.status(notBefore: r.notBefore, notAfter: r.notAfter ?? 0, now: now) == .ok ? 0 : 1
     }
 
-    /// A file's result without its expiry verdict, when nothing else in it depends on the time
-    /// (no expired or not-yet-valid certificate, whose messages name the time); nil otherwise.
+    /// `timeIndependent` with this run's expiry problem left out.
+    func timeIndependent(_ r: CheckedCertificate) -> CachedVerdict? {
+        Self.timeIndependent(r, thresholdProblems: expiryProblems(r))
+    }
+
+    /// A file's result without its expiry verdict, when nothing else in it depends on the time; nil otherwise.
     static func timeIndependent(_ r: CheckedCertificate, thresholdProblems: Int) -> CachedVerdict? {
+        isTimeIndependent(r, thresholdProblems: thresholdProblems) ? CachedVerdict(r, problems: Array(r.problems.dropFirst(thresholdProblems))) : nil
+    }
+
+    /// Nothing in a file's result but its expiry verdict depends on the time (no expired or
+    /// not-yet-valid certificate, whose messages name the time): its verdict can be kept.
+    static func isTimeIndependent(_ r: CheckedCertificate, thresholdProblems: Int) -> Bool {
         let timed: Set<String> = ["expired", "not-yet-valid"]
         guard r.kind == .file || r.kind == .store, r.notAfter != nil, !r.chainErrors.contains(where: timed.contains),
               !r.chainWarnings.contains(where: timed.contains), r.problems.count >= thresholdProblems,
               let first = r.chain.first, first == ChainMember(subject: r.subject, commonName: r.commonName, issuer: r.issuer,
                                                                issuerCommonName: r.issuerCommonName, serial: r.serial, fingerprint: r.fingerprint,
                                                                notBefore: r.notBefore, notAfter: first.notAfter, isCA: first.isCA),
-              first.notAfter == r.notAfter else { return nil }
-        return CachedVerdict(r, problems: Array(r.problems.dropFirst(thresholdProblems)))
+              first.notAfter == r.notAfter else { return false }
+        return true
     }
 
     /// What could not be read (permissions, I/O, a file that vanished, an archive that needs a

@@ -109,18 +109,6 @@ public final class Slots<Value>: @unchecked Sendable {
     public func set(_ index: Int, _ value: Value) { buffer[index] = value }
     /// The values after every worker has been joined; a slot never written is a programming error.
     public var values: [Value] { buffer.map { $0! } }
-    /// The value at `index`, or nil when none was set; the slot is emptied.
-    public func take(_ index: Int) -> Value? {
-        defer { buffer[index] = nil }
-        return buffer[index]
-    }
-    /// Hands each value to `body` in order, emptying its slot (after every worker has been joined):
-    /// no second array of them while the caller builds its own (10,000 check results).
-    public func drain(_ body: (Value) throws -> Void) rethrows {
-        for i in buffer.indices {
-            let value = buffer[i]!
-            buffer[i] = nil
-            try body(value)
-        }
-    }
+    /// The value at `index` (after every worker has been joined), nil when none was set.
+    public subscript(_ index: Int) -> Value? { buffer[index] }
 }
